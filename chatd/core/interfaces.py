@@ -1,0 +1,89 @@
+# -*- test-case-name: tests.core.test_hub -*-
+"""
+The two seams of the core: the sink a front end gives each session, and the
+store that numbers and keeps room messages.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class ISink(Interface):
+    """
+    Where the core sends one session's events: implemented by each front end
+    (a line connection, a WebSocket connection, a long-poll queue).
+
+    The core never calls a transport; it calls these two methods and nothing
+    else, so every front end gets the same events in the same order.
+    """
+
+    def deliver(event):
+        """
+        Deliver one L{chatd.core.events.Event} to this session's client.
+
+        Must not block and must not raise: a sink that cannot keep up
+        (its outgoing buffer is over its bound) closes its own connection,
+        which ends the session through L{chatd.core.session.Session.close}.
+        Called for room events, private messages, notices, and the
+        C{members} and C{history} events that follow a join.
+        """
+
+    def disconnect(reason):
+        """
+        The server ends this session (shutdown, kick, flood): tell the
+        client C{reason} (a short sentence for people) and close.
+        """
+
+
+class IStore(Interface):
+    """
+    Keeps room messages and topics, and hands out message ids.
+
+    Ids come from the store, not from the core, so that several chatd
+    processes behind one shared store (Redis, PostgreSQL) can never hand out
+    the same id twice.  Every method that touches disk returns a Deferred;
+    results for one room fire in the order the calls were made.
+    """
+
+    def open():
+        """Open the store; Deferred firing when it can be used."""
+
+    def close():
+        """Flush pending writes and close; Deferred firing when done."""
+
+    def append(room, type, nick, text, ts, identity, cid):
+        """
+        Store a message or action and give it its id.
+
+        @param room: the room's display name.
+        @param identity: who sent it, stable for the idempotency window
+            (the sender's folded nick).
+        @param cid: client message id, or C{None}.
+        @return: Deferred firing with C{(id, ts, new)}: C{new} is false
+            when C{(identity, cid)} was already stored, in which case C{id}
+            and C{ts} are those of the earlier copy.  The Deferred fires
+            only once the message is committed.
+        """
+
+    def recent(room, limit, before=None, after=None):
+        """
+        Read messages of C{room}, oldest first.
+
+        @param before: only ids below this.
+        @param after: only ids above this.
+        @return: Deferred firing with C{(rows, more)}: C{rows} a list of at
+            most C{limit} L{chatd.core.events.Event}s (the newest ones
+            below C{before}, or the oldest ones above C{after}); C{more}
+            is true when matching messages were left out, or (for
+            C{after}) when some that matched were already pruned.
+        """
+
+    def topic(room):
+        """Return C{(topic, setter)} of C{room} as last stored."""
+
+    def set_topic(room, topic, nick):
+        """Store a room's topic; Deferred firing when committed."""
+
+    def last_id(room):
+        """The id of the newest stored message in C{room}, or 0."""
+
+    name = Attribute("A short name for logs: 'memory', 'sqlite:/path'.")

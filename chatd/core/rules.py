@@ -1,0 +1,37 @@
+# -*- test-case-name: tests.core.test_hub -*-
+"""
+The tunable chat rules, one frozen value the hub is built with.
+
+Defaults are the documented defaults of tap.cfg; L{chatd.config} builds a
+L{Rules} from the file and command line.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rules:
+    #: Longest message or action, in characters.
+    max_message: int = 4000
+    #: Longest topic, in characters.
+    max_topic: int = 390
+    #: Longest part or quit reason, in characters (longer ones are cut).
+    max_reason: int = 200
+    #: Messages delivered as scrollback when joining a room.
+    scrollback: int = 50
+    #: Largest C{history} page a client may ask for (bigger asks are clamped).
+    history_max: int = 200
+    #: Most messages replayed by a C{since} resume before it is truncated.
+    replay_max: int = 1000
+    #: Rooms one session may be in at once.
+    rooms_per_session: int = 100
+    #: Rooms that may exist at once (a room exists while it has members).
+    max_rooms: int = 10000
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+        for name in ("max_message", "max_topic", "history_max", "rooms_per_session", "max_rooms"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")

@@ -1,0 +1,178 @@
+# -*- test-case-name: tests.core.test_text -*-
+"""
+The text rules, checked once here for every front end.
+
+Policy (documented in docs/protocol.md, "Text rules"):
+
+  - Text must be valid Unicode: unpaired surrogates (which JSON escapes such
+    as C{"\\ud800"} can smuggle in) are refused with C{invalid-text}.
+  - Messages and topics may not hold C0 or C1 control characters, DEL, or
+    line breaks.  A control character is refused, never silently dropped:
+    the sender learns exactly which character and where.  The only
+    exception is TAB, which is replaced by one space, because pasted text
+    carries tabs and they are harmless once replaced.  Refusing ESC (U+001B)
+    and CSI (U+009B) refuses every terminal escape sequence, so no user can
+    clear another user's screen, retitle their terminal or make it answer.
+  - Nicks and room names additionally may not hold spaces, invisible
+    format characters (zero-width joiners, bidi overrides, ...), or
+    unassigned or private-use code points.
+  - Uniqueness of nicks and room names is decided on a folded key:
+    NFKC normalisation, then Unicode case folding, then NFKC again
+    (see L{fold}), so C{Alice}, C{ALICE} and C{Ａｌｉｃｅ} (full width) are
+    one nick.  The nick is shown as its owner typed it.
+"""
+
+import unicodedata
+
+from chatd.core.errors import InvalidNick, InvalidRoom, InvalidText, TooLong
+
+#: Categories never allowed in names: controls, format characters (bidi
+#: overrides, zero-width joiners), surrogates, private use, unassigned,
+#: and every kind of separator (spaces, line and paragraph separators).
+_NAME_FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+#: Characters a nick may not contain at all (they delimit targets in the
+#: line protocol and in IRC, which a later front end will speak).
+_NICK_FORBIDDEN_CHARS = frozenset(",:!@*?")
+
+#: A nick may not start with these: C{#} starts a room name, C{/} a command.
+_NICK_FORBIDDEN_FIRST = frozenset("#/&")
+
+NICK_MAX = 32
+ROOM_MIN = 2
+ROOM_MAX = 50
+
+
+def fold(name: str) -> str:
+    """
+    Return the key under which C{name} is unique.
+
+    NFKC folds compatibility forms (full width letters, ligatures); casefold
+    folds case more thoroughly than C{lower()} (C{ß} becomes C{ss}); the
+    final NFKC makes the result stable.
+    """
+    return unicodedata.normalize(
+        "NFKC", unicodedata.normalize("NFKC", name).casefold()
+    )
+
+
+def describe(ch: str) -> str:
+    """Name a character for an error message: C{U+001B (ESCAPE)}."""
+    name = unicodedata.name(ch, "")
+    if not name and unicodedata.category(ch) == "Cc":
+        name = "control character"
+    return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+
+
+def _control(ch: str) -> bool:
+    o = ord(ch)
+    return o < 0x20 or 0x7F <= o <= 0x9F
+
+
+def _surrogate(ch: str) -> bool:
+    return 0xD800 <= ord(ch) <= 0xDFFF
+
+
+def clean_text(text: str, what: str, maximum: int) -> str:
+    """
+    Check a message or topic and return it as it will be relayed.
+
+    @param what: what the text is, for the error ("message", "topic").
+    @param maximum: the most characters allowed, after cleaning.
+    @raise InvalidText: for surrogates, line breaks and control characters.
+    @raise TooLong: for text over C{maximum} characters.
+    """
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    # Fast path: most chat text is printable ASCII.
+    if not text.isascii() or not text.isprintable():
+        for pos, ch in enumerate(text):
+            if _surrogate(ch):
+                raise InvalidText(
+                    f"The {what} holds an unpaired surrogate {describe(ch)} at "
+                    f"position {pos + 1}; send valid Unicode text."
+                )
+            if ch in "\r\n" or ch in "\u2028\u2029":
+                raise InvalidText(
+                    f"The {what} holds a line break at position {pos + 1}; "
+                    f"send one line per {what}."
+                )
+            if _control(ch):
+                raise InvalidText(
+                    f"The {what} holds the control character {describe(ch)} "
+                    f"at position {pos + 1}; control characters and terminal "
+                    f"escape sequences are not relayed."
+                )
+    if len(text) > maximum:
+        raise TooLong(
+            f"The {what} is {len(text)} characters long; the limit is {maximum}."
+        )
+    return text
+
+
+def _check_name(name: str, what: str, error: type) -> None:
+    for pos, ch in enumerate(name):
+        cat = unicodedata.category(ch)
+        if cat in _NAME_FORBIDDEN:
+            kind = {
+                "Zs": "a space",
+                "Zl": "a line separator",
+                "Zp": "a paragraph separator",
+                "Cs": "an unpaired surrogate",
+                "Cf": "an invisible formatting character",
+                "Co": "a private-use character",
+                "Cn": "an unassigned code point",
+            }.get(cat, "a control character")
+            raise error(
+                f"The {what} {name!r} holds {kind} {describe(ch)} at position "
+                f"{pos + 1}."
+            )
+
+
+def check_nick(nick: str) -> str:
+    """
+    Check a nick and return its folded key.
+
+    @raise InvalidNick: naming the rule the nick breaks.
+    """
+    if not nick:
+        raise InvalidNick("A nick must have at least one character.")
+    if len(nick) > NICK_MAX:
+        raise InvalidNick(
+            f"The nick is {len(nick)} characters long; nicks have at most "
+            f"{NICK_MAX}."
+        )
+    _check_name(nick, "nick", InvalidNick)
+    if nick[0] in _NICK_FORBIDDEN_FIRST:
+        raise InvalidNick(
+            f"The nick {nick!r} starts with {nick[0]!r}; nicks may not start "
+            f"with # / or &."
+        )
+    bad = _NICK_FORBIDDEN_CHARS.intersection(nick)
+    if bad:
+        raise InvalidNick(
+            f"The nick {nick!r} holds {''.join(sorted(bad))!r}; nicks may not "
+            f"contain any of , : ! @ * ?"
+        )
+    return fold(nick)
+
+
+def check_room(name: str) -> str:
+    """
+    Check a room name and return its folded key.
+
+    @raise InvalidRoom: naming the rule the name breaks.
+    """
+    if not name.startswith("#"):
+        raise InvalidRoom(
+            f"The room name {name!r} must start with '#', like #lobby."
+        )
+    if not ROOM_MIN <= len(name) <= ROOM_MAX:
+        raise InvalidRoom(
+            f"The room name {name!r} is {len(name)} characters long; room "
+            f"names have {ROOM_MIN} to {ROOM_MAX}."
+        )
+    _check_name(name, "room name", InvalidRoom)
+    if "," in name:
+        raise InvalidRoom(f"The room name {name!r} may not contain a comma.")
+    return fold(name)

@@ -1,0 +1,1 @@
+"""Persistence behind L{chatd.core.interfaces.IStore}: memory and SQLite."""
