@@ -1,0 +1,218 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+Configuration: built-in defaults, then tap.cfg, then the command line.
+
+The file is INI (L{configparser}) with interpolation off (C{%} appears in
+passwords and formats) and inline comments after whitespace-C{#}.  A key
+may hold several values on indented continuation lines (listeners).
+
+Everything is checked here, before any listener starts, and a problem is
+reported as one L{ConfigError} sentence naming the section, key and value.
+"""
+
+import configparser
+from dataclasses import dataclass, field, fields, replace
+from typing import Dict, List, Optional, Tuple
+
+from chatd.core.rules import Rules
+
+DEFAULT_LINES = "tcp:2323:interface=127.0.0.1"
+DEFAULT_WEB = "tcp:8080:interface=127.0.0.1"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The web listener: static client, WebSocket at /ws, long-poll at /api/."""
+
+    listen: Tuple[str, ...] = ()
+    #: Directory of the browser client; empty means the one chatd ships.
+    static: str = ""
+    #: Origins (scheme://host[:port]) allowed besides the page's own.
+    allowed_origins: Tuple[str, ...] = ()
+    max_frame: int = 65536
+    max_message: int = 65536
+    max_connections: int = 10000
+    ping_interval: int = 30
+    ping_timeout: int = 30
+    open_handshake_timeout: int = 5
+    close_handshake_timeout: int = 2
+    #: Long-poll: default and largest poll hold, in seconds.
+    poll_timeout: int = 25
+    max_poll_timeout: int = 60
+    #: Long-poll: a session that has not polled for this long expires.
+    session_idle: int = 60
+    #: Long-poll: events kept per session before the oldest are dropped.
+    backlog: int = 1000
+    #: Long-poll: largest request body in bytes (413 above it).
+    max_body: int = 65536
+    #: Long-poll: origins allowed to call /api/ cross-site (CORS); empty: off.
+    cors_origins: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "chatd"
+    motd: str = "Welcome to chatd."
+    #: Seconds SIGTERM waits for clients to be told and the store flushed.
+    shutdown_grace: int = 5
+    lines: Tuple[str, ...] = ()
+    #: Longest line the line front end accepts, in bytes.
+    max_line: int = 16384
+    #: Per-connection outgoing buffer bound in bytes; past it the client
+    #: is disconnected (it reads too slowly to keep up).
+    sendq: int = 262144
+    web: WebConfig = field(default_factory=WebConfig)
+    #: SQLite history file; ":memory:" keeps history in memory only.
+    db: str = "chatd.sqlite3"
+    durability: str = "normal"
+    retention_messages: int = 100000
+    retention_days: int = 365
+    rules: Rules = field(default_factory=Rules)
+
+    def lines_listeners(self) -> Tuple[str, ...]:
+        return self.lines or (DEFAULT_LINES,)
+
+    def web_listeners(self) -> Tuple[str, ...]:
+        return self.web.listen or (DEFAULT_WEB,)
+
+
+#: (section, key) -> (where it goes, kind).  Where: "top", "web" or "rules".
+_KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
+    ("server", "name"): ("top", "name", "str"),
+    ("server", "motd"): ("top", "motd", "str"),
+    ("server", "shutdown_grace"): ("top", "shutdown_grace", "int"),
+    ("lines", "listen"): ("top", "lines", "list"),
+    ("lines", "max_line"): ("top", "max_line", "int"),
+    ("limits", "sendq"): ("top", "sendq", "int"),
+    ("limits", "max_message"): ("rules", "max_message", "int"),
+    ("limits", "max_topic"): ("rules", "max_topic", "int"),
+    ("limits", "rooms_per_session"): ("rules", "rooms_per_session", "int"),
+    ("limits", "max_rooms"): ("rules", "max_rooms", "int"),
+    ("history", "db"): ("top", "db", "str"),
+    ("history", "durability"): ("top", "durability", "str"),
+    ("history", "scrollback"): ("rules", "scrollback", "int"),
+    ("history", "history_max"): ("rules", "history_max", "int"),
+    ("history", "replay_max"): ("rules", "replay_max", "int"),
+    ("history", "retention_messages"): ("top", "retention_messages", "int"),
+    ("history", "retention_days"): ("top", "retention_days", "int"),
+    ("web", "listen"): ("web", "listen", "list"),
+    ("web", "static"): ("web", "static", "str"),
+    ("web", "allowed_origins"): ("web", "allowed_origins", "list"),
+    ("web", "max_frame"): ("web", "max_frame", "int"),
+    ("web", "max_message"): ("web", "max_message", "int"),
+    ("web", "max_connections"): ("web", "max_connections", "int"),
+    ("web", "ping_interval"): ("web", "ping_interval", "int"),
+    ("web", "ping_timeout"): ("web", "ping_timeout", "int"),
+    ("web", "open_handshake_timeout"): ("web", "open_handshake_timeout", "int"),
+    ("web", "close_handshake_timeout"): ("web", "close_handshake_timeout", "int"),
+    ("web", "poll_timeout"): ("web", "poll_timeout", "int"),
+    ("web", "max_poll_timeout"): ("web", "max_poll_timeout", "int"),
+    ("web", "session_idle"): ("web", "session_idle", "int"),
+    ("web", "backlog"): ("web", "backlog", "int"),
+    ("web", "max_body"): ("web", "max_body", "int"),
+    ("web", "cors_origins"): ("web", "cors_origins", "list"),
+}
+
+#: Limits where 0 would mean "unlimited": refused, so no limit is ever off.
+_POSITIVE = {
+    "max_line", "sendq", "shutdown_grace", "max_frame", "max_message", "max_connections",
+    "ping_interval", "ping_timeout", "open_handshake_timeout", "close_handshake_timeout",
+    "poll_timeout", "max_poll_timeout", "session_idle", "backlog", "max_body",
+    "retention_messages", "retention_days",
+}
+
+
+def _convert(section: str, key: str, kind: str, raw: str):
+    if kind == "str":
+        return raw.strip()
+    if kind == "list":
+        return tuple(raw.split())
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"[{section}] {key} = {raw!r}: expected a whole number.")
+    if value < 0 or (key in _POSITIVE and value == 0):
+        raise ConfigError(
+            f"[{section}] {key} = {value}: must be at least 1 (0 would switch the limit off)."
+            if key in _POSITIVE
+            else f"[{section}] {key} = {value}: must not be negative."
+        )
+    return value
+
+
+def parse(text: str, source: str = "tap.cfg") -> Dict[Tuple[str, str], object]:
+    """Parse INI text into {(section, key): value}; unknown keys are errors."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as e:
+        raise ConfigError(f"{source} is not a valid INI file: {e}".replace("\n", " "))
+    values: Dict[Tuple[str, str], object] = {}
+    for section in parser.sections():
+        for key, raw in parser.items(section):
+            spec = _KEYS.get((section, key))
+            if spec is None:
+                known = sorted(k for s, k in _KEYS if s == section)
+                hint = f" Known keys in [{section}]: {', '.join(known)}." if known else (
+                    f" Known sections: {', '.join(sorted({s for s, _ in _KEYS}))}."
+                )
+                raise ConfigError(f"{source}: unknown setting [{section}] {key}.{hint}")
+            values[(section, key)] = _convert(section, key, spec[2], raw)
+    return values
+
+
+def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) -> Config:
+    """Apply parsed values over C{base} (the defaults) and check the result."""
+    config = base or Config()
+    top, web, rules = {}, {}, {}
+    for (section, key), value in values.items():
+        where, name, _ = _KEYS[(section, key)]
+        {"top": top, "web": web, "rules": rules}[where][name] = value
+    try:
+        new_rules = replace(config.rules, **rules)
+    except ValueError as e:
+        raise ConfigError(f"[limits]/[history]: {e}")
+    config = replace(config, web=replace(config.web, **web), rules=new_rules, **top)
+    if config.durability not in ("normal", "full"):
+        raise ConfigError(f"[history] durability = {config.durability!r}: expected 'normal' or 'full'.")
+    if config.web.poll_timeout > config.web.max_poll_timeout:
+        raise ConfigError("[web] poll_timeout must not exceed max_poll_timeout.")
+    if config.web.max_frame > config.web.max_message:
+        raise ConfigError("[web] max_frame must not exceed max_message.")
+    return config
+
+
+def load(path: Optional[str], overrides: Dict[Tuple[str, str], object]) -> Config:
+    """
+    Read C{path} (if given) and apply command-line C{overrides} on top:
+    a listener kind given on the command line replaces the file's.
+    """
+    values: Dict[Tuple[str, str], object] = {}
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror}.")
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {path} is not UTF-8 text.")
+        values = parse(text, path)
+    values.update(overrides)
+    return build(values)
+
+
+def describe(config: Config) -> List[str]:
+    """The effective settings as INI-ish lines, for --check-config."""
+    out = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name in ("web", "rules"):
+            for g in fields(value):
+                out.append(f"{f.name}.{g.name} = {getattr(value, g.name)!r}")
+        else:
+            out.append(f"{f.name} = {value!r}")
+    return out

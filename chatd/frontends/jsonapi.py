@@ -1,0 +1,114 @@
+# -*- test-case-name: tests.frontends.test_jsonapi -*-
+"""
+Run JSON protocol commands against a core session: shared by the WebSocket
+and long-poll front ends so both answer every command identically.
+
+Each command gets exactly one C{ok} or C{error}.  A command that reads
+(C{who}, C{rooms}, C{history}, C{topic} without a value) first yields its
+data event carrying the command's C{ref}, then its C{ok}.
+"""
+
+from typing import Callable, Dict, List
+
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.logger import Logger
+
+from chatd.core.errors import ChatError
+from chatd.core.events import Event
+from chatd.wire import jsonproto
+from chatd.wire.jsonproto import Command
+
+log = Logger(namespace="chatd.jsonapi")
+
+Reply = List[bytes]
+
+
+def _ok_after(ref, extra: Callable[[object], Dict] = lambda result: {}):
+    def reply(result) -> Reply:
+        return [jsonproto.encode(jsonproto.ok(ref, **extra(result)))]
+
+    return reply
+
+
+def _data_then_ok(ref):
+    def reply(event: Event) -> Reply:
+        return [
+            jsonproto.encode(jsonproto.event_object(event, ref)),
+            jsonproto.encode(jsonproto.ok(ref)),
+        ]
+
+    return reply
+
+
+def _posted(event: Event) -> Dict:
+    fields = {"id": event.id, "room": event.room}
+    if event.cid is not None:
+        fields["cid"] = event.cid
+    return fields
+
+
+def _call(session, command: Command) -> Deferred:
+    a = command.args
+    kind, ref = command.type, command.ref
+    if kind == "nick":
+        return maybeDeferred(session.set_nick, a["nick"]).addCallback(_ok_after(ref))
+    if kind == "join":
+        return maybeDeferred(session.join, a["room"], a.get("since")).addCallback(
+            _ok_after(ref, lambda members: {"room": members.room})
+        )
+    if kind == "part":
+        return maybeDeferred(session.part, a["room"], a.get("reason")).addCallback(_ok_after(ref))
+    if kind == "say":
+        return maybeDeferred(session.say, a["room"], a["text"], a.get("cid")).addCallback(_ok_after(ref, _posted))
+    if kind == "action":
+        return maybeDeferred(session.act, a["room"], a["text"], a.get("cid")).addCallback(_ok_after(ref, _posted))
+    if kind == "msg":
+        return maybeDeferred(session.private, a["to"], a["text"]).addCallback(_ok_after(ref))
+    if kind == "topic":
+        if "topic" in a:
+            return maybeDeferred(session.set_topic, a["room"], a["topic"]).addCallback(_ok_after(ref))
+        return maybeDeferred(session.topic, a["room"]).addCallback(_data_then_ok(ref))
+    if kind == "who":
+        return maybeDeferred(session.who, a["room"]).addCallback(_data_then_ok(ref))
+    if kind == "rooms":
+        return maybeDeferred(session.list_rooms).addCallback(_data_then_ok(ref))
+    if kind == "history":
+        return maybeDeferred(session.history, a["room"], a.get("limit"), a.get("before")).addCallback(
+            _data_then_ok(ref)
+        )
+    raise AssertionError(f"decode_command accepted unknown type {kind!r}")  # pragma: no cover
+
+
+def run(session, data: bytes) -> Deferred:
+    """
+    Decode C{data} as one command, run it, and return a Deferred firing
+    with the list of encoded replies to send, in order.  Never fails: every
+    problem becomes an C{error} reply.
+    """
+    try:
+        command = jsonproto.decode_command(data)
+    except ChatError as e:
+        return _fail(e, getattr(e, "ref", None))
+    d = _call(session, command)
+    d.addErrback(_error_reply, command.ref, session)
+    return d
+
+
+def _fail(e: ChatError, ref) -> Deferred:
+    return succeed([jsonproto.encode(jsonproto.error(e.code, e.message, ref))])
+
+
+def _error_reply(failure, ref, session) -> Reply:
+    if failure.check(ChatError):
+        e = failure.value
+        return [jsonproto.encode(jsonproto.error(e.code, e.message, ref))]
+    log.failure(
+        "Unexpected error running a command for {session}; the client got an 'internal' error",
+        failure,
+        session=session,
+    )
+    return [
+        jsonproto.encode(
+            jsonproto.error("internal", "The server failed to run this command; it has been logged.", ref)
+        )
+    ]
