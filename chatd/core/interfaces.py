@@ -71,8 +71,8 @@ class IStore(Interface):
         @param before: only ids below this.
         @param after: only ids above this.
         @return: Deferred firing with C{(rows, more)}: C{rows} a list of at
-            most C{limit} L{chatd.core.events.Event}s (the newest ones
-            below C{before}, or the oldest ones above C{after}); C{more}
+            most C{limit} L{chatd.core.events.Event}s (the newest C{limit}
+            of those with C{after < id < before}); C{more}
             is true when matching messages were left out, or (for
             C{after}) when some that matched were already pruned.
         """

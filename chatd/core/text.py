@@ -56,9 +56,16 @@ def fold(name: str) -> str:
     )
 
 
+#: Names for the control characters people actually send by accident.
+_CONTROL_NAMES = {
+    0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x0B: "VERTICAL TAB", 0x0C: "FORM FEED",
+    0x1B: "ESCAPE", 0x7F: "DELETE", 0x9B: "CONTROL SEQUENCE INTRODUCER",
+}
+
+
 def describe(ch: str) -> str:
     """Name a character for an error message: C{U+001B (ESCAPE)}."""
-    name = unicodedata.name(ch, "")
+    name = unicodedata.name(ch, "") or _CONTROL_NAMES.get(ord(ch), "")
     if not name and unicodedata.category(ch) == "Cc":
         name = "control character"
     return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")

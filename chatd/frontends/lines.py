@@ -1,0 +1,223 @@
+# -*- test-case-name: tests.frontends.test_lines -*-
+"""
+The line front end: telnet and nc users.
+
+Bytes go through L{chatd.wire.lines.LineDecoder} into commands on a core
+session; core events come back through L{LineMember.deliver} and are
+rendered once per event for every line member (L{Event.encoded}).  The only
+state kept here is presentation: the user's current room.
+"""
+
+from typing import Optional
+
+from twisted.internet.defer import maybeDeferred
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from chatd.core import events as ev
+from chatd.core.errors import ChatError, NotInRoom
+from chatd.core.interfaces import ISink
+from chatd.frontends.outbox import Outbox
+from chatd.wire import lines as wire
+from chatd.wire.lines import Problem
+
+log = Logger(namespace="chatd.lines")
+
+#: Over-long lines in a row before the connection is closed.
+MAX_OVERLONG = 5
+
+
+def peer_of(transport) -> str:
+    addr = transport.getPeer()
+    host = getattr(addr, "host", None)
+    if host is None:
+        return str(getattr(addr, "name", "") or "unix")
+    return f"{host}:{addr.port}"
+
+
+@implementer(ISink)
+class LineMember(Protocol):
+    """One telnet or nc connection: a core session's sink."""
+
+    session = None
+    current: Optional[str] = None
+    outbox: Optional[Outbox] = None
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        self.decoder = wire.LineDecoder(factory.max_line)
+        self.outbox = Outbox(self.transport, factory.sendq, self._too_slow)
+        self.peer = peer_of(self.transport)
+        self.session = factory.hub.connect(self, peer=self.peer, frontend="lines")
+        log.info("lines connection from {peer}", peer=self.peer)
+        self.write(wire.render_info(f"{factory.hub.name}: {factory.motd}"))
+        self.write(wire.render_info("Choose a nick: type it and press Enter. /help lists commands."))
+
+    def write(self, data: bytes) -> None:
+        if self.outbox is not None:
+            self.outbox.write(data)
+
+    def _too_slow(self, queued: int) -> None:
+        log.warn(
+            "Disconnecting {nick} ({peer}): over {bound} bytes waiting to be sent; it reads too slowly",
+            nick=self.session.nick if self.session else None,
+            peer=getattr(self, "peer", "?"),
+            bound=self.factory.sendq,
+        )
+
+    # -- input ------------------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        items = self.decoder.feed(data)
+        if self.decoder.replies:
+            self.transport.write(bytes(self.decoder.replies))
+            self.decoder.replies.clear()
+        for item in items:
+            if self.session is None or self.session.closed:
+                return
+            if isinstance(item, Problem):
+                self.write(wire.render_error(item.code, item.message))
+                continue
+            try:
+                self.lineReceived(item)
+            except Exception:
+                log.failure("Failed to handle a line from {peer}; the user got an 'internal' error", peer=self.peer)
+                self.write(wire.render_error("internal", "The server failed to handle that line; it has been logged."))
+        if self.decoder.overlong >= MAX_OVERLONG or self.decoder.discarded > 64 * self.decoder.max_line:
+            self.disconnect("You keep sending lines over the length limit.")
+
+    def lineReceived(self, line: str) -> None:
+        try:
+            command = wire.parse(line)
+        except wire.UsageError as e:
+            self.write(wire.render_error("usage", f"Usage: {e}"))
+            return
+        if command is None:
+            return
+        if self.session.nick is None and command[0] == "say":
+            command = ("nick", command[1].strip())
+        handler = getattr(self, "do_" + command[0])
+        d = maybeDeferred(handler, *command[1:])
+        d.addErrback(self._failed)
+
+    def _failed(self, failure) -> None:
+        if failure.check(ChatError):
+            self.write(wire.render_error(failure.value.code, failure.value.message))
+            return
+        log.failure("Command failed for {peer}; the user got an 'internal' error", failure, peer=self.peer)
+        self.write(wire.render_error("internal", "The server failed to run that command; it has been logged."))
+
+    def _room(self, room: Optional[str]) -> str:
+        room = room or self.current
+        if room is None:
+            raise NotInRoom("You are not in a room; /join #room first.")
+        return room
+
+    # -- commands ----------------------------------------------------------
+
+    def do_nick(self, nick: str):
+        first = self.session.nick is None
+        self.session.set_nick(nick)
+        if first:
+            self.write(wire.render_info(f"You are now {nick}. /join #lobby to start chatting; /help lists commands."))
+        else:
+            self.write(wire.render_info(f"You are now known as {nick}"))
+
+    def do_join(self, room: str):
+        def joined(members):
+            self.current = members.room
+            self.write(wire.render_info(f"Your current room is {members.room}; plain lines are said there."))
+
+        return self.session.join(room).addCallback(joined)
+
+    def do_part(self, room: Optional[str], reason: Optional[str]):
+        event = self.session.part(self._room(room), reason)
+        if self.current is not None and event.room == self.current:
+            rooms = [r.name for r in self.session.rooms.values()]
+            self.current = rooms[-1] if rooms else None
+            if self.current:
+                self.write(wire.render_info(f"Your current room is now {self.current}"))
+
+    def do_say(self, text: str):
+        if self.current is None:
+            raise NotInRoom("You are not in a room yet; /join #lobby first.")
+        return self.session.say(self.current, text)
+
+    def do_me(self, text: str):
+        return self.session.act(self._room(None), text)
+
+    def do_msg(self, to: str, text: str):
+        self.session.private(to, text)
+
+    def do_topic(self, room: Optional[str], text: Optional[str]):
+        room = self._room(room)
+        if text is None:
+            self.write(wire.render_topic(self.session.topic(room)))
+            return None
+        return self.session.set_topic(room, text)
+
+    def do_who(self, room: Optional[str]):
+        self.write(wire.render_members(self.session.who(self._room(room))))
+
+    def do_rooms(self):
+        self.write(wire.render_rooms(self.session.list_rooms()))
+
+    def do_history(self, count: Optional[int]):
+        d = self.session.history(self._room(None), count)
+        return d.addCallback(lambda e: self.write(wire.render_history(e)))
+
+    def do_help(self):
+        self.write(b"".join(wire.line(text) for text in wire.HELP))
+
+    def do_quit(self, reason: Optional[str]):
+        self.session.close(reason or "Quit")
+        self.write(wire.render_info("Bye."))
+        self.transport.loseConnection()
+
+    def do_unknown(self, word: str):
+        self.write(wire.render_error("unknown-command", f"There is no /{word[:32]} command; /help lists them."))
+
+    # -- ISink -------------------------------------------------------------
+
+    def deliver(self, event) -> None:
+        t = event.type
+        mine = event.nick == self.session.nick
+        if mine and (t == ev.MESSAGE or t == ev.ACTION):
+            return  # the user's terminal already shows what they typed
+        if t == ev.JOIN and mine:
+            data = wire.render_own_join(event)
+        elif t == ev.PRIVATE and mine and event.to != self.session.nick:
+            data = wire.render_sent_private(event)
+        elif t == ev.HISTORY:
+            data = wire.render_history(event, announce_empty=False)
+        else:
+            data = event.encoded(wire.render_event)
+        self.write(data)
+
+    def disconnect(self, reason: str) -> None:
+        self.write(wire.render_info(reason))
+        if self.session is not None:
+            self.session.close(reason)
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason) -> None:
+        if self.session is not None:
+            why = "Connection closed"
+            if self.outbox is not None and self.outbox.overflowed:
+                why = "Too slow to receive messages"
+            self.session.close(why)
+        log.info("lines connection from {peer} closed", peer=getattr(self, "peer", "?"))
+
+
+class LineFactory(Factory):
+    """Builds L{LineMember}s sharing one hub."""
+
+    protocol = LineMember
+    noisy = False
+
+    def __init__(self, hub, max_line: int = 16384, sendq: int = 262144, motd: str = "") -> None:
+        self.hub = hub
+        self.max_line = max_line
+        self.sendq = sendq
+        self.motd = motd

@@ -1,0 +1,84 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The twistd plugin's options and service maker: C{twistd -n chatd ...}.
+
+Options in, service out.  The reactor is imported only inside functions,
+so C{twistd --reactor=...} can still choose one (see
+L{twisted.plugins.chatd_plugin}).
+"""
+
+import sys
+
+from twisted.python import usage
+
+from chatd import config as cfg
+
+
+class Options(usage.Options):
+    synopsis = "[--config FILE] [--lines ENDPOINT]... [--web ENDPOINT]... [--db PATH]"
+    longdesc = (
+        "Run chatd. Settings come from the built-in defaults, then the --config "
+        "file (INI, see tap.cfg), then these options. Listeners given here "
+        "replace the file's listeners of the same kind."
+    )
+    optParameters = [
+        ["config", "c", None, "Configuration file (INI, like the shipped tap.cfg)."],
+        ["db", None, None, "SQLite history file, or :memory: [default: chatd.sqlite3]."],
+    ]
+    optFlags = [
+        ["check-config", None, "Check the configuration, print the effective settings and exit."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["lines"] = []
+        self["web"] = []
+
+    def opt_lines(self, endpoint: str) -> None:
+        """Listen for telnet/nc users on ENDPOINT (repeatable) [default: tcp:2323:interface=127.0.0.1]."""
+        self["lines"].append(endpoint)
+
+    def opt_web(self, endpoint: str) -> None:
+        """Serve the browser client, /ws and /api/ on ENDPOINT (repeatable) [default: tcp:8080:interface=127.0.0.1]."""
+        self["web"].append(endpoint)
+
+    def postOptions(self) -> None:
+        overrides = {}
+        if self["lines"]:
+            overrides[("lines", "listen")] = tuple(self["lines"])
+        if self["web"]:
+            overrides[("web", "listen")] = tuple(self["web"])
+        if self["db"] is not None:
+            overrides[("history", "db")] = self["db"]
+        try:
+            self.chat_config = cfg.load(self["config"], overrides)
+            check_endpoints(self.chat_config)
+        except cfg.ConfigError as e:
+            raise usage.UsageError(str(e))
+        if self["check-config"]:
+            print("\n".join(cfg.describe(self.chat_config)))
+            print("chatd: configuration OK")
+            sys.exit(0)
+
+
+def check_endpoints(config: cfg.Config) -> None:
+    """Parse every listener string now, so a typo stops the daemon before it starts."""
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import serverFromString
+
+    for kind, descriptions in (("lines", config.lines_listeners()), ("web", config.web_listeners())):
+        for description in descriptions:
+            try:
+                serverFromString(reactor, description)
+            except Exception as e:  # the endpoint parsers raise many types
+                raise cfg.ConfigError(
+                    f"[{kind}] listen: cannot use endpoint {description!r}: {e or type(e).__name__}"
+                )
+
+
+def makeService(options: Options):
+    from twisted.internet import reactor
+
+    from chatd.service import makeService as make
+
+    return make(options.chat_config, reactor)

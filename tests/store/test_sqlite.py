@@ -1,0 +1,329 @@
+# -*- test-case-name: tests.store.test_sqlite -*-
+"""
+Tests for L{chatd.store.sqlite}: the IStore contract, then what only a
+durable, threaded store has (restarts, group commit, pruning, failures).
+Every test uses a real SQLite file under C{tmp_path}.
+"""
+
+import os
+import sqlite3
+import tempfile
+import threading
+
+import pytest
+import pytest_twisted
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from store_contract import StoreContract, fill, ids, say
+from twisted.internet.defer import gatherResults
+from twisted.logger import globalLogPublisher
+
+from chatd.store.memory import MemoryStore
+from chatd.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
+
+
+@pytest.fixture
+def open_store(reactor, tmp_path):
+    """
+    A function opening a store on C{tmp_path/name}; returns a Deferred.
+    Every store it made is closed when the test ends.
+    """
+    made = []
+
+    def open_(name="chat.sqlite3", **kw):
+        store = SQLiteStore(str(tmp_path / name), reactor, **kw)
+        made.append(store)
+        return store.open().addCallback(lambda _: store)
+
+    yield open_
+    for store in made:
+        pytest_twisted.blockon(store.close())
+
+
+@pytest.fixture
+def logged():
+    """Log events of the C{chatd.store} namespace emitted during the test."""
+    events = []
+
+    def observe(event):
+        if event.get("log_namespace") == "chatd.store":
+            events.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    yield events
+    globalLogPublisher.removeObserver(observe)
+
+
+class TestSQLiteContract(StoreContract):
+    @pytest.fixture
+    def store(self, open_store):
+        return pytest_twisted.blockon(open_store())
+
+
+def page(store, room, limit, **kw):
+    return store.recent(room, limit, **kw).addCallback(lambda r: (ids(r[0]), r[1]))
+
+
+@pytest_twisted.inlineCallbacks
+def test_reopen_keeps_everything(open_store):
+    """Ids continue, topics, display names and client ids survive a restart."""
+    store = yield open_store()
+    yield fill(store, "#a", 3)
+    yield say(store, "#Bee", "x", ts=1000.0, cid="c1")
+    yield store.set_topic("#a", "Hello", "alice")
+    yield store.close()
+
+    store = yield open_store()
+    assert (store.last_id("#a"), store.last_id("#BEE")) == (3, 1)
+    assert store.topic("#A") == ("Hello", "alice")
+    assert (yield say(store, "#a", "next"))[0] == 4
+    assert (yield say(store, "#bee", "x", ts=1010.0, cid="c1")) == (1, 1000.0, False)
+    rows, more = yield store.recent("#bee", 10)
+    assert [(e.room, e.text, e.id, e.ts, e.cid) for e in rows] == [("#Bee", "x", 1, 1000.0, "c1")]
+    assert (yield page(store, "#a", 10)) == ([1, 2, 3, 4], False)
+
+
+@pytest_twisted.inlineCallbacks
+def test_schema_and_pragmas(open_store):
+    """WAL, the durability level and the schema version are set; the writer is another thread."""
+    for name, durability, level in [("n.db", "normal", 1), ("f.db", "full", 2)]:
+        store = yield open_store(name, durability=durability)
+        got = yield store._call(
+            lambda c: (
+                c.execute("PRAGMA journal_mode").fetchone()[0],
+                c.execute("PRAGMA synchronous").fetchone()[0],
+                c.execute("PRAGMA user_version").fetchone()[0],
+                threading.get_ident(),
+            )
+        )
+        assert got[:3] == ("wal", level, SCHEMA_VERSION)
+        assert got[3] != threading.get_ident()
+    with pytest.raises(ValueError):
+        SQLiteStore("x.db", None, durability="paranoid")
+
+
+@pytest_twisted.inlineCallbacks
+def test_newer_schema_refused(open_store, tmp_path):
+    """A file from a newer chatd is not opened (nor changed)."""
+    yield (yield open_store("new.db")).close()
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="schema version 99"):
+        yield open_store("new.db")
+
+
+@pytest_twisted.inlineCallbacks
+def test_open_failure(reactor, tmp_path):
+    """A file that cannot be created errbacks open() and whatever was queued."""
+    store = SQLiteStore(str(tmp_path / "missing" / "x.db"), reactor)
+    opened = store.open()
+    queued = say(store, "#a", "early")
+    with pytest.raises(StoreError, match="unable to open"):
+        yield opened
+    with pytest.raises(StoreError, match="could not be opened"):
+        yield queued
+    with pytest.raises(StoreError, match="not open"):
+        yield say(store, "#a", "late")
+    yield store.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_calls_while_opening(reactor, tmp_path):
+    """Calls made before open() has fired are queued behind it."""
+    store = SQLiteStore(str(tmp_path / "x.db"), reactor)
+    opened = store.open()
+    result = say(store, "#a", "early")
+    yield opened
+    assert (yield result)[0] == 1
+    yield store.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_group_commit(open_store):
+    """A thousand appends queued at once take far fewer than a thousand commits."""
+    store = yield open_store()
+    before = store.commits
+    results = yield fill(store, "#a", 1000)
+    assert [r[0] for r in results] == list(range(1, 1001))
+    assert store.commits - before <= 50
+
+
+@pytest_twisted.inlineCallbacks
+def test_no_group_commit(open_store):
+    """With group commit off, each append is its own transaction."""
+    store = yield open_store(group_commit=False)
+    before = store.commits
+    results = yield fill(store, "#a", 200)
+    assert [r[0] for r in results] == list(range(1, 201))
+    assert store.commits - before == 200
+
+
+@pytest_twisted.inlineCallbacks
+def test_close_flushes(open_store):
+    """close() lets every queued write commit and fire first; later calls fail."""
+    store = yield open_store()
+    fired = []
+    for i in range(300):
+        say(store, "#a", f"m{i}").addCallback(lambda r: fired.append(r[0]))
+    yield store.close().addCallback(lambda _: fired.append("closed"))
+    assert fired == list(range(1, 301)) + ["closed"]
+    with pytest.raises(StoreError, match="not open"):
+        yield say(store, "#a", "late")
+    store = yield open_store()
+    assert store.last_id("#a") == 300
+    assert (yield page(store, "#a", 1000))[0] == list(range(1, 301))
+
+
+@pytest_twisted.inlineCallbacks
+def test_write_failure(open_store, logged):
+    """
+    A write that fails (here: disk full) errbacks with a StoreError and is
+    logged; the writes around it still commit and the store keeps working.
+    """
+    store = yield open_store()
+    yield say(store, "#a", "one")
+    yield store._call(lambda c: c.execute(
+        "PRAGMA max_page_count = {}".format(c.execute("PRAGMA page_count").fetchone()[0])
+    ).fetchone())
+    big = "x" * 100_000
+    ok1, bad, ok2 = say(store, "#a", "two"), say(store, "#a", big), say(store, "#a", "three")
+    with pytest.raises(StoreError, match="full") as caught:
+        yield bad
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    assert caught.value.code == "unavailable"
+    assert [(yield ok1)[0], (yield ok2)[0]] == [2, 3]
+    assert [e["store"] for e in logged if "log_failure" in e] == [store.name]
+
+    yield store._call(lambda c: c.execute("PRAGMA max_page_count = 1073741823").fetchone())
+    assert (yield say(store, "#a", big))[0] == 4
+    assert store.last_id("#a") == 4
+    rows, _ = yield store.recent("#a", 10)
+    assert [e.text for e in rows] == ["one", "two", "three", big]
+
+
+@pytest_twisted.inlineCallbacks
+def test_prune_by_count(open_store):
+    """Only the newest messages stay; C{more} tells a resuming client of the gap, after a restart too."""
+    store = yield open_store()
+    yield fill(store, "#a", 10)
+    yield fill(store, "#b", 3)
+    assert (yield store.prune(5, None, now=5000.0)) == 5
+    assert (yield page(store, "#a", 100)) == ([6, 7, 8, 9, 10], False)
+    assert (yield page(store, "#b", 100)) == ([1, 2, 3], False)
+    assert (yield page(store, "#a", 100, after=3)) == ([6, 7, 8, 9, 10], True)
+    assert (yield page(store, "#a", 100, after=4)) == ([6, 7, 8, 9, 10], True)
+    assert (yield page(store, "#a", 100, after=5)) == ([6, 7, 8, 9, 10], False)
+    assert (yield page(store, "#a", 2, before=7)) == ([6], False)
+    yield store.close()
+    store = yield open_store()
+    assert (yield page(store, "#a", 100, after=3)) == ([6, 7, 8, 9, 10], True)
+    assert (yield say(store, "#a", "next"))[0] == 11
+
+
+@pytest_twisted.inlineCallbacks
+def test_prune_by_age(open_store):
+    """Messages older than the age go, oldest first; a newer one holds back those behind it."""
+    store = yield open_store()
+    yield fill(store, "#a", 10, ts=1000.0)  # ts 1000..1009
+    assert (yield store.prune(None, 5, now=1010.0)) == 5
+    assert (yield page(store, "#a", 100)) == ([6, 7, 8, 9, 10], False)
+    assert (yield page(store, "#a", 100, after=0)) == ([6, 7, 8, 9, 10], True)
+    for ts in (1000.0, 2000.0, 1001.0):
+        yield say(store, "#b", "x", ts=ts)
+    assert (yield store.prune(None, 5, now=1500.0)) == 5 + 1  # #a is all gone now
+    assert (yield page(store, "#b", 100)) == ([2, 3], False)
+
+
+@pytest_twisted.inlineCallbacks
+def test_prune_everything(open_store):
+    """Both limits apply together; pruning all messages keeps the id counter."""
+    store = yield open_store()
+    yield fill(store, "#a", 10, ts=1000.0)
+    assert (yield store.prune(3, 5, now=1010.0)) == 7
+    assert (yield page(store, "#a", 100)) == ([8, 9, 10], False)
+    assert (yield store.prune(0, None, now=1010.0)) == 3
+    assert (yield page(store, "#a", 100)) == ([], False)
+    assert (yield page(store, "#a", 100, after=9)) == ([], True)
+    assert (yield page(store, "#a", 100, after=10)) == ([], False)
+    assert (yield say(store, "#a", "again"))[0] == 11
+
+
+@pytest_twisted.inlineCallbacks
+def test_prune_in_chunks(open_store):
+    """Pruning is done in bounded steps, letting calls made meanwhile through."""
+    store = yield open_store(prune_chunk=7)
+    yield fill(store, "#a", 40)
+    yield fill(store, "#b", 30)
+    fired = []
+    before = store.commits
+    pruned = store.prune(5, None, now=5000.0).addCallback(lambda n: fired.append("prune") or n)
+    appended = say(store, "#c", "meanwhile").addCallback(lambda r: fired.append("append"))
+    assert (yield pruned) == 60
+    yield appended
+    assert fired == ["append", "prune"]
+    assert store.commits - before >= 60 // 7
+    assert (yield page(store, "#a", 100)) == ([36, 37, 38, 39, 40], False)
+    assert (yield page(store, "#b", 100)) == ([26, 27, 28, 29, 30], False)
+
+
+@pytest_twisted.inlineCallbacks
+def test_prune_cids(open_store):
+    """Client message ids older than the window are forgotten by prune()."""
+    store = yield open_store(cid_window=100.0)
+    yield say(store, "#a", "x", ts=0.0, cid="old")
+    yield say(store, "#a", "y", ts=500.0, cid="new")
+    assert (yield store.prune(None, None, now=550.0)) == 0
+    cids = yield store._call(lambda c: c.execute("SELECT cid FROM cids").fetchall())
+    assert cids == [("new",)]
+
+
+@pytest_twisted.inlineCallbacks
+def test_close_during_prune(open_store):
+    """close() waits for a pruning that needs several steps."""
+    store = yield open_store(prune_chunk=3)
+    yield fill(store, "#a", 20)
+    pruned = store.prune(0, None, now=5000.0)
+    yield store.close()
+    assert pruned.called
+    assert (yield pruned) == 20
+
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.sampled_from(["#a", "#b"]), st.sampled_from([None, "c1", "c2"]),
+                  st.sampled_from(["alice", "bob"]), st.floats(0, 200_000)),
+        st.tuples(st.just("recent"), st.sampled_from(["#a", "#b", "#c"]), st.integers(0, 6),
+                  st.one_of(st.none(), st.integers(0, 12)), st.one_of(st.none(), st.integers(0, 12))),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=_ops)
+@pytest_twisted.ensureDeferred
+async def test_same_as_memory(ops):
+    """Any mix of appends and reads gives exactly what MemoryStore gives."""
+    from twisted.internet import reactor
+
+    def row(e):
+        return (e.type, e.room, e.nick, e.text, e.id, e.ts)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(os.path.join(tmp, "x.db"), reactor)
+        await store.open()
+        memory = MemoryStore()
+        try:
+            for op in ops:
+                if op[0] == "append":
+                    _, room, cid, nick, ts = op
+                    args = (room, "message", nick, "text", ts, nick, cid)
+                    assert await store.append(*args) == await memory.append(*args)
+                else:
+                    _, room, limit, before, after = op
+                    got = await store.recent(room, limit, before, after)
+                    want = await memory.recent(room, limit, before, after)
+                    assert ([row(e) for e in got[0]], got[1]) == ([row(e) for e in want[0]], want[1])
+                    assert store.last_id(room) == memory.last_id(room)
+        finally:
+            await store.close()
