@@ -54,7 +54,8 @@ class Options(usage.Options):
             self.chat_config = cfg.load(self["config"], overrides)
             check_endpoints(self.chat_config)
         except cfg.ConfigError as e:
-            raise usage.UsageError(str(e))
+            # One line naming the problem, not twistd's whole usage text.
+            raise SystemExit(f"chatd: configuration error: {e}")
         if self["check-config"]:
             print("\n".join(cfg.describe(self.chat_config)))
             print("chatd: configuration OK")
