@@ -27,6 +27,9 @@ log = Logger(namespace="chatd.service")
 
 SHUTDOWN_REASON = "The server is shutting down; please reconnect in a moment."
 
+#: Seconds between retention passes over the history store.
+PRUNE_EVERY = 3600
+
 
 def make_store(config: Config, reactor):
     if config.db == ":memory:":
@@ -56,6 +59,7 @@ class ChatService(MultiService):
         self.listeners = listeners
         self.ports: List[Tuple[str, str, object]] = []
         self.ready: Deferred = Deferred()
+        self._pruner: Optional[LoopingCall] = None
 
     def privilegedStartService(self) -> None:
         for kind, description, factory in self.listeners:
@@ -93,7 +97,18 @@ class ChatService(MultiService):
                 description=description,
             )
         log.info("chatd is ready; history store: {store}", store=self.hub.store.name)
+        self._pruner = LoopingCall(self._prune)
+        self._pruner.clock = self.reactor
+        self._pruner.start(PRUNE_EVERY, now=True)
         self.ready.callback(self)
+
+    def _prune(self) -> Deferred:
+        """Retention pass; the loop waits for it before scheduling the next."""
+        config = self.config
+        d = self.hub.store.prune(config.retention_messages, config.retention_days * 86400.0, self.hub.now())
+        d.addCallback(lambda n: n and log.info("Retention: pruned {n} old messages", n=n))
+        d.addErrback(lambda f: log.failure("Retention pruning failed; it will be retried in an hour", f))
+        return d
 
     def _store_failed(self, failure: Failure) -> None:
         log.failure(
@@ -108,6 +123,8 @@ class ChatService(MultiService):
         for _, _, port in self.ports:
             port.stopListening()
         self.hub.shutdown(SHUTDOWN_REASON)
+        if self._pruner is not None and self._pruner.running:
+            self._pruner.stop()
         d = self._drained(self.config.shutdown_grace)
         d.addCallback(lambda _: self.hub.store.close())
         d.addErrback(lambda f: log.failure("Error while flushing the history store at shutdown", f))

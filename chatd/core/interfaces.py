@@ -83,6 +83,13 @@ class IStore(Interface):
     def set_topic(room, topic, nick):
         """Store a room's topic; Deferred firing when committed."""
 
+    def prune(max_messages_per_room, max_age_seconds, now):
+        """
+        Retention: delete each room's oldest messages beyond the count and
+        those older than the age (either may be C{None}); forget expired
+        client message ids.  Deferred firing with the number deleted.
+        """
+
     def last_id(room):
         """The id of the newest stored message in C{room}, or 0."""
 

@@ -20,6 +20,7 @@ from chatd.core.errors import (
     NoSuchNick,
     NoSuchRoom,
     NotInRoom,
+    RateLimited,
     TooManyRooms,
 )
 from chatd.core.events import (
@@ -35,6 +36,7 @@ from chatd.core.events import (
     TOPIC,
     Event,
 )
+from chatd.core.flood import Bucket
 from chatd.core.room import Deliver, Room
 from chatd.core.text import check_nick, check_room, clean_text
 
@@ -57,11 +59,24 @@ class Session:
         self.key: Optional[str] = None
         self.rooms: Dict[str, Room] = {}
         self.closed = False
+        rules = hub.rules
+        self.bucket = Bucket(hub.clock, rules.flood_rate, rules.flood_burst, rules.flood_strikes)
 
     def __repr__(self) -> str:
         return f"<Session {self.nick or '(no nick)'} {self.frontend} {self.peer}>"
 
     # -- helpers ----------------------------------------------------------
+
+    def _spend(self, command: str) -> None:
+        """Charge flood control for one command; disconnect a flooder."""
+        try:
+            self.bucket.spend(command)
+        except RateLimited:
+            if self.bucket.abusive and not self.closed:
+                self.sink.disconnect(
+                    "Disconnected for flooding: too many commands refused for going too fast."
+                )
+            raise
 
     def _need_nick(self) -> str:
         if self.nick is None:
@@ -95,6 +110,7 @@ class Session:
             (nobody else can see that session yet).
         @raise NickInUse: another session holds the folded nick.
         """
+        self._spend("nick")
         key = check_nick(nick)
         holder = self.hub.nicks.get(key)
         if holder is not None and holder is not self:
@@ -128,6 +144,7 @@ class Session:
         @return: Deferred firing with the C{members} event once the history
             has been delivered.
         """
+        self._spend("join")
         nick = self._need_nick()
         key = check_room(name)
         hub = self.hub
@@ -183,6 +200,7 @@ class Session:
 
     def part(self, name: str, reason: Optional[str] = None) -> Event:
         """Leave a room; its members, and we, get a C{part} event."""
+        self._spend("part")
         room = self._joined(name)
         event = Event(PART, room=room.name, nick=self.nick, reason=self._reason(reason), ts=self.hub.now())
         room.broadcast(event)
@@ -213,6 +231,7 @@ class Session:
         return self._post(ACTION, name, text, cid)
 
     def _post(self, type: str, name: str, text: str, cid: Optional[str]) -> Deferred:
+        self._spend("say")
         nick = self._need_nick()
         room = self._joined(name)
         text = clean_text(text, "message", self.hub.rules.max_message)
@@ -234,6 +253,7 @@ class Session:
 
     def private(self, to: str, text: str) -> Event:
         """Send C{text} to one nick; both ends get the C{private} event."""
+        self._spend("private")
         nick = self._need_nick()
         target = self.hub.nicks.get(check_nick(to))
         if target is None:
@@ -249,6 +269,7 @@ class Session:
 
     def topic(self, name: str) -> Event:
         """Read a room's topic (any live room, joined or not)."""
+        self._spend("topic")
         room = self.hub.room(name)
         if room is None:
             topic, setter = self.hub.store.topic(name)
@@ -259,6 +280,7 @@ class Session:
 
     def set_topic(self, name: str, topic: str) -> Deferred:
         """Set the topic of a room we are in; an empty topic clears it."""
+        self._spend("topic")
         nick = self._need_nick()
         room = self._joined(name)
         topic = clean_text(topic, "topic", self.hub.rules.max_topic).strip()
@@ -274,12 +296,15 @@ class Session:
 
     def who(self, name: str) -> Event:
         """The C{members} event of a live room (joined or not)."""
+        self._spend("who")
         room = self.hub.room(name)
         if room is None:
             raise NoSuchRoom(f"There is no room {name} right now; nobody is in it.")
         return self._members(room)
 
     def list_rooms(self) -> Event:
+        """The C{rooms} event: every room that has members."""
+        self._spend("rooms")
         return self.hub.list_rooms()
 
     def history(self, name: str, limit: Optional[int] = None, before: Optional[int] = None) -> Deferred:
@@ -290,6 +315,7 @@ class Session:
         @param before: only messages with a smaller id (paging back).
         @return: Deferred firing with a C{history} event.
         """
+        self._spend("history")
         check_room(name)
         rules = self.hub.rules
         if limit is None:

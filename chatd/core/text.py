@@ -58,7 +58,7 @@ def fold(name: str) -> str:
 
 #: Names for the control characters people actually send by accident.
 _CONTROL_NAMES = {
-    0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x0B: "VERTICAL TAB", 0x0C: "FORM FEED",
+    0x00: "NUL", 0x07: "BELL", 0x0A: "LINE FEED", 0x0D: "CARRIAGE RETURN", 0x08: "BACKSPACE", 0x0B: "VERTICAL TAB", 0x0C: "FORM FEED",
     0x1B: "ESCAPE", 0x7F: "DELETE", 0x9B: "CONTROL SEQUENCE INTRODUCER",
 }
 
@@ -101,7 +101,7 @@ def clean_text(text: str, what: str, maximum: int) -> str:
                 )
             if ch in "\r\n" or ch in "\u2028\u2029":
                 raise InvalidText(
-                    f"The {what} holds a line break at position {pos + 1}; "
+                    f"The {what} holds a line break {describe(ch)} at position {pos + 1}; "
                     f"send one line per {what}."
                 )
             if _control(ch):

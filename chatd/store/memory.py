@@ -83,6 +83,20 @@ class MemoryStore:
             more = True  # some of what was asked for is already pruned
         return succeed((rows[-limit:] if limit > 0 else [], more))
 
+    def prune(self, max_messages_per_room, max_age_seconds, now):
+        """Drop each room's messages beyond the count or older than the age."""
+        dropped = 0
+        for r in self._rooms.values():
+            while r.messages and (
+                (max_messages_per_room is not None and len(r.messages) > max_messages_per_room)
+                or (max_age_seconds is not None and now - r.messages[0].ts > max_age_seconds)
+            ):
+                r.messages.popleft()
+                dropped += 1
+        horizon = now - self._cid_window
+        self._cids = {k: v for k, v in self._cids.items() if v[1] >= horizon}
+        return succeed(dropped)
+
     def topic(self, room):
         r = self._rooms.get(fold(room))
         return (r.topic, r.setter) if r else ("", "")

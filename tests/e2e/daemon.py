@@ -22,6 +22,10 @@ BASE_SETTINGS: Dict[Tuple[str, str], str] = {
     ("lines", "listen"): "tcp:0:interface=127.0.0.1",
     ("web", "listen"): "tcp:0:interface=127.0.0.1",
     ("server", "shutdown_grace"): "3",
+    # Tests send commands much faster than people type; flood tests set
+    # the real defaults back explicitly.
+    ("limits", "flood_rate"): "1000",
+    ("limits", "flood_burst"): "1000",
 }
 
 

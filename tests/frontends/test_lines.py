@@ -51,7 +51,7 @@ def clock():
 
 @pytest.fixture
 def factory(clock):
-    hub = Hub(clock, MemoryStore(), Rules(max_message=100))
+    hub = Hub(clock, MemoryStore(), Rules(max_message=100, flood_rate=1000, flood_burst=1000))
     return LineFactory(hub, max_line=1024, sendq=4096, motd="Be nice.")
 
 
