@@ -6,7 +6,10 @@ Every test uses a real SQLite file under C{tmp_path}.
 """
 
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 
@@ -15,7 +18,6 @@ import pytest_twisted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_contract import StoreContract, fill, ids, say
-from twisted.internet.defer import gatherResults
 from twisted.logger import globalLogPublisher
 
 from chatd.store.memory import MemoryStore
@@ -136,6 +138,21 @@ def test_calls_while_opening(reactor, tmp_path):
     yield opened
     assert (yield result)[0] == 1
     yield store.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_close_twice_and_while_opening(reactor, tmp_path):
+    """close() may be called before open() has fired, and again: every caller is told."""
+    store = SQLiteStore(str(tmp_path / "x.db"), reactor)
+    opened = store.open()
+    stored = say(store, "#a", "quick")
+    first, second = store.close(), store.close()
+    yield opened
+    assert (yield stored)[0] == 1
+    assert (yield first) is None and (yield second) is None
+    assert (yield store.close()) is None
+    with pytest.raises(StoreError, match="already opened"):
+        yield store.open()
 
 
 @pytest_twisted.inlineCallbacks
@@ -277,15 +294,64 @@ def test_prune_cids(open_store):
     assert cids == [("new",)]
 
 
+@pytest.mark.parametrize("group_commit", [True, False])
 @pytest_twisted.inlineCallbacks
-def test_close_during_prune(open_store):
+def test_close_during_prune(open_store, group_commit):
     """close() waits for a pruning that needs several steps."""
-    store = yield open_store(prune_chunk=3)
+    store = yield open_store(prune_chunk=3, group_commit=group_commit)
     yield fill(store, "#a", 20)
     pruned = store.prune(0, None, now=5000.0)
     yield store.close()
     assert pruned.called
     assert (yield pruned) == 20
+
+
+_WRITER = """
+import sys
+from twisted.internet import defer, task
+from chatd.store.sqlite import SQLiteStore
+
+async def main(reactor):
+    store = SQLiteStore(sys.argv[1], reactor)
+    await store.open()
+    def acked(result):
+        sys.stdout.write("%d\\n" % result[0])
+        sys.stdout.flush()
+    while True:
+        await defer.gatherResults([
+            store.append("#a", "message", "alice", "m", 1.0, "alice", None).addCallback(acked)
+            for _ in range(50)
+        ])
+
+task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
+"""
+
+
+@pytest_twisted.inlineCallbacks
+def test_kill_9_loses_no_acked_message(open_store, tmp_path):
+    """
+    A writer killed with SIGKILL under load loses nothing it acknowledged:
+    every acked id is in the file afterwards.
+    """
+    path = str(tmp_path / "chat.sqlite3")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    child = subprocess.Popen([sys.executable, "-c", _WRITER, path], stdout=subprocess.PIPE, cwd=root,
+                             env={**os.environ, "PYTHONPATH": root})
+    acked = []
+    try:
+        while len(acked) < 3000:
+            line = child.stdout.readline()
+            assert line, "the writer died"
+            acked.append(int(line))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    store = yield open_store()
+    assert store.last_id("#a") >= max(acked)
+    rows, more = yield store.recent("#a", store.last_id("#a"))
+    assert ids(rows) == list(range(1, store.last_id("#a") + 1))
+    assert not more
 
 
 _ops = st.lists(
