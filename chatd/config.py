@@ -62,6 +62,14 @@ class Config:
     lines: Tuple[str, ...] = ()
     #: Longest line the line front end accepts, in bytes.
     max_line: int = 16384
+    #: Seconds a line client may take to choose a nick before it is closed.
+    registration_timeout: int = 60
+    #: Seconds of silence after which a line client is closed; 0: never.
+    idle_timeout: int = 0
+    #: Open connections allowed from one address (IPv6: one /64), and in
+    #: total, across every listener.
+    connections_per_ip: int = 20
+    max_connections: int = 10000
     #: Per-connection outgoing buffer bound in bytes; past it the client
     #: is disconnected (it reads too slowly to keep up).
     sendq: int = 262144
@@ -87,6 +95,10 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("server", "shutdown_grace"): ("top", "shutdown_grace", "int"),
     ("lines", "listen"): ("top", "lines", "list"),
     ("lines", "max_line"): ("top", "max_line", "int"),
+    ("lines", "registration_timeout"): ("top", "registration_timeout", "int"),
+    ("lines", "idle_timeout"): ("top", "idle_timeout", "int"),
+    ("limits", "connections_per_ip"): ("top", "connections_per_ip", "int"),
+    ("limits", "max_connections"): ("top", "max_connections", "int"),
     ("limits", "sendq"): ("top", "sendq", "int"),
     ("limits", "max_message"): ("rules", "max_message", "int"),
     ("limits", "max_topic"): ("rules", "max_topic", "int"),
@@ -122,7 +134,7 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
 
 #: Limits where 0 would mean "unlimited": refused, so no limit is ever off.
 _POSITIVE = {
-    "max_line", "sendq", "shutdown_grace", "max_frame", "max_message", "max_connections",
+    "max_line", "sendq", "registration_timeout", "connections_per_ip", "shutdown_grace", "max_frame", "max_message", "max_connections",
     "ping_interval", "ping_timeout", "open_handshake_timeout", "close_handshake_timeout",
     "poll_timeout", "max_poll_timeout", "session_idle", "backlog", "max_body",
     "retention_messages", "retention_days",

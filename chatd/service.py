@@ -10,7 +10,9 @@ most C{shutdown_grace} seconds) for their connections to close, and
 flushes the store.
 """
 
-from typing import List, Optional, Tuple
+import signal
+from dataclasses import fields
+from typing import Callable, List, Optional, Tuple
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, succeed
@@ -19,13 +21,20 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from chatd.config import Config
+from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
+from chatd.frontends.gate import Gate, GatedFactory, http_refusal, lines_refusal
 from chatd.frontends.lines import LineFactory
+from chatd.frontends.longpoll import LongPollResource, access_log_formatter
+from chatd.frontends.web import makeSite
+from chatd.tls import listener as tls_listener
 
 log = Logger(namespace="chatd.service")
 
 SHUTDOWN_REASON = "The server is shutting down; please reconnect in a moment."
+
+#: Settings that only a restart applies (listeners and the store).
+RESTART_ONLY = ("lines", "db", "durability", "name")
 
 #: Seconds between retention passes over the history store.
 PRUNE_EVERY = 3600
@@ -51,9 +60,15 @@ def describe_address(address) -> str:
 class ChatService(MultiService):
     """The whole daemon: store, hub and listeners."""
 
-    def __init__(self, config: Config, reactor, hub: Hub, listeners: List[Tuple[str, str, object]]) -> None:
+    def __init__(
+        self, config: Config, reactor, hub: Hub, listeners: List[Tuple[str, str, str, object]],
+        loader: Optional[Callable[[], Config]] = None,
+    ) -> None:
         super().__init__()
         self.config = config
+        self.loader = loader
+        #: Callables (old, new config) -> report lines, run by L{reload}.
+        self.reloaders: List[Callable[[Config, Config], List[str]]] = []
         self.reactor = reactor
         self.hub = hub
         self.listeners = listeners
@@ -62,9 +77,9 @@ class ChatService(MultiService):
         self._pruner: Optional[LoopingCall] = None
 
     def privilegedStartService(self) -> None:
-        for kind, description, factory in self.listeners:
+        for kind, description, endpoint, factory in self.listeners:
             result: list = []
-            serverFromString(self.reactor, description).listen(factory).addBoth(result.append)
+            serverFromString(self.reactor, endpoint).listen(factory).addBoth(result.append)
             if not result or isinstance(result[0], Failure):
                 why = result[0].getErrorMessage() if result else "listening did not complete"
                 self._close_ports()
@@ -83,6 +98,8 @@ class ChatService(MultiService):
         if not self.ports and self.listeners:
             self.privilegedStartService()
         super().startService()
+        if self.loader is not None:
+            signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
         d = self.hub.store.open()
         d.addCallback(self._accept)
         d.addErrback(self._store_failed)
@@ -118,6 +135,34 @@ class ChatService(MultiService):
         )
         self.reactor.stop()
 
+    def reload(self) -> List[str]:
+        """
+        SIGHUP: read the configuration again and apply what can change
+        live (motd, limits, timeouts, origins, certificates); report what
+        needs a restart.  A broken file changes nothing.
+        """
+        log.info("Reloading the configuration (SIGHUP)")
+        try:
+            new = self.loader() if self.loader is not None else self.config
+        except ConfigError as e:
+            log.error("Reload refused, the running configuration stays: {error}", error=str(e))
+            return [f"error: {e}"]
+        old, self.config = self.config, new
+        report: List[str] = []
+        for reloader in self.reloaders:
+            report.extend(reloader(old, new))
+        restart = [
+            f.name for f in fields(Config)
+            if f.name in RESTART_ONLY and getattr(old, f.name) != getattr(new, f.name)
+        ]
+        if old.web.listen != new.web.listen:
+            restart.append("web.listen")
+        if restart:
+            report.append("needs a restart to take effect: " + ", ".join(restart))
+        for line in report or ["no changes"]:
+            log.info("Reload: {line}", line=line)
+        return report
+
     def stopService(self) -> Deferred:
         super().stopService()
         for _, _, port in self.ports:
@@ -149,25 +194,72 @@ class ChatService(MultiService):
         return done
 
 
-def makeService(config: Config, reactor, store=None) -> ChatService:
-    """Wire a hub to its store and front ends, one listener per endpoint."""
+def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[], Config]] = None) -> ChatService:
+    """
+    Wire a hub to its store and front ends, one listener per endpoint.
+
+    @param loader: reads the configuration again, for SIGHUP reloads.
+    """
     store = store if store is not None else make_store(config, reactor)
     hub = Hub(reactor, store, config.rules, name=config.name)
-    listeners: List[Tuple[str, str, object]] = []
-    lines = LineFactory(hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd)
-    for description in config.lines_listeners():
-        listeners.append(("lines", description, lines))
-    web_site = _web_site(config, reactor, hub)
-    if web_site is not None:
-        for description in config.web_listeners():
-            listeners.append(("web", description, web_site))
-    return ChatService(config, reactor, hub, listeners)
+    gate = Gate(config.connections_per_ip, config.max_connections, stats=hub.stats)
+    lines = LineFactory(
+        hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd,
+        registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout,
+    )
+    listeners: List[Tuple[str, str, str, object]] = []
+    certificates = []
+    kinds = [("lines", config.lines_listeners(), lines, lines_refusal)]
+    api = LongPollResource(hub, config, reactor)
+    site = makeSite(hub, config, reactor, api_resource=api)
+    site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
+    site.logFormatter = access_log_formatter  # session tokens are credentials: keep them out of logs
+    kinds.append(("web", config.web_listeners(), site, http_refusal))
+    for kind, descriptions, factory, refusal in kinds:
+        gated = GatedFactory(gate, factory, refusal, kind)
+        for description in descriptions:
+            endpoint, wrapped, tls = tls_listener(description, gated)
+            listeners.append((kind, description, endpoint, wrapped))
+            if tls is not None:
+                certificates.append(tls)
+    service = ChatService(config, reactor, hub, listeners, loader)
+    service.gate = gate
+    service.lines = lines
+    service.certificates = certificates
+    service.reloaders.append(lambda old, new: _reload_core(hub, gate, lines, old, new))
+    service.reloaders.append(lambda old, new: _reload_certificates(certificates))
+    return service
 
 
-def _web_site(config: Config, reactor, hub) -> Optional[object]:
-    """The web listener's Site, once the web front end is installed."""
-    try:
-        from chatd.frontends.web import makeSite
-    except ImportError:
-        return None
-    return makeSite(hub, config, reactor)
+def _reload_core(hub: Hub, gate: Gate, lines: LineFactory, old: Config, new: Config) -> List[str]:
+    """Apply limits, motd and timeouts; existing sessions get the new limits."""
+    report = []
+    if new.rules != old.rules:
+        hub.rules = new.rules
+        for session in hub.sessions:
+            session.bucket.rate = new.rules.flood_rate
+            session.bucket.burst = new.rules.flood_burst
+            session.bucket.strikes = new.rules.flood_strikes
+        report.append("limits updated")
+    if new.motd != old.motd:
+        lines.motd = new.motd
+        report.append("motd updated")
+    lines.registration_timeout = new.registration_timeout
+    lines.idle_timeout = new.idle_timeout
+    lines.max_line = new.max_line
+    lines.sendq = new.sendq
+    gate.per_address = new.connections_per_ip
+    gate.total = new.max_connections
+    for session in hub.sessions:
+        outbox = getattr(session.sink, "outbox", None)
+        if outbox is not None:
+            outbox.bound = new.sendq
+    return report
+
+
+def _reload_certificates(certificates) -> List[str]:
+    report = []
+    for tls in certificates:
+        ok = tls.reload()
+        report.append(f"certificate {tls.cert_path} " + ("reloaded" if ok else "NOT reloaded; the old one stays"))
+    return report

@@ -50,6 +50,7 @@ class Options(usage.Options):
             overrides[("web", "listen")] = tuple(self["web"])
         if self["db"] is not None:
             overrides[("history", "db")] = self["db"]
+        self.overrides = overrides
         try:
             self.chat_config = cfg.load(self["config"], overrides)
             check_endpoints(self.chat_config)
@@ -82,4 +83,5 @@ def makeService(options: Options):
 
     from chatd.service import makeService as make
 
-    return make(options.chat_config, reactor)
+    path, overrides = options["config"], options.overrides
+    return make(options.chat_config, reactor, loader=lambda: cfg.load(path, overrides))

@@ -3,6 +3,7 @@
 The hub: every room, every nick, every session of one chatd process.
 """
 
+from collections import Counter
 from typing import Dict, List, Optional
 
 from chatd.core.events import NOTICE, ROOMS, Event, RoomInfo
@@ -30,6 +31,10 @@ class Hub:
         self.rooms: Dict[str, Room] = {}
         self.nicks: Dict[str, object] = {}
         self.sessions: set = set()
+        #: Counters for metrics, read at scrape time: "messages_received",
+        #: "deliveries", "rate_limited", "slow_dropped", "error:CODE",
+        #: "bytes_out:FRONTEND", "connections_refused:REASON".
+        self.stats: Counter = Counter()
 
     def connect(self, sink: ISink, peer: str = "", frontend: str = ""):
         """
@@ -54,7 +59,7 @@ class Hub:
         room = self.rooms.get(key)
         if room is None:
             topic, setter = self.store.topic(name)
-            room = self.rooms[key] = Room(name, key, topic, setter)
+            room = self.rooms[key] = Room(name, key, topic, setter, self.stats)
         return room
 
     def close_room_if_empty(self, room: Room) -> None:
@@ -68,6 +73,10 @@ class Hub:
             for r in sorted(self.rooms.values(), key=lambda r: r.key)
         )
         return Event(ROOMS, rooms=rows, ts=self.now())
+
+    def count_error(self, code: str) -> None:
+        """Front ends report each error they send, for the metrics."""
+        self.stats["error:" + code] += 1
 
     def notice(self, text: str) -> None:
         """Send a server notice to every session (operator broadcast)."""

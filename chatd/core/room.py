@@ -15,6 +15,7 @@ Fan-out policy (the hot path), stated plainly:
     anyone else miss the event.
 """
 
+from collections import Counter
 from typing import Callable, Dict
 
 from chatd.core.events import Event
@@ -33,18 +34,21 @@ class Room:
     until the scrollback is out (so nothing arrives out of order).
     """
 
-    __slots__ = ("name", "key", "topic", "setter", "members")
+    __slots__ = ("name", "key", "topic", "setter", "members", "stats")
 
-    def __init__(self, name: str, key: str, topic: str = "", setter: str = "") -> None:
+    def __init__(self, name: str, key: str, topic: str = "", setter: str = "", stats=None) -> None:
         self.name = name
         self.key = key
         self.topic = topic
         self.setter = setter
         self.members: Dict[object, Deliver] = {}
+        self.stats = stats if stats is not None else Counter()
 
     def broadcast(self, event: Event) -> None:
         """Hand C{event} to every member, including its sender."""
-        for deliver in tuple(self.members.values()):
+        targets = tuple(self.members.values())
+        self.stats["deliveries"] += len(targets)
+        for deliver in targets:
             deliver(event)
 
     def nicks(self) -> tuple:

@@ -21,6 +21,7 @@ from chatd.core.errors import (
     NoSuchRoom,
     NotInRoom,
     RateLimited,
+    Unavailable,
     TooManyRooms,
 )
 from chatd.core.events import (
@@ -69,9 +70,12 @@ class Session:
 
     def _spend(self, command: str) -> None:
         """Charge flood control for one command; disconnect a flooder."""
+        if self.closed:
+            raise Unavailable("This session has ended; connect again.")
         try:
             self.bucket.spend(command)
         except RateLimited:
+            self.hub.stats["rate_limited"] += 1
             if self.bucket.abusive and not self.closed:
                 self.sink.disconnect(
                     "Disconnected for flooding: too many commands refused for going too fast."
@@ -189,6 +193,8 @@ class Session:
             return  # parted or quit while the history was being read
         last = rows[-1].id if rows else -1
         self.sink.deliver(Event(HISTORY, room=room.name, messages=tuple(rows), truncated=more, ts=self.hub.now()))
+        if room.members.get(self) != held.append:
+            return  # delivering the history closed the session (too slow)
         deliver = self.sink.deliver
         room.members[self] = deliver
         for event in held:
@@ -240,12 +246,15 @@ class Session:
         if cid is not None:
             cid = clean_text(cid, "cid", 64)
         hub = self.hub
-        d = hub.store.append(room.name, type, nick, text, hub.now(), self.key, cid)
+        # A cid is unique per sender and room: the same cid in another room
+        # is another message.
+        d = hub.store.append(room.name, type, nick, text, hub.now(), f"{self.key} {room.key}", cid)
 
         def stored(result) -> Event:
             id, ts, new = result
             event = Event(type, room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid)
             if new:
+                hub.stats["messages_received"] += 1
                 room.broadcast(event)
             return event
 

@@ -88,7 +88,16 @@ def run(session, data: bytes) -> Deferred:
     try:
         command = jsonproto.decode_command(data)
     except ChatError as e:
+        session.hub.count_error(e.code)
         return _fail(e, getattr(e, "ref", None))
+    return execute(session, command)
+
+
+def execute(session, command: Command) -> Deferred:
+    """
+    Like L{run}, for a command that is already decoded: the long-poll
+    front end decodes first, so that a malformed body gets HTTP 400.
+    """
     d = _call(session, command)
     d.addErrback(_error_reply, command.ref, session)
     return d
@@ -101,7 +110,9 @@ def _fail(e: ChatError, ref) -> Deferred:
 def _error_reply(failure, ref, session) -> Reply:
     if failure.check(ChatError):
         e = failure.value
+        session.hub.count_error(e.code)
         return [jsonproto.encode(jsonproto.error(e.code, e.message, ref))]
+    session.hub.count_error("internal")
     log.failure(
         "Unexpected error running a command for {session}; the client got an 'internal' error",
         failure,

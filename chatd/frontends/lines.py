@@ -43,6 +43,7 @@ class LineMember(Protocol):
     session = None
     current: Optional[str] = None
     outbox: Optional[Outbox] = None
+    _timer = None
 
     def connectionMade(self) -> None:
         factory = self.factory
@@ -53,12 +54,32 @@ class LineMember(Protocol):
         log.info("lines connection from {peer}", peer=self.peer)
         self.write(wire.render_info(f"{factory.hub.name}: {factory.motd}"))
         self.write(wire.render_info("Choose a nick: type it and press Enter. /help lists commands."))
+        self._timer = factory.clock.callLater(factory.registration_timeout, self._timed_out, "choose a nick")
+
+    def _timed_out(self, what: str) -> None:
+        self._timer = None
+        limit = self.factory.registration_timeout if what == "choose a nick" else self.factory.idle_timeout
+        log.info("Closing lines connection from {peer}: it did not {what} within {limit}s", peer=self.peer, what=what, limit=limit)
+        self.disconnect(f"Closing: you did not {what} within {limit} seconds.")
+
+    def _activity(self) -> None:
+        """Input arrived: restart the idle timer (registered users only)."""
+        timer = self._timer
+        if self.session.nick is None:
+            return
+        if timer is not None and timer.active():
+            timer.reset(self.factory.idle_timeout)
 
     def write(self, data: bytes) -> None:
         if self.outbox is not None:
             self.outbox.write(data)
 
+    def error(self, code: str, message: str) -> None:
+        self.factory.hub.count_error(code)
+        self.write(wire.render_error(code, message))
+
     def _too_slow(self, queued: int) -> None:
+        self.factory.hub.stats["slow_dropped"] += 1
         log.warn(
             "Disconnecting {nick} ({peer}): over {bound} bytes waiting to be sent; it reads too slowly",
             nick=self.session.nick if self.session else None,
@@ -69,6 +90,8 @@ class LineMember(Protocol):
     # -- input ------------------------------------------------------------
 
     def dataReceived(self, data: bytes) -> None:
+        if self._timer is not None and self.factory.idle_timeout:
+            self._activity()
         items = self.decoder.feed(data)
         if self.decoder.replies:
             self.transport.write(bytes(self.decoder.replies))
@@ -77,13 +100,13 @@ class LineMember(Protocol):
             if self.session is None or self.session.closed:
                 return
             if isinstance(item, Problem):
-                self.write(wire.render_error(item.code, item.message))
+                self.error(item.code, item.message)
                 continue
             try:
                 self.lineReceived(item)
             except Exception:
                 log.failure("Failed to handle a line from {peer}; the user got an 'internal' error", peer=self.peer)
-                self.write(wire.render_error("internal", "The server failed to handle that line; it has been logged."))
+                self.error("internal", "The server failed to handle that line; it has been logged.")
         if self.decoder.overlong >= MAX_OVERLONG or self.decoder.discarded > 64 * self.decoder.max_line:
             self.disconnect("You keep sending lines over the length limit.")
 
@@ -91,7 +114,7 @@ class LineMember(Protocol):
         try:
             command = wire.parse(line)
         except wire.UsageError as e:
-            self.write(wire.render_error("usage", f"Usage: {e}"))
+            self.error("usage", f"Usage: {e}")
             return
         if command is None:
             return
@@ -103,10 +126,10 @@ class LineMember(Protocol):
 
     def _failed(self, failure) -> None:
         if failure.check(ChatError):
-            self.write(wire.render_error(failure.value.code, failure.value.message))
+            self.error(failure.value.code, failure.value.message)
             return
         log.failure("Command failed for {peer}; the user got an 'internal' error", failure, peer=self.peer)
-        self.write(wire.render_error("internal", "The server failed to run that command; it has been logged."))
+        self.error("internal", "The server failed to run that command; it has been logged.")
 
     def _room(self, room: Optional[str]) -> str:
         room = room or self.current
@@ -120,6 +143,7 @@ class LineMember(Protocol):
         first = self.session.nick is None
         self.session.set_nick(nick)
         if first:
+            self._registered()
             self.write(wire.render_info(f"You are now {nick}. /join #lobby to start chatting; /help lists commands."))
         else:
             self.write(wire.render_info(f"You are now known as {nick}"))
@@ -176,7 +200,15 @@ class LineMember(Protocol):
         self.transport.loseConnection()
 
     def do_unknown(self, word: str):
-        self.write(wire.render_error("unknown-command", f"There is no /{word[:32]} command; /help lists them."))
+        self.error("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
+
+    def _registered(self) -> None:
+        """The nick is set: swap the registration timer for the idle timer."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if self.factory.idle_timeout:
+            self._timer = self.factory.clock.callLater(self.factory.idle_timeout, self._timed_out, "send anything")
 
     # -- ISink -------------------------------------------------------------
 
@@ -202,6 +234,9 @@ class LineMember(Protocol):
         self.transport.loseConnection()
 
     def connectionLost(self, reason) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
         if self.session is not None:
             why = "Connection closed"
             if self.outbox is not None and self.outbox.overflowed:
@@ -216,8 +251,14 @@ class LineFactory(Factory):
     protocol = LineMember
     noisy = False
 
-    def __init__(self, hub, max_line: int = 16384, sendq: int = 262144, motd: str = "") -> None:
+    def __init__(
+        self, hub, max_line: int = 16384, sendq: int = 262144, motd: str = "",
+        registration_timeout: float = 60, idle_timeout: float = 0,
+    ) -> None:
         self.hub = hub
+        self.clock = hub.clock
         self.max_line = max_line
         self.sendq = sendq
         self.motd = motd
+        self.registration_timeout = registration_timeout
+        self.idle_timeout = idle_timeout
