@@ -1,0 +1,429 @@
+# -*- test-case-name: tests.frontends.test_longpoll -*-
+"""
+The HTTP long-poll front end: the JSON protocol under C{/api/}
+(docs/protocol.md, "Long-poll API"; the paths are in L{_ROUTES}).
+
+A L{PollSession} is the core session's L{ISink}: it encodes each event
+once (shared with every other JSON member) and queues it in a
+L{PollQueue}, which numbers it and holds it until a poll acknowledges it.
+No chat rule lives here; commands go through L{jsonapi.execute}.
+
+HTTP status codes are for HTTP-level problems only (400 malformed body,
+404, 405, 413, 429, 500); a well-formed command the core refuses is a
+200 carrying the C{error} object, exactly what a WebSocket client gets.
+
+Bodies: twisted.web spools a request body before it renders anything, so
+the size limit must act earlier, while the body arrives.  The Site
+serving this resource should use L{limited_request_factory}; the resource
+checks the size again in case it does not.
+"""
+
+import re
+import secrets
+from io import BytesIO
+from typing import Dict, Optional
+
+from twisted.internet.defer import CancelledError
+from twisted.logger import Logger
+from twisted.web import server
+from twisted.web.http import combinedLogFormatter
+from twisted.web.iweb import IAccessLogFormatter
+from twisted.web.resource import Resource
+from zope.interface import implementer, provider
+
+from chatd.core.errors import ChatError, RateLimited
+from chatd.core.interfaces import ISink
+from chatd.core.text import NICK_MAX
+from chatd.frontends import jsonapi
+from chatd.frontends.pollqueue import PollQueue, encode_batch
+from chatd.wire import jsonproto
+
+log = Logger(namespace="chatd.longpoll")
+
+TRANSPORT = "longpoll"
+#: Live long-poll sessions allowed per client address.
+SESSIONS_PER_IP = 32
+_JSON = b"application/json"
+_TOKEN = object()
+
+#: Path shapes under /api/ and the method each one answers.
+_ROUTES = {
+    (b"sessions",): (b"POST", "_create"),
+    (b"sessions", _TOKEN): (b"DELETE", "_delete"),
+    (b"sessions", _TOKEN, b"commands"): (b"POST", "_command"),
+    (b"sessions", _TOKEN, b"events"): (b"GET", "_events"),
+}
+
+
+class HTTPError(Exception):
+    """An HTTP-level refusal: answered as C{status} with a JSON error object."""
+
+    def __init__(self, status: int, code: str, message: str, ref=None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.ref = status, code, message, ref
+
+
+# -- sessions ---------------------------------------------------------------
+
+
+@implementer(ISink)
+class PollSession:
+    """One long-poll client: the sink of its core session, feeding its queue."""
+
+    def __init__(self, sessions: "PollSessions", token: str, ip: str) -> None:
+        self.token = token
+        self.ip = ip
+        self.closed = False
+        self.queue: PollQueue = None  # type: ignore[assignment]
+        self.core = None
+        self._sessions = sessions
+
+    def __repr__(self) -> str:
+        return f"<PollSession {self.core!r}>"
+
+    def deliver(self, event) -> None:
+        try:
+            self.queue.append(event.encoded(jsonproto.encode_event))
+        except Exception:
+            log.failure("Could not queue {event!r} for {session!r}", event=event, session=self)
+
+    def disconnect(self, reason: str) -> None:
+        """The server ends us: a held poll is told why, then we close."""
+        self.queue.append(jsonproto.encode({"type": "shutdown", "reason": reason}))
+        self.close(reason)
+
+    def close(self, reason: str) -> None:
+        """Forget the token, answer a held poll, and quit every room."""
+        if self.closed:
+            return
+        self.closed = True
+        self._sessions.forget(self)
+        self.queue.close()
+        self.core.close(reason)
+
+
+class PollSessions:
+    """The live long-poll sessions, by token, with per-address and total caps."""
+
+    def __init__(self, hub, clock, web, max_bytes: int, per_ip: int = SESSIONS_PER_IP) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.web = web
+        self.max_bytes = max_bytes
+        self.per_ip = per_ip
+        self._by_token: Dict[str, PollSession] = {}
+        self._per_ip: Dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_token)
+
+    def get(self, token: str) -> Optional[PollSession]:
+        return self._by_token.get(token)
+
+    def open(self, ip: str) -> PollSession:
+        """
+        Start a session for a client at C{ip}.
+
+        @raise RateLimited: C{ip} has C{per_ip} sessions, or the server C{max_connections}.
+        """
+        if self._per_ip.get(ip, 0) >= self.per_ip:
+            raise RateLimited(
+                f"Your address already has {self.per_ip} long-poll sessions; end one (DELETE) first."
+            )
+        if len(self._by_token) >= self.web.max_connections:
+            raise RateLimited("The server has as many long-poll sessions as it allows; try again later.")
+        token = secrets.token_urlsafe(24)
+        session = PollSession(self, token, ip)
+        session.queue = PollQueue(
+            self.clock,
+            backlog=self.web.backlog,
+            max_bytes=self.max_bytes,
+            idle=self.web.session_idle,
+            on_idle=lambda: self._expire(session),
+        )
+        session.core = self.hub.connect(session, peer=ip, frontend=TRANSPORT)
+        self._by_token[token] = session
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+        return session
+
+    def _expire(self, session: PollSession) -> None:
+        log.info("Long-poll session {session!r} expired after {idle} s without a poll",
+                 session=session, idle=self.web.session_idle)
+        session.close("Session expired")
+
+    def forget(self, session: PollSession) -> None:
+        if self._by_token.pop(session.token, None) is None:
+            return
+        left = self._per_ip[session.ip] - 1
+        if left:
+            self._per_ip[session.ip] = left
+        else:
+            del self._per_ip[session.ip]
+
+
+# -- the resource -----------------------------------------------------------
+
+
+def _client_ip(request) -> str:
+    return str(getattr(request.getClientAddress(), "host", None) or "local")
+
+
+def _route(postpath):
+    """The (method, handler name) for a path under /api/, and its token."""
+    segments = list(postpath)
+    if segments and segments[-1] == b"":
+        segments.pop()
+    token = segments[1] if len(segments) > 1 else None
+    shape = tuple(_TOKEN if i == 1 else s for i, s in enumerate(segments))
+    return _ROUTES.get(shape), token
+
+
+def _number(request, name: bytes, default: float, kind=int) -> float:
+    """A query argument of digits (and, for floats, one dot): no signs, no nan."""
+    values = request.args.get(name)
+    if not values:
+        return default
+    raw = values[-1]
+    try:
+        if not raw.replace(b".", b"", 1 if kind is float else 0).isdigit():
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError:
+        raise HTTPError(400, "bad-request", f"{name.decode()} must be a number of 0 or more.")
+
+
+class LongPollResource(Resource):
+    """
+    The C{/api} resource.  It routes everything below itself, so that every
+    answer, errors included, is JSON.
+
+    @param hub: the L{chatd.core.hub.Hub}.
+    @param config: the whole L{chatd.config.Config}.
+    @param clock: an C{IReactorTime} for poll timeouts and session expiry.
+    """
+
+    isLeaf = True
+
+    def __init__(self, hub, config, clock, sessions_per_ip: int = SESSIONS_PER_IP) -> None:
+        super().__init__()
+        self.hub = hub
+        self.web = config.web
+        # About 1 MiB at the default sendq: a whole scrollback always fits.
+        self.sessions = PollSessions(hub, clock, config.web, max_bytes=4 * config.sendq, per_ip=sessions_per_ip)
+        self.requestFactory = limited_request_factory(config.web.max_body)
+        self._cors = frozenset(config.web.cors_origins)
+        rules, web = hub.rules, self.web
+        self._limits = dict(
+            message=rules.max_message, topic=rules.max_topic, nick=NICK_MAX, history=rules.history_max,
+            body=web.max_body, poll_timeout=web.max_poll_timeout, idle=web.session_idle, backlog=web.backlog,
+        )
+
+    def render(self, request):
+        request.setHeader(b"Cache-Control", b"no-store")
+        try:
+            self._cors_headers(request)
+            self._dispatch(request)
+        except HTTPError as e:
+            self._refuse(request, e)
+        except Exception:
+            self._failed(None, request)
+        return server.NOT_DONE_YET
+
+    def _dispatch(self, request) -> None:
+        found, token = _route(request.postpath)
+        if found is None:
+            raise HTTPError(404, "not-found", "There is nothing here; see the Long-poll API in docs/protocol.md.")
+        method, handler = found
+        allowed = [method, b"OPTIONS"] if self._cors else [method]
+        if request.method == b"OPTIONS" and self._cors:
+            return self._preflight(request, allowed)
+        if request.method != method:
+            request.setHeader(b"Allow", b", ".join(allowed))
+            raise HTTPError(405, "method-not-allowed", f"Use {method.decode()} here.")
+        session = None
+        if token is not None:
+            session = self.sessions.get(token.decode("ascii", "replace"))
+            if session is None:
+                raise HTTPError(404, "no-such-session",
+                                "No such session: it ended or expired. Create a new one.")
+        getattr(self, handler)(request, session)
+
+    # -- endpoints ----------------------------------------------------------
+
+    def _create(self, request, _) -> None:
+        try:
+            session = self.sessions.open(_client_ip(request))
+        except RateLimited as e:
+            raise HTTPError(429, e.code, e.message)
+        log.debug("Long-poll session {session!r} opened", session=session)
+        welcome = jsonproto.welcome(self.hub.name, self._limits, transport=TRANSPORT)
+        here = b"/" + b"/".join(request.prepath + [b"sessions", session.token.encode("ascii")])
+        request.setHeader(b"Location", here)
+        self._send(request, 201, jsonproto.encode({"session": session.token, "welcome": welcome}))
+
+    def _delete(self, request, session: PollSession) -> None:
+        session.close("Session ended")
+        log.debug("Long-poll session {session!r} ended by its client", session=session)
+        self._send(request, 204, b"")
+
+    def _command(self, request, session: PollSession) -> None:
+        body = self._body(request)
+        try:
+            command = jsonproto.decode_command(body)
+        except ChatError as e:
+            raise HTTPError(400, e.code, e.message, getattr(e, "ref", None))
+        d = jsonapi.execute(session.core, command)
+        d.addCallback(self._replied, request, session)
+        d.addErrback(self._failed, request)
+
+    def _replied(self, replies, request, session: PollSession) -> None:
+        for data in replies[:-1]:  # a reading command's data event
+            session.queue.append(data)
+        self._send(request, 200, replies[-1])
+
+    def _events(self, request, session: PollSession) -> None:
+        after = _number(request, b"after", 0)
+        timeout = _number(request, b"timeout", self.web.poll_timeout, float)
+        d = session.queue.wait(after, min(timeout, self.web.max_poll_timeout))
+        if not d.called:
+            request.notifyFinish().addErrback(lambda _: d.cancel())
+        d.addCallback(lambda batch: self._send(request, 200, encode_batch(batch)))
+        d.addErrback(lambda f: f.trap(CancelledError) and None)  # the client left
+        d.addErrback(self._failed, request)
+
+    def _preflight(self, request, allowed) -> None:
+        request.setHeader(b"Allow", b", ".join(allowed))
+        if request.responseHeaders.hasHeader(b"Access-Control-Allow-Origin"):
+            request.setHeader(b"Access-Control-Allow-Methods", b", ".join(allowed))
+            request.setHeader(b"Access-Control-Allow-Headers", b"Content-Type")
+            request.setHeader(b"Access-Control-Max-Age", b"600")
+        self._send(request, 204, b"")
+
+    # -- helpers ------------------------------------------------------------
+
+    def _cors_headers(self, request) -> None:
+        """CORS is off unless configured; then only listed origins get it."""
+        if not self._cors:
+            return
+        request.setHeader(b"Vary", b"Origin")
+        origin = request.getHeader(b"Origin")
+        if origin is not None and ("*" in self._cors or origin.decode("latin-1") in self._cors):
+            request.setHeader(b"Access-Control-Allow-Origin", origin)
+
+    def _body(self, request) -> bytes:
+        limit = self.web.max_body
+        data = request.content.read(limit + 1) if request.content is not None else b""
+        if len(data) > limit:
+            raise HTTPError(413, "too-large", f"The body is over {limit} bytes.")
+        return data
+
+    def _send(self, request, status: int, body: bytes) -> None:
+        if request.finished or getattr(request, "channel", None) is None:
+            return  # answered already, or the client is gone
+        request.setResponseCode(status, b"Too Many Requests" if status == 429 else None)
+        if status != 204:
+            request.setHeader(b"Content-Type", _JSON)
+            request.setHeader(b"Content-Length", b"%d" % (len(body),))
+            request.write(body)
+        request.finish()
+
+    def _refuse(self, request, e: HTTPError) -> None:
+        self.hub.count_error(e.code)
+        self._send(request, e.status, jsonproto.encode(jsonproto.error(e.code, e.message, e.ref)))
+
+    def _failed(self, failure, request) -> None:
+        """Log anything unexpected and answer 500; never let it escape."""
+        log.failure("Long-poll request {method} {uri} failed", failure,
+                    method=request.method, uri=request.uri)
+        try:
+            if not request.startedWriting:
+                self._refuse(request, HTTPError(500, "internal",
+                                                "The server failed to answer this request; it has been logged."))
+        except Exception:
+            log.failure("Could not answer a failed long-poll request")
+
+
+# -- bounded request bodies -------------------------------------------------
+
+
+class LimitedRequest(server.Request):
+    """
+    A request that refuses a body over C{maxBody} bytes while it arrives.
+
+    A declared C{Content-Length} over the limit is refused as soon as the
+    headers are in; a chunked body when its count passes the limit.  The
+    413 is written in full at once, then the rest of the body is read and
+    discarded (up to C{drainLimit} bytes) before the connection closes:
+    closing with unread data would reset the connection, and a client that
+    writes its whole body before reading would lose the answer.
+    """
+
+    maxBody = 65536
+    drainLimit = 16 * 1024 * 1024
+    _refused = False
+    _closing = False
+    _received = 0
+
+    def gotLength(self, length):
+        if length is not None and length > self.maxBody:
+            self.content = BytesIO()
+            self._refuse(length)
+        elif length is None:
+            self.content = BytesIO()  # chunked: bounded in handleContentChunk
+        else:
+            server.Request.gotLength(self, length)
+
+    def handleContentChunk(self, data):
+        self._received += len(data)
+        if self._refused:
+            if self._received > self.drainLimit and not self._closing:
+                self._close()
+        elif self._received > self.maxBody:
+            self._refuse(None)
+        else:
+            self.content.write(data)
+
+    def requestReceived(self, command, path, version):
+        if self._refused:
+            self._close()  # the whole body is read; the 413 went out already
+            return
+        server.Request.requestReceived(self, command, path, version)
+
+    def _refuse(self, length: Optional[int]) -> None:
+        self._refused = True
+        # Answering 100 Continue after a final answer would corrupt the stream.
+        self.requestHeaders.removeHeader(b"Expect")
+        body = jsonproto.encode(jsonproto.error(
+            "too-large", f"The request body is over {self.maxBody} bytes; nothing was done."))
+        self.channel.transport.write(
+            b"HTTP/1.1 413 Request Entity Too Large\r\n"
+            b"Content-Type: application/json\r\nCache-Control: no-store\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % (len(body),) + body
+        )
+        log.info("Refused a request body of {length} bytes (limit {limit}) from {peer}",
+                 length="unknown" if length is None else length, limit=self.maxBody,
+                 peer=_client_ip(self))
+        if length is not None and length > self.drainLimit:
+            self._close()
+
+    def _close(self) -> None:
+        self._closing = True
+        self.channel.loseConnection()
+
+
+def limited_request_factory(max_body: int) -> type:
+    """A L{LimitedRequest} class for C{Site.requestFactory} with this limit."""
+    return type("LimitedRequest", (LimitedRequest,), {"maxBody": max_body})
+
+
+_TOKEN_IN_PATH = re.compile(r"(/api/sessions/)[^/?\s\"]+")
+
+
+@provider(IAccessLogFormatter)
+def access_log_formatter(timestamp: str, request) -> str:
+    """The combined access log, with session tokens (credentials) masked."""
+    return _TOKEN_IN_PATH.sub(r"\1-", combinedLogFormatter(timestamp, request))
+
+
+__all__ = ["LimitedRequest", "LongPollResource", "PollSession", "PollSessions",
+           "access_log_formatter", "limited_request_factory"]
