@@ -1,12 +1,20 @@
 """
-Real clients for end-to-end tests: a raw-socket line client (what nc
-does), with a little help for waiting on expected lines.
+Real clients for end-to-end tests, none of them the server's own
+libraries: a raw-socket line client (what nc does), a WebSocket user
+(the websockets library) and a long-poll user (requests).
 """
 
+import json
 import re
 import socket
 import time
-from typing import List, Optional
+from contextlib import ExitStack
+from typing import Callable, List, Optional
+
+import requests
+from websockets.sync.client import connect as ws_connect
+
+Event = dict
 
 
 class LineClient:
@@ -102,3 +110,93 @@ class LineClient:
             self.sock.close()
         except OSError:
             pass
+
+
+class WSUser:
+    """A browser-like JSON user on /ws."""
+
+    def __init__(self, url: str, nick: Optional[str] = None, room: Optional[str] = None, **kw) -> None:
+        kw.setdefault("open_timeout", 5)
+        self._stack = ExitStack()
+        self.ws = self._stack.enter_context(ws_connect(url, proxy=None, **kw))
+        self.seen: List[dict] = []
+        self.welcome = self.recv()
+        assert self.welcome["type"] == "welcome", self.welcome
+        if nick:
+            self.command(type="nick", nick=nick)
+        if room:
+            self.command(type="join", room=room)
+
+    def recv(self, timeout: float = 5.0) -> dict:
+        event = json.loads(self.ws.recv(timeout=timeout))
+        self.seen.append(event)
+        return event
+
+    def send(self, **command) -> None:
+        self.ws.send(json.dumps(command))
+
+    def expect(self, match: Callable[[dict], bool], timeout: float = 5.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching event; saw {self.seen[-10:]!r}")
+            try:
+                event = self.recv(remaining)
+            except TimeoutError:
+                continue
+            if match(event):
+                return event
+
+    def command(self, ref=None, **command) -> dict:
+        """Send a command and return its ok (or error)."""
+        ref = ref if ref is not None else f"r{len(self.seen)}-{time.monotonic()}"
+        self.send(ref=ref, **command)
+        return self.expect(lambda e: e.get("ref") == ref and e["type"] in ("ok", "error"))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+class PollClient:
+    """A long-poll user: one session, polling from its cursor."""
+
+    def __init__(self, base: str, nick: Optional[str] = None, room: Optional[str] = None) -> None:
+        self.base = base
+        self.http = requests.Session()
+        r = self.http.post(f"{base}/api/sessions", timeout=5)
+        assert r.status_code == 201, r.text
+        self.token = r.json()["session"]
+        self.url = f"{base}/api/sessions/{self.token}"
+        self.last = 0
+        self.seen: List[Event] = []
+        if nick:
+            assert self.command(type="nick", nick=nick)["type"] == "ok"
+        if room:
+            assert self.command(type="join", room=room)["type"] == "ok"
+
+    def command(self, **command) -> dict:
+        r = self.http.post(f"{self.url}/commands", data=json.dumps(command), timeout=5)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def poll(self, timeout: float = 5, after: Optional[int] = None) -> requests.Response:
+        after = self.last if after is None else after
+        return self.http.get(f"{self.url}/events", params={"after": after, "timeout": timeout}, timeout=timeout + 5)
+
+    def expect(self, match: Callable[[Event], bool], timeout: float = 5.0) -> Event:
+        """Poll on until an event matches; return it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.poll(timeout=min(2.0, max(0.0, deadline - time.monotonic())))
+            assert r.status_code == 200, r.text
+            body = r.json()
+            self.last = body["last"]
+            for event in body["events"]:
+                self.seen.append(event)
+                if match(event):
+                    return event
+        raise AssertionError(f"no matching event; saw {self.seen[-10:]!r}")
+
+    def delete(self) -> requests.Response:
+        return self.http.delete(self.url, timeout=5)
