@@ -73,7 +73,8 @@ class Event:
     rooms: Tuple[RoomInfo, ...] = ()
     messages: Tuple["Event", ...] = ()
     truncated: bool = False
-    #: Client message id of a stored message, echoed to its sender only.
+    #: The client message id its sender gave, if any (lets the sender match
+    #: its own message to the pending copy it shows); every member sees it.
     cid: Optional[str] = None
     _cache: dict = field(default_factory=dict, repr=False)
 

@@ -1,0 +1,174 @@
+# -*- test-case-name: tests.frontends.test_web -*-
+"""
+The web listener's site: the browser client at C{/}, the WebSocket at
+C{/ws}, the long-poll JSON API at C{/api/}, all on one port.
+
+The WebSocket is Autobahn's C{WebSocketResource} mounted in this site, so
+its opening handshake is read by twisted.web, whose header limits
+(C{totalHeadersSize}, C{maxHeaders}) are kept as they are.  A stand-alone
+Autobahn listener would buffer handshake headers without limit.
+
+Static files: explicit content types (an unknown extension is served as
+C{application/octet-stream}, never as HTML), no directory listings, no
+dotfiles.  Pages (C{*.html}) are served with C{Cache-Control: no-cache} so
+a new version is seen at once; other assets may be cached for
+L{ASSET_MAX_AGE} seconds, then revalidated with C{ETag} or
+C{Last-Modified}.  Every static response carries the security headers
+(L{SECURITY_HEADERS}).
+"""
+
+import warnings
+from importlib.resources import files
+from pathlib import Path
+from typing import Optional
+
+from autobahn.twisted.resource import WebSocketResource
+from twisted.web import http
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+with warnings.catch_warnings():
+    # Twisted 26.10 builds deprecated error pages when this module is
+    # imported; chatd replaces them (L{NotFound}).
+    warnings.filterwarnings("ignore", r".*_Unsafe\w*Resource", DeprecationWarning)
+    from twisted.web.static import File
+
+from chatd.config import ConfigError
+from chatd.frontends.websocket import WebSocketMemberFactory
+
+#: Idle timeout of an HTTP connection between requests, in seconds.
+REQUEST_TIMEOUT = 30
+
+#: How long a browser may reuse a script, style sheet or image unasked.
+ASSET_MAX_AGE = 600
+
+SECURITY_HEADERS = {
+    b"Content-Security-Policy": b"default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    b"X-Content-Type-Options": b"nosniff",
+    b"Referrer-Policy": b"no-referrer",
+}
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".txt": "text/plain; charset=utf-8",
+    ".woff2": "font/woff2",
+}
+
+
+def client_dir() -> Path:
+    """
+    The browser client chatd ships: C{chatd/web_client/} in an installed
+    package, else C{web/} in a source checkout.
+    """
+    packaged = files("chatd").joinpath("web_client")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "web"
+
+
+def _security_headers(request) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        request.setHeader(name, value)
+
+
+def _etag_matches(header: Optional[bytes], etag: bytes) -> bool:
+    """Weak comparison (RFC 9110 section 13.1.2) against C{If-None-Match}."""
+    if header is None:
+        return False
+    tags = [t.strip() for t in header.split(b",")]
+    return b"*" in tags or etag in (t[2:] if t.startswith(b"W/") else t for t in tags)
+
+
+def _plain(request, code: int, text: bytes) -> bytes:
+    """A short text answer with the security headers (twisted.web's are HTML)."""
+    request.setResponseCode(code)
+    request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+    request.setHeader(b"Cache-Control", b"no-cache")
+    _security_headers(request)
+    return text
+
+
+class NotFound(Resource):
+    isLeaf = True
+
+    def render(self, request) -> bytes:
+        return _plain(request, http.NOT_FOUND, b"Not found.\n")
+
+
+class StaticFile(File):
+    """A L{File} with chatd's content types, caching and security headers."""
+
+    contentTypes = CONTENT_TYPES
+    indexNames = ["index.html"]
+    childNotFound = NotFound()
+    forbidden = NotFound()
+
+    def directoryListing(self) -> Resource:
+        return self.childNotFound
+
+    def getChild(self, path: bytes, request) -> Resource:
+        if path.startswith(b"."):
+            return self.childNotFound
+        return super().getChild(path, request)
+
+    def render(self, request):
+        if request.method not in (b"GET", b"HEAD"):
+            request.setHeader(b"Allow", b"GET, HEAD")
+            return _plain(request, http.NOT_ALLOWED, b"Static files can only be read (GET, HEAD).\n")
+        return super().render(request)
+
+    def render_GET(self, request):
+        self.restat(False)
+        if self.isfile():
+            _security_headers(request)
+            if self.basename().endswith((".html", ".htm")):
+                request.setHeader(b"Cache-Control", b"no-cache")
+            else:
+                request.setHeader(b"Cache-Control", b"public, max-age=%d" % ASSET_MAX_AGE)
+            etag = b'"%x-%x"' % (self.getsize(), int(self.getModificationTime() * 1e6))
+            request.setHeader(b"ETag", etag)
+            condition = request.getHeader(b"If-None-Match")
+            if _etag_matches(condition, etag):
+                request.setResponseCode(http.NOT_MODIFIED)
+                return b""
+            if condition is not None:
+                # If-None-Match decides alone when present (RFC 9110 13.1.3).
+                request.requestHeaders.removeHeader(b"If-Modified-Since")
+        return super().render_GET(request)
+
+    render_HEAD = render_GET
+
+
+def static_root(path: str = "") -> StaticFile:
+    """The static resource for C{path}, or for the client chatd ships."""
+    directory = Path(path) if path else client_dir()
+    if not directory.is_dir():
+        raise ConfigError(f"[web] static = {path!r}: {directory} is not a directory; it should hold the browser client.")
+    return StaticFile(str(directory), defaultType="application/octet-stream")
+
+
+def makeSite(hub, config, reactor, api_resource=None) -> Site:
+    """
+    The site for every web listener (plain or TLS: it works unchanged over
+    C{ssl:} endpoints; the WebSocket origin check reads the connection's
+    scheme).
+
+    @param api_resource: the long-poll API, mounted at C{/api/} if given.
+    """
+    root = static_root(config.web.static)
+    root.putChild(b"ws", WebSocketResource(WebSocketMemberFactory(hub, config, reactor=reactor)))
+    if api_resource is not None:
+        root.putChild(b"api", api_resource)
+    site = Site(root, timeout=REQUEST_TIMEOUT, reactor=reactor)
+    site.displayTracebacks = False
+    return site

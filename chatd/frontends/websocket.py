@@ -1,0 +1,365 @@
+# -*- test-case-name: tests.frontends.test_websocket -*-
+"""
+The WebSocket front end: one JSON command or event per text frame.
+
+It is served by twisted.web at C{/ws} through Autobahn's
+C{WebSocketResource} (L{chatd.frontends.web}), never by a stand-alone
+listener: twisted.web reads the opening handshake with its capped HTTP
+parser, and one port serves the page, the WebSocket and the JSON API.
+
+Policy, in one place:
+
+  - Every Autobahn limit is set from L{chatd.config.WebConfig}; Autobahn
+    leaves them all off.  permessage-deflate offers are refused.
+  - A frame or message over its limit closes that connection with 1009;
+    malformed commands and binary frames get an C{error} and the
+    connection stays usable; an exception is logged and answered with
+    C{internal}.
+  - A browser page may connect only from this server's own origin, or one
+    listed in C{allowed_origins}; a client sending no Origin (not a
+    browser) is accepted.
+  - An event is framed once for every member (L{_frame_of}, cached by
+    L{chatd.core.events.Event.encoded}).  Every data frame goes through
+    the connection's L{Outbox}: a member that reads too slowly is cut off
+    past C{sendq} bytes without delaying anyone else.  Its connection is
+    aborted (a client that reads nothing would not read a close frame
+    either); the reason is logged and is the quit reason others see.
+  - Commands of one connection run one at a time, in order: while one
+    waits for the store, reading from that client pauses.
+"""
+
+from collections import deque
+from typing import Deque, Optional, Tuple
+from urllib.parse import urlsplit
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.util import encode_truncate
+from autobahn.websocket.protocol import PreparedMessage
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet.defer import fail, succeed
+from twisted.internet.interfaces import ISSLTransport
+from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper
+from twisted.protocols.tls import TLSMemoryBIOProtocol
+from zope.interface import implementer, noLongerProvides
+
+from chatd.core.interfaces import ISink
+from chatd.core.text import NICK_MAX
+from chatd.frontends import jsonapi
+from chatd.frontends.outbox import Outbox
+from chatd.wire import jsonproto
+
+log = Logger(namespace="chatd.websocket")
+
+#: Close code for a server shutdown or kick (RFC 6455 section 7.4.1).
+GOING_AWAY = 1001
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_OPEN = WebSocketServerProtocol.STATE_OPEN
+_CLOSED = WebSocketServerProtocol.STATE_CLOSED
+
+
+def _frame(payload: bytes) -> bytes:
+    """A complete unmasked text frame carrying C{payload}."""
+    return PreparedMessage(payload, False, False, True).payloadHybi
+
+
+def _frame_of(event) -> bytes:
+    """
+    The codec of L{chatd.core.events.Event.encoded}: the event's text frame.
+
+    It reuses the event's shared JSON bytes, so a room's fan-out encodes
+    and frames each event once, whatever the number of members.
+    """
+    return _frame(event.encoded(jsonproto.encode_event))
+
+
+def _error(code: str, message: str) -> bytes:
+    return _frame(jsonproto.encode(jsonproto.error(code, message)))
+
+
+_BINARY = _error("binary", "Binary frames are not part of the protocol; send each command as JSON in a text frame.")
+_INTERNAL = _error("internal", "The server failed to handle this frame; it has been logged.")
+
+
+def origin_key(origin: str) -> Optional[Tuple[str, str, int]]:
+    """
+    C{(scheme, host, port)} of an http(s) origin, lower-cased, with the
+    scheme's default port filled in; C{None} for anything else (C{null},
+    other schemes, paths, junk).
+    """
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def _is_secure(transport) -> bool:
+    """
+    Whether the connection is TLS, looking through protocol wrappers: a
+    C{TLSMemoryBIOProtocol} (chatd's reloadable TLS listeners) may sit
+    under other wrappers (the connection gate), and a Twisted C{ssl:}
+    endpoint's transport provides L{ISSLTransport}.
+    """
+    for _ in range(8):  # wrappers nest a few deep at most
+        if ISSLTransport.providedBy(transport) or isinstance(transport, TLSMemoryBIOProtocol):
+            return True
+        if not isinstance(transport, ProtocolWrapper):
+            return False
+        transport = transport.transport
+    return False
+
+
+def _hide_tls_from_autobahn(transport) -> None:
+    """
+    Autobahn derives a TLS channel binding (for WAMP authentication) from
+    any transport providing L{ISSLTransport} and raises unless that
+    transport is the TLS protocol itself.  Under a protocol wrapper (the
+    connection gate) it is not, so the wrapper stops claiming
+    L{ISSLTransport} for this connection, which twisted.web has handed
+    over for good.  chatd needs no channel binding, and L{_is_secure}
+    looks beneath wrappers.
+    """
+    if ISSLTransport.providedBy(transport) and not isinstance(transport, TLSMemoryBIOProtocol):
+        try:
+            noLongerProvides(transport, ISSLTransport)
+        except ValueError:
+            pass  # declared by its class; Autobahn copes with those it knows
+
+
+def peer_of(transport) -> str:
+    addr = transport.getPeer()
+    host = getattr(addr, "host", None)
+    return str(addr) if host is None else f"{host}:{addr.port}"
+
+
+def _release_producer(transport) -> None:
+    """
+    Free the transport's producer slot for our L{Outbox}.  After
+    C{WebSocketResource} takes a connection over, twisted.web's HTTP
+    channel is still registered there; it has nothing left to produce.
+    """
+    try:
+        transport.unregisterProducer()
+    except RuntimeError:
+        pass  # nothing registered (test transports say so loudly)
+
+
+@implementer(ISink)
+class WebSocketMember(WebSocketServerProtocol):
+    """One WebSocket connection: a core session's sink."""
+
+    session = None
+    outbox: Optional[Outbox] = None
+    _busy = False
+
+    # -- connection --------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self.secure = _is_secure(self.transport)
+        _hide_tls_from_autobahn(self.transport)
+        super().connectionMade()
+        self.address = peer_of(self.transport)
+        self._inbox: Deque[Tuple[bytes, bool]] = deque()
+        _release_producer(self.transport)
+        self.outbox = Outbox(self.transport, self.factory.sendq, self._too_slow)
+
+    def onConnect(self, request) -> None:
+        """Refuse a browser page from a foreign origin (403)."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return None  # not a browser: nothing to protect against
+        try:
+            key = origin_key(origin)
+            scheme = "https" if self.secure else "http"
+            own = origin_key(f"{scheme}://{request.headers.get('host', '')}")
+        except Exception:
+            log.failure("Origin check failed for {peer}; refused with 500", peer=self.address)
+            raise ConnectionDeny(ConnectionDeny.INTERNAL_SERVER_ERROR, "Internal Server Error")
+        if key is not None and (key == own or key in self.factory.allowed_origins):
+            return None
+        log.info(
+            "Refused a WebSocket from {peer}: origin {origin!r} is not this site ({host!r}) nor allowed",
+            peer=self.address,
+            origin=origin[:200],
+            host=request.headers.get("host", "")[:200],
+        )
+        raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "Forbidden: cross-origin WebSocket refused")
+
+    def onOpen(self) -> None:
+        factory = self.factory
+        self.session = factory.hub.connect(self, peer=self.address, frontend="websocket")
+        log.info("websocket connection from {peer}", peer=self.address)
+        self._write(factory.welcome)
+
+    def onClose(self, wasClean: bool, code, reason) -> None:
+        if self.session is not None:
+            # A client's close reason is its quit message (the core cleans it).
+            why = self.remoteCloseReason if wasClean and self.remoteCloseReason else "Connection closed"
+            self.session.close(why)
+            log.info("websocket connection from {peer} closed", peer=self.address)
+        self._inbox.clear()
+
+    def connectionLost(self, reason) -> None:
+        super().connectionLost(reason)
+        # Autobahn keeps this timer when the peer drops the TCP connection
+        # during our closing handshake; it would fire into a dead protocol.
+        call, self.closeHandshakeTimeoutCall = getattr(self, "closeHandshakeTimeoutCall", None), None
+        if call is not None:
+            call.cancel()
+
+    # -- output ------------------------------------------------------------
+
+    def _write(self, frame: bytes) -> None:
+        """Queue one complete data frame; dropped once the connection closes."""
+        if self.state == _OPEN and self.outbox is not None:
+            self.outbox.write(frame)
+
+    def _too_slow(self, queued: int) -> None:
+        reason = f"too slow: outgoing buffer over {self.factory.sendq} bytes"
+        log.warn(
+            "Disconnecting {nick} ({peer}): {reason}",
+            nick=self.session.nick if self.session else None,
+            peer=self.address,
+            reason=reason,
+        )
+        if self.session is not None:
+            self.session.close(reason)
+
+    def deliver(self, event) -> None:
+        try:
+            self._write(event.encoded(_frame_of))
+        except Exception:
+            log.failure("Could not deliver a {type} event to {peer}", type=event.type, peer=self.address)
+
+    def disconnect(self, reason: str) -> None:
+        """Tell the client why (a C{shutdown} object and close 1001), then close."""
+        try:
+            self._write(_frame(jsonproto.encode({"type": "shutdown", "reason": reason})))
+            if self.session is not None:
+                self.session.close(reason)
+            if self.state == _OPEN:
+                self.sendCloseFrame(code=GOING_AWAY, reasonUtf8=encode_truncate(reason, 123))
+            elif self.state != _CLOSED:
+                self.dropConnection(abort=True)
+        except Exception:
+            log.failure("Could not disconnect {peer} cleanly; aborting", peer=self.address)
+            self.transport.abortConnection()
+
+    # -- input -------------------------------------------------------------
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self._inbox.append((payload, isBinary))
+        if not self._busy:
+            self._work()
+
+    def _work(self) -> None:
+        """Run queued frames in order; pause reading while one is waiting."""
+        self._busy = True
+        while self._inbox and self.state == _OPEN:
+            payload, isBinary = self._inbox.popleft()
+            d = self._handle(payload, isBinary)
+            done: list = []
+            d.addBoth(done.append)
+            if not done:
+                self.transport.pauseProducing()
+                d.addBoth(self._resume)
+                return
+        self._inbox.clear()
+        self._busy = False
+
+    def _resume(self, _) -> None:
+        if self.state != _CLOSED:
+            self.transport.resumeProducing()
+        self._work()
+
+    def _handle(self, payload: bytes, isBinary: bool):
+        if isBinary:
+            self._write(_BINARY)
+            return succeed(None)
+        try:
+            d = jsonapi.run(self.session, payload)
+        except Exception:
+            d = fail()
+        return d.addCallback(self._replies).addErrback(self._internal)
+
+    def _replies(self, replies) -> None:
+        for reply in replies:
+            self._write(_frame(reply))
+
+    def _internal(self, failure) -> None:
+        log.failure("Failed to handle a frame from {peer}; the client got an 'internal' error", failure, peer=self.address)
+        self._write(_INTERNAL)
+
+
+class WebSocketMemberFactory(WebSocketServerFactory):
+    """
+    Builds L{WebSocketMember}s sharing one hub, with every Autobahn limit
+    taken from C{config.web}.
+
+    @param config: the whole L{chatd.config.Config} (C{sendq} is shared
+        with the line front end).
+    """
+
+    protocol = WebSocketMember
+    noisy = False
+
+    def __init__(self, hub, config, reactor=None) -> None:
+        super().__init__(server="chatd", reactor=reactor)
+        web = config.web
+        limits = {
+            "maxFramePayloadSize": web.max_frame,
+            "maxMessagePayloadSize": web.max_message,
+            "maxConnections": web.max_connections,
+            "autoPingInterval": web.ping_interval,
+            "autoPingTimeout": web.ping_timeout,
+            "openHandshakeTimeout": web.open_handshake_timeout,
+            "closeHandshakeTimeout": web.close_handshake_timeout,
+        }
+        for name, value in limits.items():
+            if not value > 0:
+                raise ValueError(f"WebSocket limit {name} is {value!r}; 0 would switch it off.")
+        if not config.sendq > 0:
+            raise ValueError(f"sendq is {config.sendq!r}; 0 would switch it off.")
+        self.setProtocolOptions(
+            webStatus=False,
+            failByDrop=False,  # send the close code (1009, 1002) before closing
+            perMessageCompressionAccept=lambda offers: None,
+            allowedOrigins=["*"],  # checked in WebSocketMember.onConnect
+            allowNullOrigin=True,  # likewise: "null" is refused there with 403
+            **limits,
+        )
+        self.hub = hub
+        self.sendq = config.sendq
+        self.allowed_origins = frozenset(self._origins(web.allowed_origins))
+        rules = hub.rules
+        self.welcome = _frame(
+            jsonproto.encode(
+                jsonproto.welcome(
+                    hub.name,
+                    {
+                        "message": rules.max_message,
+                        "topic": rules.max_topic,
+                        "nick": NICK_MAX,
+                        "history": rules.history_max,
+                        "frame": web.max_frame,
+                    },
+                    "websocket",
+                )
+            )
+        )
+
+    @staticmethod
+    def _origins(origins):
+        for origin in origins:
+            key = origin_key(origin)
+            if key is None:
+                raise ValueError(f"[web] allowed_origins: {origin!r} is not an origin like https://chat.example:8443")
+            yield key
