@@ -1,0 +1,201 @@
+// Text helpers for the chatd browser client: folding, local validation,
+// linkifying (DOM nodes only, never HTML strings), nick colours, times.
+//
+// The server is the authority on every rule (docs/protocol.md); the checks
+// here only spare the user a round trip and give a friendlier message.
+
+/** Fold a nick or room name the way the server compares them (close enough:
+ * NFKC, lower case, the common full case foldings, NFKC again). */
+export function fold(s) {
+  return String(s)
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .replace(/ς/g, 'σ')
+    .normalize('NFKC');
+}
+
+/** Length in code points, as the server counts characters. */
+export function charLength(s) {
+  let n = 0;
+  for (const _ of s) n++; // eslint-disable-line no-unused-vars
+  return n;
+}
+
+const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Co}]/u;
+
+/** A reason the nick is refused locally, or null if it may be sent. */
+export function nickProblem(nick, max = 32) {
+  if (!nick) return 'Choose a nick.';
+  const len = charLength(nick);
+  if (len > max) return `A nick is at most ${max} characters (this one has ${len}).`;
+  if (/\s/u.test(nick)) return 'A nick cannot contain spaces.';
+  if (FORMAT_OR_CONTROL.test(nick)) return 'A nick cannot contain control or invisible characters.';
+  const bad = nick.match(/[,:!@*?]/);
+  if (bad) return `A nick cannot contain "${bad[0]}".`;
+  if (/^[#/&]/.test(nick)) return `A nick cannot start with "${nick[0]}".`;
+  return null;
+}
+
+/** A reason the room name is refused locally, or null. */
+export function roomProblem(room) {
+  if (!room || room[0] !== '#') return 'A room name starts with #, like #lobby.';
+  const len = charLength(room);
+  if (len < 2) return 'A room name needs at least one character after the #.';
+  if (len > 50) return `A room name is at most 50 characters (this one has ${len}).`;
+  if (/[\s,]/u.test(room)) return 'A room name cannot contain spaces or commas.';
+  if (FORMAT_OR_CONTROL.test(room)) return 'A room name cannot contain control or invisible characters.';
+  return null;
+}
+
+/** "lobby" -> "#lobby"; "#lobby" stays. */
+export function asRoom(name) {
+  name = String(name || '').trim();
+  if (!name) return name;
+  return name[0] === '#' ? name : '#' + name;
+}
+
+// Line breaks, C0 (but TAB), DEL and C1: the server refuses all of them.
+const REFUSED = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/u;
+const LINE_BREAKS = /[\r\n\u2028\u2029]+/g;
+
+/** Replace every run of line breaks by one space. */
+export function flattenLines(s) {
+  return s.replace(LINE_BREAKS, ' ');
+}
+
+function describeChar(c) {
+  const code = c.codePointAt(0);
+  const hex = 'U+' + code.toString(16).toUpperCase().padStart(4, '0');
+  if (c === '\n' || c === '\r' || code === 0x2028 || code === 0x2029) return `a line break (${hex})`;
+  return `the control character ${hex}`;
+}
+
+/** A reason the message (or topic) text is refused locally, or null. */
+export function textProblem(text, max, what = 'message') {
+  if (typeof text.isWellFormed === 'function' && !text.isWellFormed()) {
+    return `The ${what} holds a broken character; retype it.`;
+  }
+  const m = REFUSED.exec(text);
+  if (m) {
+    const pos = charLength(text.slice(0, m.index)) + 1;
+    return `The ${what} holds ${describeChar(m[0])} at position ${pos}; it cannot be sent.`;
+  }
+  const len = charLength(text);
+  if (max && len > max) return `The ${what} is ${len} characters long; the limit is ${max}.`;
+  return null;
+}
+
+// http(s) URLs only; anything else stays text.
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/giu;
+const TRAILING = /[.,;:!?'"\]}>*]$/u;
+const MIN_URL = 8; // scheme "http", then "://", then at least one host character
+
+function trimUrl(raw) {
+  for (;;) {
+    if (TRAILING.test(raw)) {
+      raw = raw.slice(0, -1);
+      continue;
+    }
+    if (raw.endsWith(')')) {
+      const open = raw.split('(').length - 1;
+      const close = raw.split(')').length - 1;
+      if (close > open) {
+        raw = raw.slice(0, -1);
+        continue;
+      }
+    }
+    return raw;
+  }
+}
+
+/** A safe http(s) href for raw, or null. */
+export function safeHref(raw) {
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  return url.href;
+}
+
+/**
+ * Append text to parent as text nodes, with http(s) URLs as links.
+ * Never parses HTML: "<b>" shows as the four characters it is.
+ */
+export function appendLinkified(parent, text) {
+  let last = 0;
+  URL_RE.lastIndex = 0;
+  for (let m = URL_RE.exec(text); m; m = URL_RE.exec(text)) {
+    const raw = trimUrl(m[0]);
+    const href = safeHref(raw);
+    if (!href || raw.length < MIN_URL) continue;
+    if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+    const a = document.createElement('a');
+    a.textContent = raw;
+    a.href = href;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    parent.appendChild(a);
+    last = m.index + raw.length;
+    URL_RE.lastIndex = last;
+  }
+  if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  return parent;
+}
+
+export const NICK_COLOURS = 12;
+
+/** A stable colour class for a nick: "nc-0" .. "nc-11". */
+export function nickClass(nick) {
+  const s = fold(nick);
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return 'nc-' + ((h >>> 0) % NICK_COLOURS);
+}
+
+function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Does text mention nick as a word (case-insensitive)? */
+export function mentions(text, nick) {
+  if (!nick || !text) return false;
+  const re = new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(nick)}($|[^\\p{L}\\p{N}_])`, 'iu');
+  return re.test(text);
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** Local time as HH:MM. */
+export function hhmm(date) {
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** Local date and time, in full, for a title tooltip. */
+export function fullTime(date) {
+  try {
+    return date.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'medium' });
+  } catch {
+    return date.toString();
+  }
+}
+
+/** Parse a server timestamp; fall back to now. */
+export function parseTs(ts) {
+  const d = ts ? new Date(ts) : new Date();
+  return Number.isNaN(d.getTime()) ? new Date() : d;
+}
+
+/** A random client message id. */
+export function newCid() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
