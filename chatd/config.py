@@ -79,6 +79,11 @@ class Config:
     durability: str = "normal"
     retention_messages: int = 100000
     retention_days: int = 365
+    #: Prometheus /metrics listener and operator admin socket; empty: off.
+    metrics: str = ""
+    admin: str = ""
+    #: Log level, e.g. "info" or "info,chatd.lines=debug"; empty: info.
+    log_level: str = ""
     rules: Rules = field(default_factory=Rules)
 
     def lines_listeners(self) -> Tuple[str, ...]:
@@ -114,6 +119,9 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("history", "replay_max"): ("rules", "replay_max", "int"),
     ("history", "retention_messages"): ("top", "retention_messages", "int"),
     ("history", "retention_days"): ("top", "retention_days", "int"),
+    ("metrics", "listen"): ("top", "metrics", "str"),
+    ("admin", "listen"): ("top", "admin", "str"),
+    ("log", "level"): ("top", "log_level", "str"),
     ("web", "listen"): ("web", "listen", "list"),
     ("web", "static"): ("web", "static", "str"),
     ("web", "allowed_origins"): ("web", "allowed_origins", "list"),
@@ -192,6 +200,13 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
     except ValueError as e:
         raise ConfigError(f"[limits]/[history]: {e}")
     config = replace(config, web=replace(config.web, **web), rules=new_rules, **top)
+    if config.log_level:
+        from chatd.logsetup import parse_levels
+
+        try:
+            parse_levels(config.log_level)
+        except ValueError as e:
+            raise ConfigError(f"[log] level = {config.log_level!r}: {e}")
     if config.durability not in ("normal", "full"):
         raise ConfigError(f"[history] durability = {config.durability!r}: expected 'normal' or 'full'.")
     if config.web.poll_timeout > config.web.max_poll_timeout:

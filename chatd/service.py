@@ -21,12 +21,15 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from chatd import logsetup, notify
+from chatd.admin import AdminFactory, Bans
 from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
 from chatd.frontends.gate import Gate, GatedFactory, http_refusal, lines_refusal
 from chatd.frontends.lines import LineFactory
 from chatd.frontends.longpoll import LongPollResource, access_log_formatter
 from chatd.frontends.web import makeSite
+from chatd.metrics import makeMetricsSite
 from chatd.tls import listener as tls_listener
 
 log = Logger(namespace="chatd.service")
@@ -34,7 +37,7 @@ log = Logger(namespace="chatd.service")
 SHUTDOWN_REASON = "The server is shutting down; please reconnect in a moment."
 
 #: Settings that only a restart applies (listeners and the store).
-RESTART_ONLY = ("lines", "db", "durability", "name")
+RESTART_ONLY = ("lines", "db", "durability", "name", "metrics", "admin")
 
 #: Seconds between retention passes over the history store.
 PRUNE_EVERY = 3600
@@ -114,6 +117,7 @@ class ChatService(MultiService):
                 description=description,
             )
         log.info("chatd is ready; history store: {store}", store=self.hub.store.name)
+        notify.ready(f"serving {len(self.ports)} listeners")
         self._pruner = LoopingCall(self._prune)
         self._pruner.clock = self.reactor
         self._pruner.start(PRUNE_EVERY, now=True)
@@ -141,7 +145,14 @@ class ChatService(MultiService):
         live (motd, limits, timeouts, origins, certificates); report what
         needs a restart.  A broken file changes nothing.
         """
-        log.info("Reloading the configuration (SIGHUP)")
+        log.info("Reloading the configuration")
+        notify.reloading()
+        try:
+            return self._reload()
+        finally:
+            notify.ready()
+
+    def _reload(self) -> List[str]:
         try:
             new = self.loader() if self.loader is not None else self.config
         except ConfigError as e:
@@ -164,6 +175,7 @@ class ChatService(MultiService):
         return report
 
     def stopService(self) -> Deferred:
+        notify.stopping()
         super().stopService()
         for _, _, port in self.ports:
             port.stopListening()
@@ -200,9 +212,12 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
 
     @param loader: reads the configuration again, for SIGHUP reloads.
     """
+    if config.log_level:
+        logsetup.set_level(config.log_level)
     store = store if store is not None else make_store(config, reactor)
     hub = Hub(reactor, store, config.rules, name=config.name)
-    gate = Gate(config.connections_per_ip, config.max_connections, stats=hub.stats)
+    bans = Bans(reactor)
+    gate = Gate(config.connections_per_ip, config.max_connections, banned=bans.is_banned, stats=hub.stats)
     lines = LineFactory(
         hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd,
         registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout,
@@ -223,11 +238,19 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
             if tls is not None:
                 certificates.append(tls)
     service = ChatService(config, reactor, hub, listeners, loader)
+    # Operator listeners: not gated (loopback and a 0600 unix socket).
+    if config.metrics:
+        listeners.append(("metrics", config.metrics, config.metrics, makeMetricsSite(hub, reactor)))
+    if config.admin:
+        admin = AdminFactory(hub, bans, reload=service.reload, clock=reactor, started=reactor.seconds())
+        listeners.append(("admin", config.admin, config.admin, admin))
+    service.bans = bans
     service.gate = gate
     service.lines = lines
     service.certificates = certificates
     service.reloaders.append(lambda old, new: _reload_core(hub, gate, lines, old, new))
     service.reloaders.append(lambda old, new: _reload_certificates(certificates))
+    service.reloaders.append(_reload_log_level)
     return service
 
 
@@ -255,6 +278,13 @@ def _reload_core(hub: Hub, gate: Gate, lines: LineFactory, old: Config, new: Con
         if outbox is not None:
             outbox.bound = new.sendq
     return report
+
+
+def _reload_log_level(old: Config, new: Config) -> List[str]:
+    if new.log_level == old.log_level:
+        return []
+    logsetup.set_level(new.log_level or "info")
+    return [f"log level {new.log_level or 'info'}"]
 
 
 def _reload_certificates(certificates) -> List[str]:

@@ -24,6 +24,8 @@ class Options(usage.Options):
     optParameters = [
         ["config", "c", None, "Configuration file (INI, like the shipped tap.cfg)."],
         ["db", None, None, "SQLite history file, or :memory: [default: chatd.sqlite3]."],
+        ["metrics", None, None, "Serve Prometheus /metrics on ENDPOINT (off by default), e.g. tcp:9465:interface=127.0.0.1."],
+        ["admin", None, None, "Operator socket ENDPOINT (off by default), e.g. unix:/run/chatd/admin.sock:mode=600."],
     ]
     optFlags = [
         ["check-config", None, "Check the configuration, print the effective settings and exit."],
@@ -50,10 +52,16 @@ class Options(usage.Options):
             overrides[("web", "listen")] = tuple(self["web"])
         if self["db"] is not None:
             overrides[("history", "db")] = self["db"]
+        if self["metrics"] is not None:
+            overrides[("metrics", "listen")] = self["metrics"]
+        if self["admin"] is not None:
+            overrides[("admin", "listen")] = self["admin"]
         self.overrides = overrides
         try:
             self.chat_config = cfg.load(self["config"], overrides)
-            check_endpoints(self.chat_config)
+            # systemd hands its sockets to ExecStart only, not to the
+            # ExecStartPre --check-config run: check those strings' shape.
+            check_endpoints(self.chat_config, adopt_systemd=not self["check-config"])
         except cfg.ConfigError as e:
             # One line naming the problem, not twistd's whole usage text.
             raise SystemExit(f"chatd: configuration error: {e}")
@@ -63,19 +71,32 @@ class Options(usage.Options):
             sys.exit(0)
 
 
-def check_endpoints(config: cfg.Config) -> None:
+def check_endpoints(config: cfg.Config, adopt_systemd: bool = True) -> None:
     """Parse every listener string now, so a typo stops the daemon before it starts."""
     from twisted.internet import reactor
     from twisted.internet.endpoints import serverFromString
 
-    for kind, descriptions in (("lines", config.lines_listeners()), ("web", config.web_listeners())):
+    kinds = [("lines", config.lines_listeners()), ("web", config.web_listeners())]
+    kinds += [(kind, (value,)) for kind, value in (("metrics", config.metrics), ("admin", config.admin)) if value]
+    for kind, descriptions in kinds:
         for description in descriptions:
             try:
-                serverFromString(reactor, description)
+                if description.startswith("systemd:") and not adopt_systemd:
+                    _check_systemd_shape(description)
+                else:
+                    serverFromString(reactor, description)
             except Exception as e:  # the endpoint parsers raise many types
                 raise cfg.ConfigError(
                     f"[{kind}] listen: cannot use endpoint {description!r}: {e or type(e).__name__}"
                 )
+
+
+def _check_systemd_shape(description: str) -> None:
+    args = dict(part.partition("=")[::2] for part in description.split(":")[1:])
+    if args.get("domain") not in ("INET", "INET6", "UNIX"):
+        raise ValueError("systemd: endpoints need domain=INET, INET6 or UNIX")
+    if ("name" in args) == ("index" in args):
+        raise ValueError("systemd: endpoints need exactly one of name= or index=")
 
 
 def makeService(options: Options):

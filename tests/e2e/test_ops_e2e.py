@@ -1,0 +1,125 @@
+"""
+End to end, as an operator sees it: systemd readiness over a fake
+NOTIFY_SOCKET, SIGHUP, the metrics endpoint, the admin socket, and SIGTERM
+telling every front end.
+"""
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+from chatclients import LineClient, PollClient, WSUser
+
+
+def notify_socket(tmp_path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = tmp_path / "notify.sock"
+    sock.bind(str(path))
+    sock.settimeout(10)
+    return sock, str(path)
+
+
+def datagrams(sock, until: str, timeout: float = 10.0):
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got.append(sock.recv(4096).decode())
+        if until in got[-1]:
+            return got
+    raise AssertionError(f"no {until!r} in {got!r}")
+
+
+def test_ready_reloading_stopping_reach_systemd(make_daemon, tmp_path):
+    """READY=1 once listening and the store is open; RELOADING=1/READY=1 around SIGHUP; STOPPING=1 on SIGTERM."""
+    sock, path = notify_socket(tmp_path)
+    d = make_daemon(env={"NOTIFY_SOCKET": path})
+    assert any(m.startswith("READY=1") for m in datagrams(sock, "READY=1"))
+    LineClient(d.lines_port).login("alice")  # listening for real by then
+    d.send_signal(signal.SIGHUP)
+    got = datagrams(sock, "READY=1")
+    assert any("RELOADING=1" in m and "MONOTONIC_USEC=" in m for m in got)
+    d.send_signal(signal.SIGTERM)
+    assert any("STOPPING=1" in m for m in datagrams(sock, "STOPPING=1"))
+    sock.close()
+
+
+def test_metrics_endpoint_answers(make_daemon):
+    """--metrics serves Prometheus text with connections, messages and deliveries."""
+    d = make_daemon(args=["--metrics", "tcp:0:interface=127.0.0.1"])
+    alice = LineClient(d.lines_port).login("alice", "#lobby")
+    bob = WSUser(d.ws_url, "bob", "#lobby")
+    alice.send("counted")
+    bob.expect(lambda e: e.get("text") == "counted")
+    text = requests.get(f"http://127.0.0.1:{d.port('metrics')}/metrics", timeout=5).text
+    values = {}
+    for row in text.splitlines():
+        if row and not row.startswith("#"):
+            name, _, value = row.rpartition(" ")
+            values[name] = float(value)
+    assert values['chatd_sessions{frontend="lines"}'] == 1
+    assert values['chatd_sessions{frontend="websocket"}'] == 1
+    assert values["chatd_rooms"] == 1
+    assert values["chatd_messages_received_total"] >= 1
+    assert values["chatd_deliveries_total"] >= 2
+    assert "process_resident_memory_bytes" in values
+
+
+def test_admin_socket_status_kick_broadcast(make_daemon, tmp_path):
+    """The admin socket answers status, kicks a user (others see the quit) and broadcasts a notice."""
+    sock_path = tmp_path / "admin.sock"
+    d = make_daemon(args=["--admin", f"unix:{sock_path}:mode=600"])
+    assert oct(sock_path.stat().st_mode & 0o777) == "0o600"
+    alice = LineClient(d.lines_port).login("alice", "#lobby")
+    bob = LineClient(d.lines_port).login("bob", "#lobby")
+
+    def chatctl(*words):
+        return subprocess.run(
+            [sys.executable, "-m", "chatd.chatctl", "--socket", str(sock_path), *words],
+            capture_output=True, text=True, timeout=30,
+        )
+
+    status = chatctl("status")
+    assert status.returncode == 0, status.stderr
+    assert "lines" in status.stdout
+    assert chatctl("broadcast", "maintenance at noon").returncode == 0
+    alice.expect("maintenance at noon")
+    assert chatctl("kick", "bob", "spamming").returncode == 0
+    assert alice.expect("bob has quit").startswith("[#lobby] -!- bob has quit")
+    assert bob.wait_closed()
+    assert chatctl("kick", "nobody").returncode == 1
+
+
+def test_sigterm_tells_every_front_end(make_daemon):
+    """SIGTERM: lines get a notice, WebSocket a shutdown event and close 1001, long-poll a shutdown event."""
+    d = make_daemon()
+    line = LineClient(d.lines_port).login("liner", "#lobby")
+    ws = WSUser(d.ws_url, "webber", "#lobby")
+    poll = PollClient(d.web_url, "poller", "#lobby")
+    poll.expect(lambda e: e["type"] == "history")
+    held = {}
+    waiter = threading.Thread(target=lambda: held.setdefault("r", poll.poll(timeout=20)))
+    waiter.start()  # a long-poll client always has a poll held, as the browser does
+    time.sleep(0.3)
+    d.send_signal(signal.SIGTERM)
+    line.expect("shutting down")
+    assert ws.expect(lambda e: e["type"] == "shutdown")["reason"].startswith("The server is shutting down")
+    try:
+        ws.recv(timeout=5)
+        raise AssertionError("the WebSocket should be closed")
+    except Exception as e:
+        assert getattr(getattr(e, "rcvd", None), "code", 1001) == 1001
+    waiter.join(15)
+    body = held["r"].json()
+    events = body["events"]
+    if not any(e["type"] == "shutdown" for e in events):  # answered by a quit first: poll on
+        events += poll.poll(timeout=5, after=body["last"]).json()["events"]
+    shutdown = [e for e in events if e["type"] == "shutdown"]
+    assert shutdown and "shutting down" in shutdown[0]["reason"], (held["r"].status_code, held["r"].text)
+    d.proc.wait(20)
+    assert d.proc.returncode in (0, -signal.SIGTERM)
+    assert "Traceback" not in d.log()
