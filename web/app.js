@@ -378,26 +378,35 @@ function block(conv, title, rows) {
 
 function renderTop(conv) {
   const top = conv.top;
-  top.replaceChildren();
   if (conv.kind === 'home') {
-    top.append(h('div', { class: 'empty' },
+    top.replaceChildren(h('div', { class: 'empty' },
       h('p', { class: 'empty-title' }, 'You are not in any room.'),
       h('p', null, 'Join one from the list, or type ', h('code', null, '/join #room'), '.'),
       h('button', { type: 'button', class: 'btn btn-primary', dataset: { joinRoom: '#lobby' } }, 'Join #lobby')));
     return;
   }
   if (conv.kind === 'pm') {
-    top.append(h('p', { class: 'log-begin' },
+    top.replaceChildren(h('p', { class: 'log-begin' },
       `Private conversation with ${conv.name}. Private messages are not stored; they live only in this page.`));
     return;
   }
-  if (conv.loadingOlder) {
-    top.append(h('p', { class: 'log-begin loading' }, 'Loading older messages…'));
-  } else if (conv.hasOlder === false) {
-    top.append(h('p', { class: 'log-begin' }, `This is the beginning of ${conv.name}.`));
-  } else if (conv.joined || conv.list.querySelector('.msg[data-id]')) {
-    top.append(h('button', { type: 'button', class: 'btn btn-small load-older', dataset: { testid: 'load-older' } },
-      'Load older messages'));
+  // One persistent button, updated in place (disabled while loading) and
+  // never detached while it is wanted, so a click never misses it.
+  if (!conv.olderBtn) {
+    conv.olderBtn = h('button', { type: 'button', class: 'btn btn-small load-older', dataset: { testid: 'load-older' } });
+  }
+  const btn = conv.olderBtn;
+  for (const c of [...top.children]) if (c !== btn) c.remove();
+  const atStart = conv.hasOlder === false && !conv.loadingOlder;
+  const wantBtn = !atStart && (conv.loadingOlder || conv.joined || !!conv.list.querySelector('.msg[data-id]'));
+  if (atStart) top.append(h('p', { class: 'log-begin' }, `This is the beginning of ${conv.name}.`));
+  if (wantBtn) {
+    btn.disabled = conv.loadingOlder;
+    btn.classList.toggle('loading', conv.loadingOlder);
+    btn.textContent = conv.loadingOlder ? 'Loading older messages…' : 'Load older messages';
+    if (btn.parentNode !== top) top.append(btn);
+  } else {
+    btn.remove();
   }
 }
 
@@ -560,7 +569,10 @@ function activate(key) {
   if (conv.unread && conv.firstUnread) conv.firstUnread.classList.add('first-unread');
   conv.unread = 0;
   conv.mention = false;
+  // Swapping conversations is not news: keep the live region quiet.
+  el.log.setAttribute('aria-busy', 'true');
   el.log.replaceChildren(conv.el);
+  requestAnimationFrame(() => el.log.removeAttribute('aria-busy'));
   if (conv.atBottom || conv.scrollTop < 0) scrollToBottom();
   else el.log.scrollTop = conv.scrollTop;
   el.jump.hidden = true;
@@ -617,6 +629,7 @@ function renderStatus() {
       text = 'Not connected';
   }
   el.statusText.textContent = text;
+  el.status.title = text;
   el.retry.hidden = st.state !== 'reconnecting' || !!st.sameSession;
   el.loginStatus.textContent = !S.signedIn && st.state !== 'idle' && st.state !== 'offline' ? text : '';
 }
@@ -867,12 +880,19 @@ async function transmit(entry) {
   let cmd;
   if (entry.type === 'msg') cmd = { type: 'msg', to: conv.name, text: entry.text };
   else cmd = { type: entry.type, room: conv.name, text: entry.text, cid: entry.cid };
-  const r = await send(cmd);
-  if (!r) {
+  let r;
+  try {
+    r = await conn.send(cmd);
+  } catch (e) {
+    if (!e || !e.offline) throw e;
     // Lost before the reply. A say/action is retried with the same cid; a
-    // private message has no cid, so retrying could deliver it twice.
-    if (entry.type === 'msg') failEntry(entry, 'The connection was lost; this message may not have been delivered.');
-    else if (entry.state === 'sending') entry.state = 'queued';
+    // private message has no cid, so retrying could deliver it twice:
+    // unless it never left, the user decides.
+    if (entry.type === 'msg' && !e.notSent) {
+      failEntry(entry, 'The connection was lost; this message may not have been delivered.');
+    } else if (entry.state === 'sending') {
+      entry.state = 'queued';
+    }
     return 'stop';
   }
   if (r.type === 'ok') {
@@ -1046,6 +1066,32 @@ function onMessage(ev) {
   const conv = convForRoom(ev.room);
   if (!conv) return;
   mutate(conv, () => addMessage(conv, ev, { live: true }), { live: true });
+  trim(conv);
+}
+
+const MAX_LINES = 1500;
+
+/** Keep a busy room's DOM bounded: drop the oldest lines while the reader is at the bottom. */
+function trim(conv) {
+  const lines = conv.list.children;
+  if (lines.length <= MAX_LINES) return;
+  const reading = conv === currentConv() ? atBottom() : conv.atBottom;
+  if (!reading) return;
+  let drop = lines.length - MAX_LINES + 200;
+  mutate(conv, () => {
+    for (let c = conv.list.firstElementChild; c && drop > 0;) {
+      const next = c.nextElementSibling;
+      if (c.classList.contains('gap') || c.classList.contains('outbox')) break;
+      if (c.dataset.id) conv.ids.delete(Number(c.dataset.id));
+      if (conv.firstUnread === c) conv.firstUnread = null;
+      c.remove();
+      drop--;
+      c = next;
+    }
+    regroup(conv.list.firstElementChild);
+  });
+  conv.hasOlder = true;
+  renderTop(conv);
 }
 
 function insertGap(conv, firstId, since) {
@@ -1810,7 +1856,7 @@ function showLogin(message = '', kind = 'error') {
   el.loginError.textContent = message;
   el.loginError.dataset.kind = kind;
   el.loginButton.disabled = false;
-  if (S.wantNick && !el.nick.value) el.nick.value = S.wantNick;
+  if (S.wantNick) el.nick.value = S.wantNick;
   setComposerEnabled();
   renderStatus();
   setTimeout(() => {
@@ -2048,12 +2094,21 @@ function wire() {
     scrollToBottom();
     el.message.focus();
   });
+  // Page back by itself when the reader scrolls to the top (by wheel,
+  // touch or keys; programmatic scrolling does not count).
+  let userScrollAt = 0;
+  const userScrolled = () => { userScrollAt = Date.now(); };
+  el.log.addEventListener('wheel', userScrolled, { passive: true });
+  el.log.addEventListener('touchmove', userScrolled, { passive: true });
+  el.log.addEventListener('keydown', (e) => {
+    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) userScrolled();
+  });
   el.log.addEventListener('scroll', () => {
     const conv = currentConv();
     conv.atBottom = atBottom();
     if (conv.atBottom) el.jump.hidden = true;
-    if (el.log.scrollTop < 60 && conv.kind === 'room' && conv.hasOlder && !conv.loadingOlder
-        && el.log.scrollHeight > el.log.clientHeight + 100 && conn.connected) {
+    if (Date.now() - userScrollAt < 1000 && el.log.scrollTop < 60 && conv.kind === 'room'
+        && conv.hasOlder && !conv.loadingOlder && conn.connected) {
       loadOlder(conv);
     }
   }, { passive: true });

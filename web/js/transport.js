@@ -14,10 +14,12 @@
 // backoff and jitter, and tells the UI about every state change.
 
 export class OfflineError extends Error {
-  constructor(message = 'Not connected.') {
+  /** notSent: the command certainly did not leave this page. */
+  constructor(message = 'Not connected.', notSent = false) {
     super(message);
     this.name = 'OfflineError';
     this.offline = true;
+    this.notSent = notSent;
   }
 }
 
@@ -158,13 +160,13 @@ export class WebSocketTransport {
 
   send(cmd) {
     if (this.closed || !this.ws || this.ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new OfflineError());
+      return Promise.reject(new OfflineError('Not connected.', true));
     }
     const p = this.pending.add(cmd);
     try {
       this.ws.send(JSON.stringify(cmd));
     } catch (e) {
-      this.pending.drop(cmd.ref, new OfflineError(e.message));
+      this.pending.drop(cmd.ref, new OfflineError(e.message, true));
     }
     return p;
   }
@@ -308,7 +310,7 @@ export class LongPollTransport {
   }
 
   async send(cmd) {
-    if (this.closed) throw new OfflineError();
+    if (this.closed) throw new OfflineError('Not connected.', true);
     const p = this.pending.add(cmd);
     let res;
     try {
@@ -476,12 +478,12 @@ export class Connection {
    * run) is retried after the wait the server names.
    */
   async send(cmd) {
-    if (!this.transport) throw new OfflineError();
+    if (!this.transport) throw new OfflineError('Not connected.', true);
     const cost = COSTS[cmd.type] || 1;
     for (let attempt = 0; ; attempt++) {
       await this._acquire(cost);
       const t = this.transport;
-      if (!t) throw new OfflineError();
+      if (!t) throw new OfflineError('Not connected.', true);
       const reply = await t.send(cmd);
       if (reply && reply.type === 'error' && reply.code === 'rate-limited' && attempt < 4) {
         const m = /wait ([\d.]+)\s*s/.exec(reply.message || '');
