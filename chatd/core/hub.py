@@ -31,6 +31,7 @@ class Hub:
         self.rooms: Dict[str, Room] = {}
         self.nicks: Dict[str, object] = {}
         self.sessions: set = set()
+        self.shutting_down = False
         #: Counters for metrics, read at scrape time: "messages_received",
         #: "deliveries", "rate_limited", "slow_dropped", "error:CODE",
         #: "bytes_out:FRONTEND", "connections_refused:REASON".
@@ -85,7 +86,12 @@ class Hub:
             session.sink.deliver(event)
 
     def shutdown(self, reason: str) -> None:
-        """Tell every session C{reason} and disconnect it."""
+        """
+        Tell every session C{reason} and disconnect it.  Sessions closing
+        now send no C{quit} events: everyone is leaving, and a client's
+        last event should be the reason, not a list of departures.
+        """
+        self.shutting_down = True
         for session in tuple(self.sessions):
             session.sink.disconnect(reason)
 

@@ -68,8 +68,14 @@ class Session:
 
     # -- helpers ----------------------------------------------------------
 
-    def _spend(self, command: str) -> None:
-        """Charge flood control for one command; disconnect a flooder."""
+    def spend(self, command: str) -> None:
+        """
+        Charge flood control for one command; disconnect a flooder.  Front
+        ends call this for input they refuse themselves (unknown commands,
+        undecodable lines, bad JSON), so garbage floods are limited too.
+
+        @raise RateLimited: the session is over its limit.
+        """
         if self.closed:
             raise Unavailable("This session has ended; connect again.")
         try:
@@ -114,7 +120,7 @@ class Session:
             (nobody else can see that session yet).
         @raise NickInUse: another session holds the folded nick.
         """
-        self._spend("nick")
+        self.spend("nick")
         key = check_nick(nick)
         holder = self.hub.nicks.get(key)
         if holder is not None and holder is not self:
@@ -148,7 +154,7 @@ class Session:
         @return: Deferred firing with the C{members} event once the history
             has been delivered.
         """
-        self._spend("join")
+        self.spend("join")
         nick = self._need_nick()
         key = check_room(name)
         hub = self.hub
@@ -206,7 +212,7 @@ class Session:
 
     def part(self, name: str, reason: Optional[str] = None) -> Event:
         """Leave a room; its members, and we, get a C{part} event."""
-        self._spend("part")
+        self.spend("part")
         room = self._joined(name)
         event = Event(PART, room=room.name, nick=self.nick, reason=self._reason(reason), ts=self.hub.now())
         room.broadcast(event)
@@ -237,7 +243,7 @@ class Session:
         return self._post(ACTION, name, text, cid)
 
     def _post(self, type: str, name: str, text: str, cid: Optional[str]) -> Deferred:
-        self._spend("say")
+        self.spend("say")
         nick = self._need_nick()
         room = self._joined(name)
         text = clean_text(text, "message", self.hub.rules.max_message)
@@ -262,7 +268,7 @@ class Session:
 
     def private(self, to: str, text: str) -> Event:
         """Send C{text} to one nick; both ends get the C{private} event."""
-        self._spend("private")
+        self.spend("private")
         nick = self._need_nick()
         target = self.hub.nicks.get(check_nick(to))
         if target is None:
@@ -278,7 +284,7 @@ class Session:
 
     def topic(self, name: str) -> Event:
         """Read a room's topic (any live room, joined or not)."""
-        self._spend("topic")
+        self.spend("topic")
         room = self.hub.room(name)
         if room is None:
             topic, setter = self.hub.store.topic(name)
@@ -289,7 +295,7 @@ class Session:
 
     def set_topic(self, name: str, topic: str) -> Deferred:
         """Set the topic of a room we are in; an empty topic clears it."""
-        self._spend("topic")
+        self.spend("topic")
         nick = self._need_nick()
         room = self._joined(name)
         topic = clean_text(topic, "topic", self.hub.rules.max_topic).strip()
@@ -305,7 +311,7 @@ class Session:
 
     def who(self, name: str) -> Event:
         """The C{members} event of a live room (joined or not)."""
-        self._spend("who")
+        self.spend("who")
         room = self.hub.room(name)
         if room is None:
             raise NoSuchRoom(f"There is no room {name} right now; nobody is in it.")
@@ -313,7 +319,7 @@ class Session:
 
     def list_rooms(self) -> Event:
         """The C{rooms} event: every room that has members."""
-        self._spend("rooms")
+        self.spend("rooms")
         return self.hub.list_rooms()
 
     def history(self, name: str, limit: Optional[int] = None, before: Optional[int] = None) -> Deferred:
@@ -324,7 +330,7 @@ class Session:
         @param before: only messages with a smaller id (paging back).
         @return: Deferred firing with a C{history} event.
         """
-        self._spend("history")
+        self.spend("history")
         check_room(name)
         rules = self.hub.rules
         if limit is None:
@@ -350,7 +356,8 @@ class Session:
         now = self.hub.now()
         for room in tuple(self.rooms.values()):
             room.members.pop(self, None)
-            room.broadcast(Event(QUIT, room=room.name, nick=self.nick, reason=reason, ts=now))
+            if not self.hub.shutting_down:
+                room.broadcast(Event(QUIT, room=room.name, nick=self.nick, reason=reason, ts=now))
             self.hub.close_room_if_empty(room)
         self.rooms.clear()
         self.hub.forget(self)

@@ -88,6 +88,10 @@ def run(session, data: bytes) -> Deferred:
     try:
         command = jsonproto.decode_command(data)
     except ChatError as e:
+        try:
+            session.spend("invalid")  # garbage costs flood tokens like commands
+        except ChatError as limited:
+            e = limited
         session.hub.count_error(e.code)
         return _fail(e, getattr(e, "ref", None))
     return execute(session, command)

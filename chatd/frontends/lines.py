@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatd.core import events as ev
-from chatd.core.errors import ChatError, NotInRoom
+from chatd.core.errors import ChatError, NotInRoom, RateLimited
 from chatd.core.interfaces import ISink
 from chatd.frontends.outbox import Outbox
 from chatd.wire import lines as wire
@@ -78,6 +78,14 @@ class LineMember(Protocol):
         self.factory.hub.count_error(code)
         self.write(wire.render_error(code, message))
 
+    def refused(self, code: str, message: str) -> None:
+        """Input refused here, before the core: it still costs flood tokens."""
+        try:
+            self.session.spend("invalid")
+        except RateLimited as e:
+            code, message = e.code, e.message
+        self.error(code, message)
+
     def _too_slow(self, queued: int) -> None:
         self.factory.hub.stats["slow_dropped"] += 1
         log.warn(
@@ -100,7 +108,7 @@ class LineMember(Protocol):
             if self.session is None or self.session.closed:
                 return
             if isinstance(item, Problem):
-                self.error(item.code, item.message)
+                self.refused(item.code, item.message)
                 continue
             try:
                 self.lineReceived(item)
@@ -114,7 +122,7 @@ class LineMember(Protocol):
         try:
             command = wire.parse(line)
         except wire.UsageError as e:
-            self.error("usage", f"Usage: {e}")
+            self.refused("usage", f"Usage: {e}")
             return
         if command is None:
             return
@@ -165,6 +173,7 @@ class LineMember(Protocol):
 
     def do_say(self, text: str):
         if self.current is None:
+            self.session.spend("say")
             raise NotInRoom("You are not in a room yet; /join #lobby first.")
         return self.session.say(self.current, text)
 
@@ -200,7 +209,7 @@ class LineMember(Protocol):
         self.transport.loseConnection()
 
     def do_unknown(self, word: str):
-        self.error("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
+        self.refused("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
 
     def _registered(self) -> None:
         """The nick is set: swap the registration timer for the idle timer."""

@@ -41,6 +41,9 @@ from chatd.wire import jsonproto
 log = Logger(namespace="chatd.longpoll")
 
 TRANSPORT = "longpoll"
+#: Seconds a disconnected session keeps its token so its last poll can
+#: collect the reason.
+LINGER = 5.0
 #: Live long-poll sessions allowed per client address.
 SESSIONS_PER_IP = 32
 _JSON = b"application/json"
@@ -88,9 +91,16 @@ class PollSession:
             log.failure("Could not queue {event!r} for {session!r}", event=event, session=self)
 
     def disconnect(self, reason: str) -> None:
-        """The server ends us: a held poll is told why, then we close."""
+        """
+        The server ends us: leave the rooms now, but keep the token for
+        L{LINGER} seconds so that a client without a poll held at this
+        instant (it was just answered) still collects the C{shutdown} event.
+        """
+        if self.closed:
+            return
         self.queue.append(jsonproto.encode({"type": "shutdown", "reason": reason}))
-        self.close(reason)
+        self.core.close(reason)
+        self._sessions.clock.callLater(LINGER, self.close, reason)
 
     def close(self, reason: str) -> None:
         """Forget the token, answer a held poll, and quit every room."""
@@ -271,6 +281,10 @@ class LongPollResource(Resource):
         try:
             command = jsonproto.decode_command(body)
         except ChatError as e:
+            try:
+                session.core.spend("invalid")  # garbage costs flood tokens too
+            except ChatError as limited:
+                raise HTTPError(429, limited.code, limited.message, getattr(e, "ref", None))
             raise HTTPError(400, e.code, e.message, getattr(e, "ref", None))
         d = jsonapi.execute(session.core, command)
         d.addCallback(self._replied, request, session)

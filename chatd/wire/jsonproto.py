@@ -74,6 +74,8 @@ def _ref_of(obj: Dict[str, Any]) -> Union[str, int, None]:
         raise BadCommand('"ref" must be a string or an integer.')
     if isinstance(ref, str) and len(ref) > MAX_REF:
         raise BadCommand(f'"ref" is longer than {MAX_REF} characters.')
+    if isinstance(ref, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in ref):
+        raise BadCommand('"ref" holds an unpaired surrogate; send valid Unicode text.')
     if isinstance(ref, int) and abs(ref) >= 2**53:
         raise BadCommand('"ref" is out of range; use a smaller integer or a string.')
     return ref
@@ -191,7 +193,13 @@ def encode_event(event: Event) -> bytes:
 
 def encode(obj: Dict[str, Any]) -> bytes:
     """Encode any protocol object (welcome, ok, error, a reply with C{ref})."""
-    return _dumps(obj).encode("utf-8")
+    text = _dumps(obj)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Client-supplied text that the core never saw (an error quoting
+        # it) may hold a lone surrogate: escape it rather than fail.
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def ok(ref: Union[str, int, None] = None, **fields: Any) -> Dict[str, Any]:

@@ -268,7 +268,7 @@ def parse(line: str) -> Optional[Command]:
     if word in ("rooms", "list"):
         return ("rooms",)
     if word == "history":
-        if rest and not rest.isdecimal():
+        if rest and (not rest.isdecimal() or len(rest) > 9):
             raise UsageError(USAGE["history"])
         return ("history", int(rest) if rest else None)
     if word == "help":

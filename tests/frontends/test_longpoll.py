@@ -24,6 +24,7 @@ from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
 from chatd.frontends import longpoll
 from chatd.frontends.longpoll import (
+    LINGER,
     LimitedRequest,
     LongPollResource,
     access_log_formatter,
@@ -452,8 +453,20 @@ def test_shutdown_tells_held_poll(web):
     web.hub.shutdown("The server is shutting down")
     (event,) = held.responses()[0].json()["events"]
     assert event == {"seq": 1, "type": "shutdown", "reason": "The server is shutting down"}
+    assert web.api.sessions.get(token) is not None, "the token lingers so a late poll can read why"
+    web.clock.advance(LINGER)
     assert web.api.sessions.get(token) is None
     assert web.clock.getDelayedCalls() == []
+
+
+def test_shutdown_reaches_a_client_between_polls(web):
+    """A client whose poll was just answered collects the shutdown event on its next poll."""
+    token = web.session()
+    web.hub.shutdown("Going away")
+    r = web.poll(token)
+    assert [e["type"] for e in r.json()["events"]] == ["shutdown"]
+    web.clock.advance(LINGER)
+    assert web.poll(token).status == 404
 
 
 # -- HTTP errors ------------------------------------------------------------------
