@@ -27,6 +27,7 @@ from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
 from chatd.frontends.gate import Gate, GatedFactory, http_refusal, lines_refusal
 from chatd.frontends.lines import LineFactory
+from chatd.frontends.outbox import Turn
 from chatd.frontends.longpoll import LongPollResource, access_log_formatter
 from chatd.frontends.web import makeSite
 from chatd.metrics import makeMetricsSite
@@ -218,15 +219,16 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     hub = Hub(reactor, store, config.rules, name=config.name)
     bans = Bans(reactor)
     gate = Gate(config.connections_per_ip, config.max_connections, banned=bans.is_banned, stats=hub.stats)
+    turn = Turn(reactor)  # one flush per reactor turn for every connection
     lines = LineFactory(
         hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd,
-        registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout,
+        registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout, turn=turn,
     )
     listeners: List[Tuple[str, str, str, object]] = []
     certificates = []
     kinds = [("lines", config.lines_listeners(), lines, lines_refusal)]
     api = LongPollResource(hub, config, reactor)
-    site = makeSite(hub, config, reactor, api_resource=api)
+    site = makeSite(hub, config, reactor, api_resource=api, turn=turn)
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
     site.logFormatter = access_log_formatter  # session tokens are credentials: keep them out of logs
     kinds.append(("web", config.web_listeners(), site, http_refusal))

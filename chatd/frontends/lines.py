@@ -48,7 +48,9 @@ class LineMember(Protocol):
     def connectionMade(self) -> None:
         factory = self.factory
         self.decoder = wire.LineDecoder(factory.max_line)
-        self.outbox = Outbox(self.transport, factory.sendq, self._too_slow)
+        self.outbox = Outbox(
+            self.transport, factory.sendq, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:lines"
+        )
         self.peer = peer_of(self.transport)
         self.session = factory.hub.connect(self, peer=self.peer, frontend="lines")
         log.info("lines connection from {peer}", peer=self.peer)
@@ -102,7 +104,7 @@ class LineMember(Protocol):
             self._activity()
         items = self.decoder.feed(data)
         if self.decoder.replies:
-            self.transport.write(bytes(self.decoder.replies))
+            self.write(bytes(self.decoder.replies))
             self.decoder.replies.clear()
         for item in items:
             if self.session is None or self.session.closed:
@@ -206,7 +208,7 @@ class LineMember(Protocol):
     def do_quit(self, reason: Optional[str]):
         self.session.close(reason or "Quit")
         self.write(wire.render_info("Bye."))
-        self.transport.loseConnection()
+        self.outbox.loseConnection()
 
     def do_unknown(self, word: str):
         self.refused("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
@@ -240,7 +242,7 @@ class LineMember(Protocol):
         self.write(wire.render_info(reason))
         if self.session is not None:
             self.session.close(reason)
-        self.transport.loseConnection()
+        self.outbox.loseConnection()
 
     def connectionLost(self, reason) -> None:
         if self._timer is not None and self._timer.active():
@@ -262,7 +264,7 @@ class LineFactory(Factory):
 
     def __init__(
         self, hub, max_line: int = 16384, sendq: int = 262144, motd: str = "",
-        registration_timeout: float = 60, idle_timeout: float = 0,
+        registration_timeout: float = 60, idle_timeout: float = 0, turn=None,
     ) -> None:
         self.hub = hub
         self.clock = hub.clock
@@ -271,3 +273,6 @@ class LineFactory(Factory):
         self.motd = motd
         self.registration_timeout = registration_timeout
         self.idle_timeout = idle_timeout
+        #: A L{chatd.frontends.outbox.Turn} to coalesce writes per reactor
+        #: turn (the service gives one); None writes at once.
+        self.turn = turn

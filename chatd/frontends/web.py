@@ -157,7 +157,7 @@ def static_root(path: str = "") -> StaticFile:
     return StaticFile(str(directory), defaultType="application/octet-stream")
 
 
-def makeSite(hub, config, reactor, api_resource=None) -> Site:
+def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
     """
     The site for every web listener (plain or TLS: it works unchanged over
     C{ssl:} endpoints; the WebSocket origin check reads the connection's
@@ -166,7 +166,7 @@ def makeSite(hub, config, reactor, api_resource=None) -> Site:
     @param api_resource: the long-poll API, mounted at C{/api/} if given.
     """
     root = static_root(config.web.static)
-    root.putChild(b"ws", WebSocketResource(WebSocketMemberFactory(hub, config, reactor=reactor)))
+    root.putChild(b"ws", WebSocketResource(WebSocketMemberFactory(hub, config, reactor=reactor, turn=turn)))
     if api_resource is not None:
         root.putChild(b"api", api_resource)
     site = Site(root, timeout=REQUEST_TIMEOUT, reactor=reactor)

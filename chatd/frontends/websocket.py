@@ -169,7 +169,10 @@ class WebSocketMember(WebSocketServerProtocol):
         self.address = peer_of(self.transport)
         self._inbox: Deque[Tuple[bytes, bool]] = deque()
         _release_producer(self.transport)
-        self.outbox = Outbox(self.transport, self.factory.sendq, self._too_slow)
+        factory = self.factory
+        self.outbox = Outbox(
+            self.transport, factory.sendq, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:websocket"
+        )
 
     def onConnect(self, request) -> None:
         """Refuse a browser page from a foreign origin (403)."""
@@ -216,6 +219,12 @@ class WebSocketMember(WebSocketServerProtocol):
             call.cancel()
 
     # -- output ------------------------------------------------------------
+
+    def sendData(self, data, sync=False, chopsize=None) -> None:
+        """Autobahn's own frames (pong, close) go after our queued ones."""
+        if self.outbox is not None:
+            self.outbox.flush()
+        super().sendData(data, sync, chopsize)
 
     def _write(self, frame: bytes) -> None:
         """Queue one complete data frame; dropped once the connection closes."""
@@ -311,7 +320,7 @@ class WebSocketMemberFactory(WebSocketServerFactory):
     protocol = WebSocketMember
     noisy = False
 
-    def __init__(self, hub, config, reactor=None) -> None:
+    def __init__(self, hub, config, reactor=None, turn=None) -> None:
         super().__init__(server="chatd", reactor=reactor)
         web = config.web
         limits = {
@@ -337,6 +346,7 @@ class WebSocketMemberFactory(WebSocketServerFactory):
             **limits,
         )
         self.hub = hub
+        self.turn = turn
         self.sendq = config.sendq
         self.allowed_origins = frozenset(self._origins(web.allowed_origins))
         rules = hub.rules

@@ -63,3 +63,125 @@ def test_stop_producing_drops_the_queue():
     outbox.write(b"abc")
     outbox.stopProducing()
     assert outbox.queued == 0 and overflows == []
+
+
+# -- coalescing per reactor turn ---------------------------------------------------
+
+
+def test_a_turn_coalesces_each_connections_writes_into_one():
+    """With a Turn, a connection's writes during one reactor turn leave as one write at its end."""
+    from collections import Counter
+
+    from twisted.internet.task import Clock
+
+    from chatd.frontends.outbox import Turn
+
+    clock = Clock()
+    turn = Turn(clock)
+    writes = []
+    transport = StringTransport()
+    transport.write = lambda data: writes.append(data)
+    stats = Counter()
+    outbox = Outbox(transport, 100, [].append, turn, stats, "bytes_out:test")
+    other = Outbox(StringTransport(), 100, [].append, turn)
+    for part in (b"one ", b"two ", b"three"):
+        outbox.write(part)
+    other.write(b"x")
+    assert writes == [] and len(clock.getDelayedCalls()) == 1, "one flush per turn, for every connection"
+    clock.advance(0)
+    assert writes == [b"one two three"]
+    assert other.transport.value() == b"x"
+    assert stats["bytes_out:test"] == len(b"one two three")
+    assert clock.getDelayedCalls() == []
+
+
+def test_lose_connection_sends_pending_writes_first():
+    """Closing after a write still delivers it: pending writes are flushed before the close."""
+    from twisted.internet.task import Clock
+
+    from chatd.frontends.outbox import Turn
+
+    clock = Clock()
+    transport = StringTransport()
+    outbox = Outbox(transport, 100, [].append, Turn(clock))
+    outbox.write(b"bye\r\n")
+    outbox.loseConnection()
+    assert transport.value() == b"bye\r\n" and transport.disconnecting
+
+
+# -- the direct send fast path, on real sockets ---------------------------------------
+
+import pytest_twisted  # noqa: E402
+from twisted.internet.protocol import Factory, Protocol  # noqa: E402
+
+
+class _Holder(Protocol):
+    def connectionMade(self):
+        self.factory.made.callback(self)
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_connection_with_nothing_buffered_is_written_at_once():
+    """On a plain TCP connection the bytes go to the kernel inside write(): Twisted buffers nothing."""
+    from twisted.internet import defer, reactor
+    from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+
+    from chatd.frontends.outbox import socket_transport
+
+    factory = Factory.forProtocol(_Holder)
+    factory.made = defer.Deferred()
+    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+    received = []
+
+    class Reader(Protocol):
+        def dataReceived(self, data):
+            received.append(data)
+
+    client = yield TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port).connect(Factory.forProtocol(Reader))
+    server = yield factory.made
+    try:
+        assert socket_transport(server.transport) is server.transport
+        outbox = Outbox(server.transport, 1 << 20, [].append)
+        outbox.write(b"direct")
+        assert server.transport._tempDataLen == 0 and server.transport.dataBuffer == b""
+        while not received:
+            yield deferLater(reactor, 0.01)
+        assert b"".join(received) == b"direct"
+    finally:
+        client.transport.loseConnection()
+        server.transport.loseConnection()
+        yield port.stopListening()
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_reader_that_stops_reading_falls_back_to_twisted_then_is_cut_off():
+    """When the kernel takes no more, the rest is buffered by Twisted, the outbox pauses, and past its bound aborts."""
+    from twisted.internet import defer, reactor
+    from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+
+    factory = Factory.forProtocol(_Holder)
+    factory.made = defer.Deferred()
+    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+    client = yield TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port).connect(Factory.forProtocol(Protocol))
+    client.transport.pauseProducing()  # the client reads nothing
+    server = yield factory.made
+    overflows = []
+    try:
+        outbox = Outbox(server.transport, 256 * 1024, overflows.append)
+        chunk = b"x" * 65536
+        for _ in range(400):  # 25 MiB: far more than the kernel and Twisted buffers hold
+            outbox.write(chunk)
+            if overflows:
+                break
+        assert outbox.paused, "Twisted paused the outbox once its own buffer filled"
+        assert overflows and overflows[0] > 256 * 1024
+    finally:
+        client.transport.loseConnection()
+        server.transport.abortConnection()
+        yield port.stopListening()
+
+
+def deferLater(reactor, delay):
+    from twisted.internet import task
+
+    return task.deferLater(reactor, delay, lambda: None)
