@@ -84,6 +84,11 @@ class Outbox:
     @param stats: a Counter; bytes sent are added under C{stat_key}.
     """
 
+    __slots__ = (
+        "transport", "bound", "on_overflow", "turn", "paused", "overflowed", "queued",
+        "stats", "stat_key", "_queue", "_pending", "_socket", "__weakref__",
+    )
+
     def __init__(
         self, transport, bound: int, on_overflow: Callable[[int], None],
         turn: Optional[Turn] = None, stats=None, stat_key: str = "bytes_out",
@@ -98,7 +103,7 @@ class Outbox:
         #: Where bytes sent are counted for the metrics (a Counter), or None.
         self.stats = stats
         self.stat_key = stat_key
-        self._queue: Deque[bytes] = deque()
+        self._queue: Optional[Deque[bytes]] = None  # made when first needed: most never are
         self._pending: List[bytes] = []
         self._socket = socket_transport(transport)
         transport.registerProducer(self, True)
@@ -148,12 +153,14 @@ class Outbox:
     def _hold(self, data: bytes) -> None:
         if self.overflowed:
             return
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(data)
         self.queued += len(data)
         if self.queued > self.bound:
             self.overflowed = True
             self.on_overflow(self.queued)
-            self._queue.clear()
+            self._queue = None
             self.transport.abortConnection()
 
     def pauseProducing(self) -> None:
@@ -163,11 +170,11 @@ class Outbox:
         self.paused = False
         if self._queue and not self.overflowed:
             data = b"".join(self._queue)
-            self._queue.clear()
+            self._queue = None
             self.queued = 0
             self._send(data)
 
     def stopProducing(self) -> None:
-        self._queue.clear()
+        self._queue = None
         self._pending = []
         self.queued = 0

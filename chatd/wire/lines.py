@@ -48,6 +48,11 @@ class LineDecoder:
     front end can decide when a client is abusive.
     """
 
+    __slots__ = (
+        "max_line", "_buf", "_state", "_verb", "_sb_len", "_discarding", "_after_cr",
+        "_answered", "replies", "overlong", "discarded",
+    )
+
     def __init__(self, max_line: int = 16384) -> None:
         self.max_line = max_line
         self._buf = bytearray()
@@ -56,7 +61,7 @@ class LineDecoder:
         self._sb_len = 0
         self._discarding = False
         self._after_cr = False
-        self._answered: set = set()
+        self._answered: Optional[set] = None  # telnet options refused so far
         self.replies = bytearray()
         #: Over-long lines in a row (a good line resets it).
         self.overlong = 0
@@ -171,6 +176,8 @@ class LineDecoder:
     def _refuse(self, verb: int, option: int) -> None:
         """Answer DO with WONT and WILL with DONT, once per option."""
         answer = {DO: WONT, WILL: DONT}.get(verb)
+        if self._answered is None:
+            self._answered = set()
         if answer is not None and (answer, option) not in self._answered:
             self._answered.add((answer, option))
             self.replies += bytes((IAC, answer, option))
