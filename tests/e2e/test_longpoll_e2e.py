@@ -4,83 +4,17 @@ client (requests), next to telnet users (raw sockets) and WebSocket users
 (the websockets sync client).
 """
 
-import json
 import socket
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable
 
 import pytest
 import requests
-from websockets.sync.client import connect as ws_connect
+
+from chatclients import PollClient, WSUser
 
 Event = dict
-
-
-class PollClient:
-    """A long-poll user: one session, polling from its cursor."""
-
-    def __init__(self, base: str, nick: Optional[str] = None, room: Optional[str] = None) -> None:
-        self.base = base
-        self.http = requests.Session()
-        r = self.http.post(f"{base}/api/sessions", timeout=5)
-        assert r.status_code == 201, r.text
-        self.token = r.json()["session"]
-        self.url = f"{base}/api/sessions/{self.token}"
-        self.last = 0
-        self.seen: List[Event] = []
-        if nick:
-            assert self.command(type="nick", nick=nick)["type"] == "ok"
-        if room:
-            assert self.command(type="join", room=room)["type"] == "ok"
-
-    def command(self, **command) -> dict:
-        r = self.http.post(f"{self.url}/commands", data=json.dumps(command), timeout=5)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def poll(self, timeout: float = 5, after: Optional[int] = None) -> requests.Response:
-        after = self.last if after is None else after
-        return self.http.get(f"{self.url}/events", params={"after": after, "timeout": timeout}, timeout=timeout + 5)
-
-    def expect(self, match: Callable[[Event], bool], timeout: float = 5.0) -> Event:
-        """Poll on until an event matches; return it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            r = self.poll(timeout=min(2.0, max(0.0, deadline - time.monotonic())))
-            assert r.status_code == 200, r.text
-            body = r.json()
-            self.last = body["last"]
-            for event in body["events"]:
-                self.seen.append(event)
-                if match(event):
-                    return event
-        raise AssertionError(f"no matching event; saw {self.seen[-10:]!r}")
-
-    def delete(self) -> requests.Response:
-        return self.http.delete(self.url, timeout=5)
-
-
-class WSClient:
-    """A WebSocket user."""
-
-    def __init__(self, ws, nick: str, room: str) -> None:
-        self.ws = ws
-        assert self.recv()["type"] == "welcome"
-        self.ws.send(json.dumps({"type": "nick", "nick": nick}))
-        self.expect(lambda e: e["type"] == "ok")
-        self.ws.send(json.dumps({"type": "join", "room": room}))
-        self.expect(lambda e: e["type"] == "ok")
-
-    def recv(self, timeout: float = 5.0) -> Event:
-        return json.loads(self.ws.recv(timeout=timeout))
-
-    def expect(self, match: Callable[[Event], bool], timeout: float = 5.0) -> Event:
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self.recv(max(0.01, deadline - time.monotonic()))
-            if match(event):
-                return event
 
 
 def said(text: str) -> Callable[[Event], bool]:
@@ -119,13 +53,15 @@ def test_telnet_to_longpoll(daemon, poll_client, line_client):
 def test_longpoll_to_websocket_and_back(daemon, poll_client):
     """Long-poll and WebSocket users talk both ways."""
     alice = poll_client("alice", "#lobby")
-    with ws_connect(daemon.ws_url, open_timeout=5) as ws:
-        carol = WSClient(ws, "carol", "#lobby")
+    carol = WSUser(daemon.ws_url, "carol", "#lobby")
+    try:
         alice.expect(lambda e: e["type"] == "join" and e["nick"] == "carol")
         alice.command(type="say", room="#lobby", text="to the socket")
         assert carol.expect(said("to the socket"))["from"] == "alice"
-        carol.ws.send(json.dumps({"type": "say", "room": "#lobby", "text": "to the poller"}))
+        carol.send(type="say", room="#lobby", text="to the poller")
         assert alice.expect(said("to the poller"))["from"] == "carol"
+    finally:
+        carol.close()
 
 
 def test_same_after_same_events(daemon, poll_client):

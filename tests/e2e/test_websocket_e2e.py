@@ -3,12 +3,9 @@ End to end: WebSocket users (the websockets sync client) next to telnet
 users (raw sockets) on the real daemon, over ws:// and wss://.
 """
 
-import json
 import socket
 import ssl
-import time
-from contextlib import ExitStack
-from typing import Callable, List, Optional
+from typing import Optional
 
 import pytest
 import requests
@@ -16,51 +13,7 @@ from certs import make_cert
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-
-class WSUser:
-    """A browser-like JSON user on /ws."""
-
-    def __init__(self, url: str, nick: Optional[str] = None, room: Optional[str] = None, **kw) -> None:
-        kw.setdefault("open_timeout", 5)
-        self._stack = ExitStack()
-        self.ws = self._stack.enter_context(ws_connect(url, proxy=None, **kw))
-        self.seen: List[dict] = []
-        self.welcome = self.recv()
-        assert self.welcome["type"] == "welcome", self.welcome
-        if nick:
-            self.command(type="nick", nick=nick)
-        if room:
-            self.command(type="join", room=room)
-
-    def recv(self, timeout: float = 5.0) -> dict:
-        event = json.loads(self.ws.recv(timeout=timeout))
-        self.seen.append(event)
-        return event
-
-    def send(self, **command) -> None:
-        self.ws.send(json.dumps(command))
-
-    def expect(self, match: Callable[[dict], bool], timeout: float = 5.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no matching event; saw {self.seen[-10:]!r}")
-            try:
-                event = self.recv(remaining)
-            except TimeoutError:
-                continue
-            if match(event):
-                return event
-
-    def command(self, ref=None, **command) -> dict:
-        """Send a command and return its ok (or error)."""
-        ref = ref if ref is not None else f"r{len(self.seen)}-{time.monotonic()}"
-        self.send(ref=ref, **command)
-        return self.expect(lambda e: e.get("ref") == ref and e["type"] in ("ok", "error"))
-
-    def close(self) -> None:
-        self._stack.close()
+from chatclients import WSUser
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ Node.js is needed for the last two: if it is missing the tests skip, except
 under CI=true, where they fail.
 """
 
-import json
 import os
 import re
 import shutil
