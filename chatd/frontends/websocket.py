@@ -28,8 +28,7 @@ Policy, in one place:
     waits for the store, reading from that client pauses.
 """
 
-from collections import deque
-from typing import Deque, Optional, Tuple
+from typing import List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
@@ -167,7 +166,7 @@ class WebSocketMember(WebSocketServerProtocol):
         _hide_tls_from_autobahn(self.transport)
         super().connectionMade()
         self.address = peer_of(self.transport)
-        self._inbox: Deque[Tuple[bytes, bool]] = deque()
+        self._inbox: List[Tuple[bytes, bool]] = []  # short: reading pauses while busy
         _release_producer(self.transport)
         factory = self.factory
         self.outbox = Outbox(
@@ -273,7 +272,7 @@ class WebSocketMember(WebSocketServerProtocol):
         """Run queued frames in order; pause reading while one is waiting."""
         self._busy = True
         while self._inbox and self.state == _OPEN:
-            payload, isBinary = self._inbox.popleft()
+            payload, isBinary = self._inbox.pop(0)
             d = self._handle(payload, isBinary)
             done: list = []
             d.addBoth(done.append)
