@@ -8,8 +8,11 @@ stops reading makes the server buffer without limit.  An L{Outbox}
 registers as the transport's streaming producer, so it learns when the
 transport's own buffer is full (C{pauseProducing}); from then on it queues,
 counting bytes, and once the queue passes its bound it gives up on the
-client and aborts the connection.  A slow reader therefore costs at most
-the transport's buffer plus the bound, and never delays anyone else.
+client and aborts the connection: at once past four times the bound, or
+when it is still over the bound after a grace period (a burst from one
+group commit can pass the bound while the client reads fine).  A slow
+reader therefore costs at most the transport's buffer plus four times the
+bound, and never delays anyone else.
 
 Coalesced.  With a L{Turn}, what a connection is given during one reactor
 turn is joined and written once at the end of the turn: a busy room costs
@@ -32,6 +35,12 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from zope.interface import implementer
+
+
+#: Seconds a connection may stay over its bound before it is judged too slow.
+GRACE = 5.0
+#: Over this many times the bound, a connection is dropped at once.
+HARD_FACTOR = 4
 
 
 class Turn:
@@ -86,7 +95,7 @@ class Outbox:
 
     __slots__ = (
         "transport", "bound", "on_overflow", "turn", "paused", "overflowed", "queued",
-        "stats", "stat_key", "_queue", "_pending", "_socket", "__weakref__",
+        "stats", "stat_key", "_queue", "_pending", "_socket", "_grace", "__weakref__",
     )
 
     def __init__(
@@ -106,6 +115,7 @@ class Outbox:
         self._queue: Optional[Deque[bytes]] = None  # made when first needed: most never are
         self._pending: List[bytes] = []
         self._socket = socket_transport(transport)
+        self._grace = None
         transport.registerProducer(self, True)
 
     def write(self, data: bytes) -> None:
@@ -158,10 +168,28 @@ class Outbox:
         self._queue.append(data)
         self.queued += len(data)
         if self.queued > self.bound:
-            self.overflowed = True
-            self.on_overflow(self.queued)
-            self._queue = None
-            self.transport.abortConnection()
+            if self.turn is None or self.queued > HARD_FACTOR * self.bound:
+                self._give_up()
+            elif self._grace is None:
+                # A burst (one group commit releasing hundreds of messages)
+                # can pass the bound while the client reads fine: judge it
+                # again after a grace period.
+                self._grace = self.turn.clock.callLater(GRACE, self._judge)
+
+    def _judge(self) -> None:
+        self._grace = None
+        if self.queued > self.bound and not self.overflowed:
+            self._give_up()
+
+    def _give_up(self) -> None:
+        self.overflowed = True
+        if self._grace is not None:
+            if self._grace.active():
+                self._grace.cancel()
+            self._grace = None
+        self.on_overflow(self.queued)
+        self._queue = None
+        self.transport.abortConnection()
 
     def pauseProducing(self) -> None:
         self.paused = True
@@ -175,6 +203,9 @@ class Outbox:
             self._send(data)
 
     def stopProducing(self) -> None:
+        if self._grace is not None and self._grace.active():
+            self._grace.cancel()
+        self._grace = None
         self._queue = None
         self._pending = []
         self.queued = 0

@@ -45,6 +45,7 @@ from zope.interface import implementer, noLongerProvides
 from chatd.core.interfaces import ISink
 from chatd.core.text import NICK_MAX
 from chatd.frontends import jsonapi
+from chatd.core.errors import ChatError
 from chatd.frontends.outbox import Outbox
 from chatd.wire import jsonproto
 
@@ -290,6 +291,12 @@ class WebSocketMember(WebSocketServerProtocol):
 
     def _handle(self, payload: bytes, isBinary: bool):
         if isBinary:
+            self.factory.hub.count_error("binary")
+            try:
+                self.session.spend("invalid")  # refused frames cost flood tokens too
+            except ChatError as e:
+                self._write(_error(e.code, e.message))
+                return succeed(None)
             self._write(_BINARY)
             return succeed(None)
         try:
@@ -347,7 +354,7 @@ class WebSocketMemberFactory(WebSocketServerFactory):
         self.hub = hub
         self.turn = turn
         self.sendq = config.sendq
-        self.allowed_origins = frozenset(self._origins(web.allowed_origins))
+        self.allowed_origins = frozenset(self.origin_keys(web.allowed_origins))
         rules = hub.rules
         self.welcome = _frame(
             jsonproto.encode(
@@ -366,7 +373,7 @@ class WebSocketMemberFactory(WebSocketServerFactory):
         )
 
     @staticmethod
-    def _origins(origins):
+    def origin_keys(origins):
         for origin in origins:
             key = origin_key(origin)
             if key is None:
