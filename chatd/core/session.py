@@ -11,6 +11,7 @@ rule is enforced here or in L{chatd.core.text}, once, for every front end.
 from typing import Dict, List, Optional
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
 
 from chatd.core.errors import (
     ChatError,
@@ -40,6 +41,8 @@ from chatd.core.events import (
 from chatd.core.flood import Bucket
 from chatd.core.room import Deliver, Room
 from chatd.core.text import check_nick, check_room, clean_text
+
+log = Logger(namespace="chatd.session")
 
 
 class Session:
@@ -82,7 +85,16 @@ class Session:
             self.bucket.spend(command)
         except RateLimited:
             self.hub.stats["rate_limited"] += 1
+            if self.bucket.refused == 1:  # once per streak, not once per command
+                log.info(
+                    "Rate limiting {nick} ({frontend} {peer}): over {rate}/s",
+                    nick=self.nick, frontend=self.frontend, peer=self.peer, rate=self.bucket.rate,
+                )
             if self.bucket.abusive and not self.closed:
+                log.warn(
+                    "Disconnecting {nick} ({frontend} {peer}) for flooding: {n} commands refused in a row",
+                    nick=self.nick, frontend=self.frontend, peer=self.peer, n=self.bucket.refused,
+                )
                 self.sink.disconnect(
                     "Disconnected for flooding: too many commands refused for going too fast."
                 )
@@ -352,6 +364,10 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        log.info(
+            "Session ended: {nick} ({frontend} {peer}): {reason}",
+            nick=self.nick, frontend=self.frontend, peer=self.peer, reason=reason or "no reason",
+        )
         reason = self._reason(reason)
         now = self.hub.now()
         for room in tuple(self.rooms.values()):

@@ -51,6 +51,9 @@ from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.websocket")
 
+#: Commands of one connection that may wait for the store at once.
+PIPELINE = 64
+
 #: Close code for a server shutdown or kick (RFC 6455 section 7.4.1).
 GOING_AWAY = 1001
 
@@ -158,7 +161,7 @@ class WebSocketMember(WebSocketServerProtocol):
 
     session = None
     outbox: Optional[Outbox] = None
-    _busy = False
+    _paused = False
 
     # -- connection --------------------------------------------------------
 
@@ -167,7 +170,7 @@ class WebSocketMember(WebSocketServerProtocol):
         _hide_tls_from_autobahn(self.transport)
         super().connectionMade()
         self.address = peer_of(self.transport)
-        self._inbox: List[Tuple[bytes, bool]] = []  # short: reading pauses while busy
+        self._inbox: List[List] = []  # commands not yet answered, in order
         _release_producer(self.transport)
         factory = self.factory
         self.outbox = Outbox(
@@ -232,6 +235,7 @@ class WebSocketMember(WebSocketServerProtocol):
             self.outbox.write(frame)
 
     def _too_slow(self, queued: int) -> None:
+        self.factory.hub.stats["slow_dropped"] += 1
         reason = f"too slow: outgoing buffer over {self.factory.sendq} bytes"
         log.warn(
             "Disconnecting {nick} ({peer}): {reason}",
@@ -265,53 +269,47 @@ class WebSocketMember(WebSocketServerProtocol):
     # -- input -------------------------------------------------------------
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        self._inbox.append((payload, isBinary))
-        if not self._busy:
-            self._work()
+        """
+        Run the command now; its replies go out in command order.  Several
+        commands may be waiting for the store at once (so one sender's
+        messages share group commits); past L{PIPELINE} of them, reading
+        from this client pauses until half have been answered.
+        """
+        slot: List = [None]
+        self._inbox.append(slot)
+        self._handle(payload, isBinary).addCallback(self._settle, slot)
+        if len(self._inbox) > PIPELINE and not self._paused:
+            self._paused = True
+            self.transport.pauseProducing()
 
-    def _work(self) -> None:
-        """Run queued frames in order; pause reading while one is waiting."""
-        self._busy = True
-        while self._inbox and self.state == _OPEN:
-            payload, isBinary = self._inbox.pop(0)
-            d = self._handle(payload, isBinary)
-            done: list = []
-            d.addBoth(done.append)
-            if not done:
-                self.transport.pauseProducing()
-                d.addBoth(self._resume)
-                return
-        self._inbox.clear()
-        self._busy = False
-
-    def _resume(self, _) -> None:
-        if self.state != _CLOSED:
+    def _settle(self, frames: List[bytes], slot: List) -> None:
+        slot[0] = frames
+        inbox = self._inbox
+        while inbox and inbox[0][0] is not None:
+            for frame in inbox.pop(0)[0]:
+                self._write(frame)
+        if self._paused and len(inbox) <= PIPELINE // 2 and self.state != _CLOSED:
+            self._paused = False
             self.transport.resumeProducing()
-        self._work()
 
     def _handle(self, payload: bytes, isBinary: bool):
+        """A Deferred firing with the frames that answer this one."""
         if isBinary:
             self.factory.hub.count_error("binary")
             try:
                 self.session.spend("invalid")  # refused frames cost flood tokens too
             except ChatError as e:
-                self._write(_error(e.code, e.message))
-                return succeed(None)
-            self._write(_BINARY)
-            return succeed(None)
+                return succeed([_error(e.code, e.message)])
+            return succeed([_BINARY])
         try:
             d = jsonapi.run(self.session, payload)
         except Exception:
             d = fail()
-        return d.addCallback(self._replies).addErrback(self._internal)
+        return d.addCallback(lambda replies: [_frame(reply) for reply in replies]).addErrback(self._internal)
 
-    def _replies(self, replies) -> None:
-        for reply in replies:
-            self._write(_frame(reply))
-
-    def _internal(self, failure) -> None:
+    def _internal(self, failure) -> List[bytes]:
         log.failure("Failed to handle a frame from {peer}; the client got an 'internal' error", failure, peer=self.address)
-        self._write(_INTERNAL)
+        return [_INTERNAL]
 
 
 class WebSocketMemberFactory(WebSocketServerFactory):

@@ -609,16 +609,30 @@ class SlowStore(MemoryStore):
             MemoryStore.append(self, *args).chainDeferred(d)
 
 
-def test_commands_run_in_order_and_reading_pauses_meanwhile(make_world):
+def test_replies_keep_command_order_while_the_store_works(make_world):
+    """A reply never overtakes the reply to an earlier command, and reading goes on meanwhile."""
     store = SlowStore()
     world = make_world(store=store)
     alice = world.member("alice")
     alice.send(type="say", room="#lobby", text="first", ref=1)
     alice.send(type="rooms", ref=2)
-    assert alice.events() == [] and alice.transport.producerState == "paused"
+    assert alice.events() == [] and alice.transport.producerState == "producing"
     store.release()
     assert [(e["type"], e.get("ref")) for e in alice.events()] == [
         ("message", None), ("ok", 1), ("rooms", 2), ("ok", 2)]
+
+
+def test_reading_pauses_past_the_pipeline_limit(make_world):
+    """Past PIPELINE commands waiting for the store, reading from that client pauses until they are answered."""
+    store = SlowStore()
+    world = make_world(store=store)
+    alice = world.member("alice")
+    for i in range(websocket.PIPELINE + 1):
+        alice.send(type="say", room="#lobby", text=f"m{i}", ref=i)
+    assert alice.transport.producerState == "paused"
+    store.release()
+    oks = [e["ref"] for e in alice.events() if e["type"] == "ok"]
+    assert oks == list(range(websocket.PIPELINE + 1))
     assert alice.transport.producerState == "producing"
 
 
