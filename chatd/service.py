@@ -25,7 +25,7 @@ from chatd import logsetup, notify
 from chatd.admin import AdminFactory, Bans
 from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
-from chatd.frontends.gate import Gate, GatedFactory, http_refusal, lines_refusal
+from chatd.frontends.gate import Gate, GatedFactory, http_refusal
 from chatd.frontends.lines import LineFactory
 from chatd.frontends.outbox import Turn
 from chatd.frontends.longpoll import LongPollResource, access_log_formatter
@@ -226,16 +226,18 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     )
     listeners: List[Tuple[str, str, str, object]] = []
     certificates = []
-    kinds = [("lines", config.lines_listeners(), lines, lines_refusal)]
+    lines.gate = gate  # line connections count against the gate themselves
     api = LongPollResource(hub, config, reactor)
     site = makeSite(hub, config, reactor, api_resource=api, turn=turn)
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
     site.logFormatter = access_log_formatter  # session tokens are credentials: keep them out of logs
-    kinds.append(("web", config.web_listeners(), site, http_refusal))
-    for kind, descriptions, factory, refusal in kinds:
-        gated = GatedFactory(gate, factory, refusal, kind)
+    kinds = [
+        ("lines", config.lines_listeners(), lines),
+        ("web", config.web_listeners(), GatedFactory(gate, site, http_refusal, "web")),
+    ]
+    for kind, descriptions, factory in kinds:
         for description in descriptions:
-            endpoint, wrapped, tls = tls_listener(description, gated)
+            endpoint, wrapped, tls = tls_listener(description, factory)
             listeners.append((kind, description, endpoint, wrapped))
             if tls is not None:
                 certificates.append(tls)

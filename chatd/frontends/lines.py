@@ -18,6 +18,7 @@ from zope.interface import implementer
 from chatd.core import events as ev
 from chatd.core.errors import ChatError, NotInRoom, RateLimited
 from chatd.core.interfaces import ISink
+from chatd.frontends.gate import Refusal, lines_refusal
 from chatd.frontends.outbox import Outbox
 from chatd.wire import lines as wire
 from chatd.wire.lines import Problem
@@ -44,6 +45,7 @@ class LineMember(Protocol):
     current: Optional[str] = None
     outbox: Optional[Outbox] = None
     _timer = None
+    gate_host: Optional[str] = None
 
     def connectionMade(self) -> None:
         factory = self.factory
@@ -248,6 +250,9 @@ class LineMember(Protocol):
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        if self.gate_host is not None and self.factory.gate is not None:
+            self.factory.gate.release(self.gate_host)
+            self.gate_host = None
         if self.session is not None:
             why = "Connection closed"
             if self.outbox is not None and self.outbox.overflowed:
@@ -257,7 +262,15 @@ class LineMember(Protocol):
 
 
 class LineFactory(Factory):
-    """Builds L{LineMember}s sharing one hub."""
+    """
+    Builds L{LineMember}s sharing one hub.
+
+    With a C{gate}, connections count against it here rather than through a
+    wrapping factory: a line connection is the cheapest thing chatd holds,
+    and a wrapper object per connection would be a quarter of it.
+    """
+
+    gate = None
 
     protocol = LineMember
     noisy = False
@@ -276,3 +289,14 @@ class LineFactory(Factory):
         #: A L{chatd.frontends.outbox.Turn} to coalesce writes per reactor
         #: turn (the service gives one); None writes at once.
         self.turn = turn
+
+    def buildProtocol(self, addr):
+        host = getattr(addr, "host", None)
+        if self.gate is not None and host is not None:
+            reason = self.gate.admit(host)
+            if reason is not None:
+                log.info("Refused a lines connection from {peer}: {reason}", peer=host, reason=reason)
+                return Refusal(lines_refusal(reason))
+        member = super().buildProtocol(addr)
+        member.gate_host = host
+        return member
