@@ -54,6 +54,8 @@ class Session:
     @ivar rooms: the rooms this session is in, by folded name.
     """
 
+    __slots__ = ("hub", "sink", "peer", "frontend", "nick", "key", "rooms", "closed", "bucket")
+
     def __init__(self, hub, sink, peer: str, frontend: str) -> None:
         self.hub = hub
         self.sink = sink

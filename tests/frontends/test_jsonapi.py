@@ -349,7 +349,7 @@ def test_unexpected_exception_becomes_internal_and_is_logged(chat, logged, monke
     def broken(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(alice, "say", broken)
+    monkeypatch.setattr(type(alice), "say", lambda self, *a, **k: broken(*a, **k))
     e = error(run(alice, {"type": "say", "room": "#lobby", "text": "hi", "ref": 11}))
     assert (e["code"], e["ref"]) == ("internal", 11)
     assert "kaboom" not in e["message"]
@@ -366,7 +366,7 @@ def test_unexpected_exception_becomes_internal_and_is_logged(chat, logged, monke
 def test_asynchronous_failure_becomes_internal_and_is_logged(chat, logged, monkeypatch):
     """A Deferred that fails with an unexpected error is answered with 'internal' and logged."""
     alice, _ = chat.client("alice", "#lobby")
-    monkeypatch.setattr(alice, "history", lambda *a: fail(ValueError("store exploded")))
+    monkeypatch.setattr(type(alice), "history", lambda *a: fail(ValueError("store exploded")))
     e = error(run(alice, {"type": "history", "room": "#lobby", "ref": "h"}))
     assert (e["code"], e["ref"]) == ("internal", "h")
     failures = _failures(logged)
@@ -390,7 +390,7 @@ def test_asynchronous_failure_becomes_internal_and_is_logged(chat, logged, monke
 def test_every_command_turns_bugs_into_internal(chat, logged, monkeypatch, method, command):
     """Whatever command hits a bug, the client gets one 'internal' error and the bug is logged."""
     alice, _ = chat.client("alice")
-    monkeypatch.setattr(alice, method, lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(type(alice), method, lambda *a, **k: 1 / 0)
     e = error(run(alice, dict(command, ref=1)))
     assert (e["code"], e["ref"]) == ("internal", 1)
     assert [f["log_failure"].type for f in _failures(logged)] == [ZeroDivisionError]
