@@ -28,7 +28,8 @@ from chatd.core.hub import Hub
 from chatd.frontends.gate import Gate, GatedFactory, http_refusal
 from chatd.frontends.lines import LineFactory
 from chatd.frontends.outbox import Turn
-from chatd.frontends.longpoll import LongPollResource, access_log_formatter
+from chatd.frontends.httpbounds import access_log_formatter
+from chatd.frontends.longpoll import LongPollResource
 from chatd.frontends.web import makeSite
 from chatd.metrics import makeMetricsSite
 from chatd.tls import listener as tls_listener

@@ -14,27 +14,26 @@ HTTP status codes are for HTTP-level problems only (400 malformed body,
 
 Bodies: twisted.web spools a request body before it renders anything, so
 the size limit must act earlier, while the body arrives.  The Site
-serving this resource should use L{limited_request_factory}; the resource
+serving this resource should use its C{requestFactory}
+(L{chatd.frontends.httpbounds.LimitedRequest}); the resource
 checks the size again in case it does not.
 """
 
-import re
 import secrets
-from io import BytesIO
 from typing import Dict, Optional
 
 from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from twisted.web import server
-from twisted.web.http import combinedLogFormatter
-from twisted.web.iweb import IAccessLogFormatter
 from twisted.web.resource import Resource
-from zope.interface import implementer, provider
+from zope.interface import implementer
 
 from chatd.core.errors import ChatError, RateLimited
 from chatd.core.interfaces import ISink
 from chatd.core.text import NICK_MAX
 from chatd.frontends import jsonapi
+from chatd.frontends.httpbounds import client_ip as _client_ip
+from chatd.frontends.httpbounds import limited_request_factory
 from chatd.frontends.pollqueue import PollQueue, encode_batch
 from chatd.wire import jsonproto
 
@@ -172,10 +171,6 @@ class PollSessions:
 
 
 # -- the resource -----------------------------------------------------------
-
-
-def _client_ip(request) -> str:
-    return str(getattr(request.getClientAddress(), "host", None) or "local")
 
 
 def _route(postpath):
@@ -357,87 +352,4 @@ class LongPollResource(Resource):
             log.failure("Could not answer a failed long-poll request")
 
 
-# -- bounded request bodies -------------------------------------------------
-
-
-class LimitedRequest(server.Request):
-    """
-    A request that refuses a body over C{maxBody} bytes while it arrives.
-
-    A declared C{Content-Length} over the limit is refused as soon as the
-    headers are in; a chunked body when its count passes the limit.  The
-    413 is written in full at once, then the rest of the body is read and
-    discarded (up to C{drainLimit} bytes) before the connection closes:
-    closing with unread data would reset the connection, and a client that
-    writes its whole body before reading would lose the answer.
-    """
-
-    maxBody = 65536
-    drainLimit = 16 * 1024 * 1024
-    _refused = False
-    _closing = False
-    _received = 0
-
-    def gotLength(self, length):
-        if length is not None and length > self.maxBody:
-            self.content = BytesIO()
-            self._refuse(length)
-        elif length is None:
-            self.content = BytesIO()  # chunked: bounded in handleContentChunk
-        else:
-            server.Request.gotLength(self, length)
-
-    def handleContentChunk(self, data):
-        self._received += len(data)
-        if self._refused:
-            if self._received > self.drainLimit and not self._closing:
-                self._close()
-        elif self._received > self.maxBody:
-            self._refuse(None)
-        else:
-            self.content.write(data)
-
-    def requestReceived(self, command, path, version):
-        if self._refused:
-            self._close()  # the whole body is read; the 413 went out already
-            return
-        server.Request.requestReceived(self, command, path, version)
-
-    def _refuse(self, length: Optional[int]) -> None:
-        self._refused = True
-        # Answering 100 Continue after a final answer would corrupt the stream.
-        self.requestHeaders.removeHeader(b"Expect")
-        body = jsonproto.encode(jsonproto.error(
-            "too-large", f"The request body is over {self.maxBody} bytes; nothing was done."))
-        self.channel.transport.write(
-            b"HTTP/1.1 413 Request Entity Too Large\r\n"
-            b"Content-Type: application/json\r\nCache-Control: no-store\r\n"
-            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % (len(body),) + body
-        )
-        log.info("Refused a request body of {length} bytes (limit {limit}) from {peer}",
-                 length="unknown" if length is None else length, limit=self.maxBody,
-                 peer=_client_ip(self))
-        if length is not None and length > self.drainLimit:
-            self._close()
-
-    def _close(self) -> None:
-        self._closing = True
-        self.channel.loseConnection()
-
-
-def limited_request_factory(max_body: int) -> type:
-    """A L{LimitedRequest} class for C{Site.requestFactory} with this limit."""
-    return type("LimitedRequest", (LimitedRequest,), {"maxBody": max_body})
-
-
-_TOKEN_IN_PATH = re.compile(r"(/api/sessions/)[^/?\s\"]+")
-
-
-@provider(IAccessLogFormatter)
-def access_log_formatter(timestamp: str, request) -> str:
-    """The combined access log, with session tokens (credentials) masked."""
-    return _TOKEN_IN_PATH.sub(r"\1-", combinedLogFormatter(timestamp, request))
-
-
-__all__ = ["LimitedRequest", "LongPollResource", "PollSession", "PollSessions",
-           "access_log_formatter", "limited_request_factory"]
+__all__ = ["LongPollResource", "PollSession", "PollSessions"]

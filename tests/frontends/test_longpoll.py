@@ -23,13 +23,8 @@ from chatd.config import Config, WebConfig
 from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
 from chatd.frontends import longpoll
-from chatd.frontends.longpoll import (
-    LINGER,
-    LimitedRequest,
-    LongPollResource,
-    access_log_formatter,
-    limited_request_factory,
-)
+from chatd.frontends.httpbounds import LimitedRequest, access_log_formatter, limited_request_factory
+from chatd.frontends.longpoll import LINGER, LongPollResource
 from chatd.store.memory import MemoryStore
 
 # -- a tiny HTTP client over StringTransport ---------------------------------

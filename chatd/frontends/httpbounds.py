@@ -1,0 +1,109 @@
+# -*- test-case-name: tests.frontends.test_longpoll -*-
+"""
+HTTP plumbing for the web listener that twisted.web does not give: request
+bodies bounded while they arrive, and an access log that keeps session
+tokens (credentials) out of log files.
+"""
+
+import re
+from io import BytesIO
+from typing import Optional
+
+from twisted.logger import Logger
+from twisted.web import server
+from twisted.web.http import combinedLogFormatter
+from twisted.web.iweb import IAccessLogFormatter
+from zope.interface import provider
+
+from chatd.wire import jsonproto
+
+log = Logger(namespace="chatd.longpoll")
+
+
+def client_ip(request) -> str:
+    return str(getattr(request.getClientAddress(), "host", None) or "local")
+
+
+# -- bounded request bodies -------------------------------------------------
+
+
+class LimitedRequest(server.Request):
+    """
+    A request that refuses a body over C{maxBody} bytes while it arrives.
+
+    A declared C{Content-Length} over the limit is refused as soon as the
+    headers are in; a chunked body when its count passes the limit.  The
+    413 is written in full at once, then the rest of the body is read and
+    discarded (up to C{drainLimit} bytes) before the connection closes:
+    closing with unread data would reset the connection, and a client that
+    writes its whole body before reading would lose the answer.
+    """
+
+    maxBody = 65536
+    drainLimit = 16 * 1024 * 1024
+    _refused = False
+    _closing = False
+    _received = 0
+
+    def gotLength(self, length):
+        if length is not None and length > self.maxBody:
+            self.content = BytesIO()
+            self._refuse(length)
+        elif length is None:
+            self.content = BytesIO()  # chunked: bounded in handleContentChunk
+        else:
+            server.Request.gotLength(self, length)
+
+    def handleContentChunk(self, data):
+        self._received += len(data)
+        if self._refused:
+            if self._received > self.drainLimit and not self._closing:
+                self._close()
+        elif self._received > self.maxBody:
+            self._refuse(None)
+        else:
+            self.content.write(data)
+
+    def requestReceived(self, command, path, version):
+        if self._refused:
+            self._close()  # the whole body is read; the 413 went out already
+            return
+        server.Request.requestReceived(self, command, path, version)
+
+    def _refuse(self, length: Optional[int]) -> None:
+        self._refused = True
+        # Answering 100 Continue after a final answer would corrupt the stream.
+        self.requestHeaders.removeHeader(b"Expect")
+        body = jsonproto.encode(jsonproto.error(
+            "too-large", f"The request body is over {self.maxBody} bytes; nothing was done."))
+        self.channel.transport.write(
+            b"HTTP/1.1 413 Request Entity Too Large\r\n"
+            b"Content-Type: application/json\r\nCache-Control: no-store\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % (len(body),) + body
+        )
+        log.info("Refused a request body of {length} bytes (limit {limit}) from {peer}",
+                 length="unknown" if length is None else length, limit=self.maxBody,
+                 peer=client_ip(self))
+        if length is not None and length > self.drainLimit:
+            self._close()
+
+    def _close(self) -> None:
+        self._closing = True
+        self.channel.loseConnection()
+
+
+def limited_request_factory(max_body: int) -> type:
+    """A L{LimitedRequest} class for C{Site.requestFactory} with this limit."""
+    return type("LimitedRequest", (LimitedRequest,), {"maxBody": max_body})
+
+
+_TOKEN_IN_PATH = re.compile(r"(/api/sessions/)[^/?\s\"]+")
+
+
+@provider(IAccessLogFormatter)
+def access_log_formatter(timestamp: str, request) -> str:
+    """The combined access log, with session tokens (credentials) masked."""
+    return _TOKEN_IN_PATH.sub(r"\1-", combinedLogFormatter(timestamp, request))
+
+
+__all__ = ["LimitedRequest", "access_log_formatter", "client_ip", "limited_request_factory"]
