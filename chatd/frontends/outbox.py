@@ -8,10 +8,10 @@ stops reading makes the server buffer without limit.  An L{Outbox}
 registers as the transport's streaming producer, so it learns when the
 transport's own buffer is full (C{pauseProducing}); from then on it queues,
 counting bytes, and once the queue passes its bound it gives up on the
-client and aborts the connection: at once past four times the bound, or
+client and aborts the connection: at once past sixteen times the bound, or
 when it is still over the bound after a grace period (a burst from one
 group commit can pass the bound while the client reads fine).  A slow
-reader therefore costs at most the transport's buffer plus four times the
+reader therefore costs at most the transport's buffer plus sixteen times the
 bound, and never delays anyone else.
 
 Coalesced.  With a L{Turn}, what a connection is given during one reactor
@@ -39,8 +39,10 @@ from zope.interface import implementer
 
 #: Seconds a connection may stay over its bound before it is judged too slow.
 GRACE = 5.0
-#: Over this many times the bound, a connection is dropped at once.
-HARD_FACTOR = 4
+#: Over this many times the bound, a connection is dropped at once: a
+#: room's burst, bounded by flood control, stays well under it (18 users
+#: from one address sending their whole burst of long messages is 2 MB).
+HARD_FACTOR = 16
 
 
 class Turn:
