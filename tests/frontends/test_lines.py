@@ -260,3 +260,47 @@ def test_shutdown_notice(user, factory):
     assert a.output()[-1] == "-!- The server is shutting down"
     assert b.output()[-1] == "-!- The server is shutting down"
     assert not a.connected and not b.connected
+
+
+def test_a_connection_that_never_chooses_a_nick_is_closed(clock, factory):
+    """Without a nick within registration_timeout, the client is told why and closed."""
+    factory.registration_timeout = 60
+    t = Terminal(factory)
+    t.output()
+    clock.advance(59)
+    assert t.connected
+    clock.advance(1)
+    assert t.output() == ["-!- Closing: you did not choose a nick within 60 seconds."]
+    assert not t.connected
+
+
+def test_choosing_a_nick_stops_the_registration_timer(clock, factory):
+    """Once a nick is set the registration deadline no longer applies (idle_timeout 0: no idle limit)."""
+    t = Terminal(factory)
+    t.type("alice")
+    clock.advance(3600)
+    assert t.connected
+    assert clock.getDelayedCalls() == []
+
+
+def test_idle_timeout_closes_silent_users_only(clock, factory):
+    """With idle_timeout set, a user silent for that long is closed; any input resets the clock."""
+    factory.idle_timeout = 300
+    talker, quiet = Terminal(factory), Terminal(factory)
+    talker.type("talker")
+    quiet.type("quiet")
+    for _ in range(3):
+        clock.advance(200)
+        talker.type("/who #nowhere")
+    assert talker.connected and not quiet.connected
+    assert quiet.output()[-1] == "-!- Closing: you did not send anything within 300 seconds."
+
+
+def test_shutdown_sends_no_quit_lines(user, factory):
+    """At shutdown each user's last line is the reason, not a list of others quitting."""
+    a, b = user("alice", "#lobby"), user("bob", "#lobby")
+    a.output()
+    b.output()
+    factory.hub.shutdown("Going down")
+    assert a.output() == ["-!- Going down"]
+    assert b.output() == ["-!- Going down"]

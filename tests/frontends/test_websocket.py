@@ -693,3 +693,25 @@ def test_shutdown_tells_the_client_and_closes_1001(world):
     assert not world.hub.sessions
     alice.close()
     assert alice.lost
+
+
+def test_with_a_turn_frames_leave_once_per_turn_and_before_any_close(make_world, clock):
+    """Coalesced per reactor turn, a member's queued frames still reach the wire before Autobahn's own close frame."""
+    from chatd.frontends.outbox import Turn
+
+    world = make_world()
+    alice, bob = world.member("alice"), world.member("bob")
+    alice.events()
+    turn = Turn(clock)
+    alice.proto.outbox.turn = turn
+    bob.send(type="say", room="#lobby", text="one")
+    bob.send(type="say", room="#lobby", text="two")
+    assert alice.transport.value() == b"", "nothing leaves before the end of the turn"
+    clock.advance(0)
+    assert [e["text"] for e in alice.events()] == ["one", "two"]
+    bob.send(type="say", room="#lobby", text="last words")
+    world.hub.shutdown("Going away now")
+    raw = alice.transport.value()
+    said, shutdown, close = raw.find(b"last words"), raw.find(b'"type":"shutdown"'), raw.find(b"\x88")
+    assert 0 <= said < shutdown < close, "queued frames went out before the close frame"
+    clock.advance(0)
