@@ -254,7 +254,7 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     service.lines = lines
     service.certificates = certificates
     service.reloaders.append(lambda old, new: _reload_core(hub, gate, lines, old, new))
-    service.reloaders.append(lambda old, new: _reload_web(site, old, new))
+    service.reloaders.append(lambda old, new: _reload_web(site, api, old, new))
     service.reloaders.append(lambda old, new: _reload_certificates(certificates))
     service.reloaders.append(_reload_log_level)
     return service
@@ -286,18 +286,22 @@ def _reload_core(hub: Hub, gate: Gate, lines: LineFactory, old: Config, new: Con
     return report
 
 
-def _reload_web(site, old: Config, new: Config) -> List[str]:
-    """New WebSocket connections get the new sendq and origins; HTTP the new header deadline."""
+def _reload_web(site, api, old: Config, new: Config) -> List[str]:
+    """New WebSocket connections get the new sendq and origins; HTTP the new header deadline and CORS list."""
     members = site.websocket
     members.sendq = new.sendq
     site.headerTimeout = new.web.header_timeout
+    report = []
+    if new.web.cors_origins != old.web.cors_origins:
+        api.cors_origins = frozenset(new.web.cors_origins)
+        report.append("CORS origins updated")
     if new.web.allowed_origins == old.web.allowed_origins:
-        return []
+        return report
     try:
         members.allowed_origins = frozenset(members.origin_keys(new.web.allowed_origins))
     except ValueError as e:
-        return [f"error: [web] allowed_origins not changed: {e}"]
-    return ["allowed origins updated"]
+        return report + [f"error: [web] allowed_origins not changed: {e}"]
+    return report + ["allowed origins updated"]
 
 
 def _reload_log_level(old: Config, new: Config) -> List[str]:

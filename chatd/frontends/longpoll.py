@@ -216,7 +216,7 @@ class LongPollResource(Resource):
         # About 1 MiB at the default sendq: a whole scrollback always fits.
         self.sessions = PollSessions(hub, clock, config.web, max_bytes=4 * config.sendq, per_ip=sessions_per_ip)
         self.requestFactory = limited_request_factory(config.web.max_body)
-        self._cors = frozenset(config.web.cors_origins)
+        self.cors_origins = frozenset(config.web.cors_origins)
         rules, web = hub.rules, self.web
         self._limits = dict(
             message=rules.max_message, topic=rules.max_topic, nick=NICK_MAX, history=rules.history_max,
@@ -239,8 +239,8 @@ class LongPollResource(Resource):
         if found is None:
             raise HTTPError(404, "not-found", "There is nothing here; see the Long-poll API in docs/protocol.md.")
         method, handler = found
-        allowed = [method, b"OPTIONS"] if self._cors else [method]
-        if request.method == b"OPTIONS" and self._cors:
+        allowed = [method, b"OPTIONS"] if self.cors_origins else [method]
+        if request.method == b"OPTIONS" and self.cors_origins:
             return self._preflight(request, allowed)
         if request.method != method:
             request.setHeader(b"Allow", b", ".join(allowed))
@@ -312,11 +312,11 @@ class LongPollResource(Resource):
 
     def _cors_headers(self, request) -> None:
         """CORS is off unless configured; then only listed origins get it."""
-        if not self._cors:
+        if not self.cors_origins:
             return
         request.setHeader(b"Vary", b"Origin")
         origin = request.getHeader(b"Origin")
-        if origin is not None and ("*" in self._cors or origin.decode("latin-1") in self._cors):
+        if origin is not None and ("*" in self.cors_origins or origin.decode("latin-1") in self.cors_origins):
             request.setHeader(b"Access-Control-Allow-Origin", origin)
 
     def _body(self, request) -> bytes:

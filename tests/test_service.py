@@ -1,0 +1,70 @@
+"""The service tree and what a reload (SIGHUP, chatctl reload) changes live."""
+
+from dataclasses import replace
+
+from twisted.internet.testing import MemoryReactorClock
+
+from chatd import config as cfg
+from chatd.service import makeService
+from chatd.store.memory import MemoryStore
+
+
+def build(loader):
+    reactor = MemoryReactorClock()
+    return makeService(cfg.build({}), reactor, store=MemoryStore(), loader=loader)
+
+
+def test_reload_applies_live_settings_and_reports_restart_ones():
+    """motd, limits, origins, CORS and timeouts change live; listeners and the db need a restart."""
+    new = {}
+    service = build(lambda: new["config"])
+    old = service.config
+    new["config"] = replace(
+        old,
+        motd="Fresh motd",
+        db="/elsewhere.sqlite3",
+        lines=("tcp:2424",),
+        registration_timeout=30,
+        web=replace(old.web, allowed_origins=("https://chat.example",), cors_origins=("https://app.example",),
+                    header_timeout=4),
+        rules=replace(old.rules, max_message=100),
+    )
+    report = service.reload()
+    assert "motd updated" in report and "limits updated" in report
+    assert "allowed origins updated" in report and "CORS origins updated" in report
+    assert any(line.startswith("needs a restart to take effect: ") and "lines" in line and "db" in line for line in report)
+    assert service.lines.motd == "Fresh motd" and service.lines.registration_timeout == 30
+    assert service.hub.rules.max_message == 100
+    site = service.listeners[1][3].wrappedFactory
+    assert site.headerTimeout == 4
+    assert ("https", "chat.example", 443) in site.websocket.allowed_origins
+
+
+def test_a_broken_config_on_reload_changes_nothing():
+    """A file that does not parse is refused as a whole; the running settings stay."""
+    def broken():
+        raise cfg.ConfigError("[limits] max_message = 'lots': expected a whole number.")
+
+    service = build(broken)
+    before = service.config
+    report = service.reload()
+    assert report == ["error: [limits] max_message = 'lots': expected a whole number."]
+    assert service.config is before
+
+
+def test_existing_sessions_get_new_flood_limits():
+    """Flood limits apply to sessions already connected, not only to new ones."""
+    new = {}
+    service = build(lambda: new["config"])
+
+    class Sink:
+        def deliver(self, event):
+            pass
+
+        def disconnect(self, reason):
+            pass
+
+    session = service.hub.connect(Sink(), "127.0.0.1:1", "test")
+    new["config"] = replace(service.config, rules=replace(service.config.rules, flood_rate=7, flood_burst=30))
+    service.reload()
+    assert (session.bucket.rate, session.bucket.burst) == (7, 30)
