@@ -1272,7 +1272,7 @@ function dispatch(ev) {
       break;
     case 'shutdown':
       for (const c of S.signedIn ? [currentConv()] : []) {
-        notice(c, `The server is going away: ${ev.reason || 'shutdown'}. Reconnecting by itself…`, { cls: 'warn', icon: '!' });
+        notice(c, `The server is going away: ${(ev.reason || 'shutdown').replace(/[.\s]+$/, '')}. Reconnecting by itself…`, { cls: 'warn', icon: '!' });
       }
       break;
     case 'error':

@@ -98,3 +98,45 @@ def test_browser_and_telnet_chat_over_wss(browser, make_daemon, tmp_path):
     d = make_daemon({("web", "listen"): f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"})
     telnet = LineClient(d.lines_port).login("tel", "#lobby")
     chat_both_ways(browser, f"https://localhost:{d.port('web', 'ssl')}/", telnet, "websocket", tmp_path, "wss")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_browser_resumes_after_a_restart_losing_and_repeating_nothing(browser, make_daemon, tmp_path):
+    """The daemon restarts under the page: it reconnects, rejoins with since, and shows each message exactly once."""
+    lines_port, web_port = _free_port(), _free_port()
+    d = make_daemon({
+        ("lines", "listen"): f"tcp:{lines_port}:interface=127.0.0.1",
+        ("web", "listen"): f"tcp:{web_port}:interface=127.0.0.1",
+    })
+    telnet = LineClient(lines_port).login("tel", "#lobby")
+    page = browser.new_context().new_page()
+    page.goto(f"http://127.0.0.1:{web_port}/")
+    page.fill('input[name="nick"]', "resumer")
+    page.press('input[name="nick"]', "Enter")
+    connected = page.locator('[data-testid="status"][data-state="connected"]')
+    connected.wait_for(timeout=15000)
+    page.locator('[data-testid="rooms"] [data-room="#lobby"]').wait_for(timeout=10000)
+    telnet.send("before the restart")
+    page.locator('[data-testid="message"][data-from="tel"]', has_text="before the restart").wait_for(timeout=10000)
+
+    telnet.close()
+    d.restart()  # same ports: the page reconnects by itself
+    page.locator('[data-testid="status"][data-state="connected"]').wait_for(timeout=30000)
+    telnet = LineClient(lines_port).login("tel2", "#lobby")
+    telnet.send("after the restart")
+    page.locator('[data-testid="message"][data-from="tel2"]', has_text="after the restart").wait_for(timeout=15000)
+    page.fill('textarea[name="message"]', "back again")
+    page.press('textarea[name="message"]', "Enter")
+    telnet.expect("<resumer> back again")
+
+    texts = page.locator('[data-testid="log"] [data-testid="message"]').all_inner_texts()
+    assert sum("before the restart" in t for t in texts) == 1, texts
+    assert sum("after the restart" in t for t in texts) == 1, texts
+    page.screenshot(path=str(tmp_path / "browser-resumed.png"))
