@@ -46,6 +46,7 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from rawwire import masked_frame
 from chatclients import LineClient, WSUser
 
 #: Longest acceptable honest round trip (both directions), in seconds.
@@ -356,26 +357,6 @@ def raw_connect(port: int, rcvbuf: Optional[int] = None) -> socket.socket:
     return sock
 
 
-def ws_frame(payload: bytes, opcode: int = 1, fin: bool = True) -> bytes:
-    """A masked client frame."""
-    mask = os.urandom(4)
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 4096 else _mask_fast(payload, mask)
-    return head + mask + masked
-
-
-def _mask_fast(payload: bytes, mask: bytes) -> bytes:
-    key = int.from_bytes((mask * (len(payload) // 4 + 1))[: len(payload)], "big")
-    return (int.from_bytes(payload, "big") ^ key).to_bytes(len(payload), "big")
-
-
 def ws_handshake(port: int) -> socket.socket:
     """A raw socket that has completed the WebSocket opening handshake on /ws."""
     sock = raw_connect(port)
@@ -473,10 +454,10 @@ def test_a_flood_of_refused_commands_is_rate_limited_too(make_daemon, kind):
         batches = [b"".join(b"hello %d\r\n/nosuchcommand\r\n" % n for n in range(10))] * 100
     elif kind == "websocket":
         sock = ws_handshake(daemon.web_port)
-        batches = [b"".join(ws_frame(b'{"type":"nope"}' if n % 2 else b"not json") for n in range(20))] * 100
+        batches = [b"".join(masked_frame(b'{"type":"nope"}' if n % 2 else b"not json") for n in range(20))] * 100
     else:
         sock = ws_handshake(daemon.web_port)
-        batches = [b"".join(ws_frame(b"\x00\x01binary", opcode=2) for n in range(20))] * 100
+        batches = [b"".join(masked_frame(b"\x00\x01binary", opcode=2) for n in range(20))] * 100
     got, closed = paced(sock, batches, pause=0.02)
     sock.close()
     print(f"\n{kind}: {len(got)} bytes of replies, closed: {closed}")
@@ -905,13 +886,13 @@ def test_oversized_everything(abuse):
 
         # A 4 MiB WebSocket message, one frame: 1009 at once.
         sock = ws_handshake(daemon.web_port)
-        got, closed = blast(sock, ws_frame(b"x" * (4 * MiB)), timeout=10)
+        got, closed = blast(sock, masked_frame(b"x" * (4 * MiB)), timeout=10)
         sock.close()
         assert close_code(got) == 1009 and closed, (close_code(got), got[:200])
         # ... and in 64 KiB fragments (each frame within max_frame): 1009 too.
         sock = ws_handshake(daemon.web_port)
         chunk = b"y" * 65536
-        frames = [ws_frame(chunk, opcode=1 if i == 0 else 0, fin=i == 63) for i in range(64)]
+        frames = [masked_frame(chunk, opcode=1 if i == 0 else 0, fin=i == 63) for i in range(64)]
         got, closed = blast(sock, b"".join(frames), timeout=10)
         sock.close()
         assert close_code(got) == 1009 and closed, (close_code(got), got[:200])

@@ -5,8 +5,8 @@ real time.
 """
 
 import json
-from dataclasses import dataclass, replace
-from typing import Dict, List, Optional
+from dataclasses import replace
+from typing import List, Optional
 
 import pytest
 from twisted.internet.address import IPv4Address
@@ -22,6 +22,8 @@ from zope.interface.verify import verifyObject
 from chatd.config import Config, WebConfig
 from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
+from rawwire import Response, parse_responses
+
 from chatd.frontends import longpoll
 from chatd.frontends.httpbounds import LimitedRequest, access_log_formatter, limited_request_factory
 from chatd.frontends.longpoll import LINGER, LongPollResource
@@ -29,48 +31,6 @@ from chatd.store.memory import MemoryStore
 
 # -- a tiny HTTP client over StringTransport ---------------------------------
 
-
-@dataclass
-class Response:
-    status: int
-    headers: Dict[str, str]
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-
-def parse_responses(data: bytes, head: bool = False) -> List[Response]:
-    """Every complete response in C{data} (Content-Length or chunked bodies; none for HEAD)."""
-    out = []
-    while b"\r\n\r\n" in data:
-        top, rest = data.split(b"\r\n\r\n", 1)
-        lines = top.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        if head:
-            body, data = b"", rest
-        elif "content-length" in headers:
-            n = int(headers["content-length"])
-            if len(rest) < n:
-                break
-            body, data = rest[:n], rest[n:]
-        elif headers.get("transfer-encoding") == "chunked":
-            body = b""
-            while True:
-                size_line, rest = rest.split(b"\r\n", 1)
-                size = int(size_line, 16)
-                body, rest = body + rest[:size], rest[size + 2:]
-                if size == 0:
-                    break
-            data = rest
-        else:
-            body, data = b"", rest
-        out.append(Response(status, headers, body))
-    return out
 
 
 class Conn:

@@ -20,6 +20,8 @@ from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides
 
+from rawwire import masked_frame
+
 from chatd.config import Config, WebConfig
 from chatd.core.hub import Hub
 from chatd.core.rules import Rules
@@ -31,20 +33,6 @@ from chatd.wire import jsonproto
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 
 # -- a tiny WebSocket client ----------------------------------------------------
-
-
-def masked_frame(payload: bytes, opcode: int = 1, fin: bool = True, mask: bytes = b"\x37\xfa\x21\x3d") -> bytes:
-    """One client-to-server frame (clients must mask, RFC 6455 5.3)."""
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return head + mask + body
 
 
 def parse_frames(data: bytes):

@@ -39,6 +39,8 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 from zope.interface import implementer
 
+from rawwire import parse_responses
+
 from chatd.config import Config, WebConfig
 from chatd.core.errors import ChatError
 from chatd.core.hub import Hub
@@ -442,40 +444,6 @@ def test_jsonapi_run_never_fails_even_for_an_unencodable_ref():
 # -- 5. the long-poll HTTP API ------------------------------------------------------------
 
 
-def parse_responses(data: bytes, head: bool = False):
-    """(status, headers, body) of each complete final response in C{data}."""
-    out = []
-    while b"\r\n\r\n" in data:
-        top, rest = data.split(b"\r\n\r\n", 1)
-        lines = top.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for row in lines[1:]:
-            name, value = row.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        if 100 <= status < 200:
-            data = rest
-            continue
-        if head or status in (204, 304):
-            body, data = b"", rest
-        elif "content-length" in headers:
-            n = int(headers["content-length"])
-            if len(rest) < n:
-                break
-            body, data = rest[:n], rest[n:]
-        elif headers.get("transfer-encoding") == "chunked":
-            body = b""
-            while b"\r\n" in rest:
-                size_line, rest = rest.split(b"\r\n", 1)
-                size = int(size_line, 16)
-                body, rest = body + rest[:size], rest[size + 2:]
-                if size == 0:
-                    break
-            data = rest
-        else:
-            body, data = rest, b""
-        out.append((status, headers, body))
-    return out
 
 
 class API:
