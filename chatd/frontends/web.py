@@ -34,6 +34,7 @@ with warnings.catch_warnings():
     from twisted.web.static import File
 
 from chatd.config import ConfigError
+from chatd.frontends.httpbounds import access_log_formatter
 from chatd.frontends.websocket import WebSocketMemberFactory
 
 #: Idle timeout of an HTTP connection between requests, in seconds.
@@ -41,6 +42,12 @@ REQUEST_TIMEOUT = 30
 
 #: How long a browser may reuse a script, style sheet or image unasked.
 ASSET_MAX_AGE = 600
+
+#: HTTP 426 (RFC 9110 section 15.5.22); twisted.web has no name for it.
+UPGRADE_REQUIRED = 426
+
+#: Longest file name (in bytes) a static path segment may be (POSIX NAME_MAX).
+NAME_MAX = 255
 
 SECURITY_HEADERS = {
     b"Content-Security-Policy": b"default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'",
@@ -98,11 +105,44 @@ def _plain(request, code: int, text: bytes) -> bytes:
     return text
 
 
+def _plausible_name(segment: bytes) -> bool:
+    """A path segment that could name a file: UTF-8, no NUL, a usable length."""
+    if len(segment) > NAME_MAX or b"\x00" in segment:
+        return False
+    try:
+        segment.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class NotFound(Resource):
     isLeaf = True
 
     def render(self, request) -> bytes:
         return _plain(request, http.NOT_FOUND, b"Not found.\n")
+
+
+class WebSocketDoor(Resource):
+    """
+    C{/ws}: a request that does not ask for a WebSocket upgrade is answered
+    here, in one access-log line, and only one that does reaches Autobahn
+    (which logs every handshake it refuses, twice).
+    """
+
+    isLeaf = True
+
+    def __init__(self, members: WebSocketMemberFactory) -> None:
+        super().__init__()
+        self.websocket = WebSocketResource(members)
+
+    def render(self, request):
+        if request.postpath not in ([], [b""]):
+            return NotFound().render(request)
+        if b"websocket" not in (request.getHeader(b"upgrade") or b"").lower():
+            request.setHeader(b"Upgrade", b"websocket")
+            return _plain(request, UPGRADE_REQUIRED, b"This is the WebSocket endpoint; connect with a WebSocket client.\n")
+        return self.websocket.render(request)
 
 
 class StaticFile(File):
@@ -117,7 +157,13 @@ class StaticFile(File):
         return self.childNotFound
 
     def getChild(self, path: bytes, request) -> Resource:
-        if path.startswith(b"."):
+        """
+        Dotfiles, and names no file of ours can have, are not found before
+        they reach twisted.web, which logs a traceback for a segment that
+        is not UTF-8 (C{%c0%ae}): a request must not cost the log more
+        than its access line.
+        """
+        if path.startswith(b".") or not _plausible_name(path):
             return self.childNotFound
         return super().getChild(path, request)
 
@@ -228,10 +274,12 @@ def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
     """
     root = static_root(config.web.static)
     members = WebSocketMemberFactory(hub, config, reactor=reactor, turn=turn)
-    root.putChild(b"ws", WebSocketResource(members))
+    root.putChild(b"ws", WebSocketDoor(members))
     if api_resource is not None:
         root.putChild(b"api", api_resource)
-    site = ChatSite(root, timeout=REQUEST_TIMEOUT, reactor=reactor)
+    # twisted.web reads the access-log formatter it was built with, only:
+    # session tokens (credentials) are masked from the first request on.
+    site = ChatSite(root, timeout=REQUEST_TIMEOUT, reactor=reactor, logFormatter=access_log_formatter)
     site.headerTimeout = config.web.header_timeout
     site.displayTracebacks = False
     site.websocket = members  # for reloads: sendq and allowed_origins apply live

