@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.frontends.test_longpoll -*-
 """
-HTTP plumbing for the web listener that twisted.web does not give: request
-bodies bounded while they arrive, and an access log that keeps session
-tokens (credentials) out of log files.
+HTTP plumbing that twisted.web does not give, for every HTTP listener (web
+and metrics): deadlines for a request to arrive, request bodies bounded
+while they arrive, and an access log that keeps session tokens
+(credentials) out of log files.
 """
 
 import re
@@ -10,7 +11,7 @@ from io import BytesIO
 from typing import Optional
 
 from twisted.logger import Logger
-from twisted.web import server
+from twisted.web import http, server
 from twisted.web.http import combinedLogFormatter
 from twisted.web.iweb import IAccessLogFormatter
 from zope.interface import provider
@@ -22,6 +23,95 @@ log = Logger(namespace="chatd.longpoll")
 
 def client_ip(request) -> str:
     return str(getattr(request.getClientAddress(), "host", None) or "local")
+
+
+# -- deadlines ----------------------------------------------------------------
+
+
+class DeadlineChannel(http.HTTPChannel):
+    """
+    An HTTP connection on which each request must arrive in time.
+
+    twisted.web restarts its idle timeout on every byte, so a client that
+    sends a byte a second (slowloris, or a trickled body) would hold a
+    connection for hours.  Here, from a request's first byte, its headers
+    must be complete within C{headerTimeout} seconds and the whole request,
+    body included, within C{requestTimeout}; otherwise the connection is
+    aborted.  A request that has fully arrived is timed by neither: a held
+    long-poll GET waits for its answer as long as it needs.
+    """
+
+    headerTimeout = 10.0
+    requestTimeout = 30.0
+    _headerCall = None
+    _requestCall = None
+    _awaiting = True  # between requests: the next byte starts a new one
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._awaiting and data:
+            self._awaiting = False
+            self._headerCall = self.callLater(self.headerTimeout, self._tooSlow, "header_timeout")
+            self._requestCall = self.callLater(self.requestTimeout, self._tooSlow, "request_timeout")
+        super().dataReceived(data)
+
+    def allHeadersReceived(self) -> None:
+        self._headerCall = _cancel(self._headerCall)
+        super().allHeadersReceived()
+
+    def allContentReceived(self) -> None:
+        self._headerCall = _cancel(self._headerCall)
+        self._requestCall = _cancel(self._requestCall)
+        super().allContentReceived()
+
+    def requestDone(self, request) -> None:
+        self._awaiting = True
+        super().requestDone(request)
+
+    def _tooSlow(self, key: str) -> None:
+        self._headerCall = _cancel(self._headerCall)
+        self._requestCall = _cancel(self._requestCall)
+        if self.transport is None:
+            return
+        what, limit = (
+            ("its request headers", self.headerTimeout) if key == "header_timeout"
+            else ("its whole request", self.requestTimeout)
+        )
+        self._log.info(
+            "Closing HTTP connection from {peer}: {what} did not arrive within {limit}s ([web] {key})",
+            peer=getattr(self.transport.getPeer(), "host", "local"), what=what, limit=limit, key=key,
+        )
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason) -> None:
+        self._headerCall = _cancel(self._headerCall)
+        self._requestCall = _cancel(self._requestCall)
+        super().connectionLost(reason)
+
+
+def _cancel(call) -> None:
+    if call is not None and call.active():
+        call.cancel()
+    return None
+
+
+class DeadlineSite(server.Site):
+    """A site whose connections are L{DeadlineChannel}s."""
+
+    noisy = False
+    headerTimeout = 10.0
+    requestTimeout = 30.0
+
+    def protocol(self) -> DeadlineChannel:
+        channel = DeadlineChannel()
+        channel.headerTimeout = self.headerTimeout
+        channel.requestTimeout = self.requestTimeout
+        return channel
+
+
+def set_deadlines(site: DeadlineSite, web) -> None:
+    """Apply C{[web] header_timeout} and C{request_timeout} to the site's next connections."""
+    site.headerTimeout = web.header_timeout
+    site.requestTimeout = web.request_timeout
 
 
 # -- bounded request bodies -------------------------------------------------
@@ -106,4 +196,7 @@ def access_log_formatter(timestamp: str, request) -> str:
     return _TOKEN_IN_PATH.sub(r"\1-", combinedLogFormatter(timestamp, request))
 
 
-__all__ = ["LimitedRequest", "access_log_formatter", "client_ip", "limited_request_factory"]
+__all__ = [
+    "DeadlineChannel", "DeadlineSite", "LimitedRequest", "access_log_formatter", "client_ip",
+    "limited_request_factory", "set_deadlines",
+]

@@ -34,7 +34,7 @@ with warnings.catch_warnings():
     from twisted.web.static import File
 
 from chatd.config import ConfigError
-from chatd.frontends.httpbounds import access_log_formatter
+from chatd.frontends.httpbounds import DeadlineSite, access_log_formatter, set_deadlines
 from chatd.frontends.websocket import WebSocketMemberFactory
 
 #: Idle timeout of an HTTP connection between requests, in seconds.
@@ -203,65 +203,8 @@ def static_root(path: str = "") -> StaticFile:
     return StaticFile(str(directory), defaultType="application/octet-stream")
 
 
-class ChatChannel(http.HTTPChannel):
-    """
-    An HTTP connection with a deadline for each request's headers.
-
-    twisted.web restarts its idle timeout on every byte, so a client that
-    sends one header byte a second (slowloris) would hold a connection for
-    hours.  Here the headers of each request must be complete within
-    C{headerTimeout} seconds of their first byte, or the connection is
-    closed.
-    """
-
-    headerTimeout = 10.0
-    _headerCall = None
-    _awaiting = True  # between requests: the next byte starts new headers
-
-    def dataReceived(self, data: bytes) -> None:
-        if self._awaiting and data:
-            self._awaiting = False
-            self._headerCall = self.callLater(self.headerTimeout, self._headersTooSlow)
-        super().dataReceived(data)
-
-    def allHeadersReceived(self) -> None:
-        self._disarm()
-        super().allHeadersReceived()
-
-    def requestDone(self, request) -> None:
-        self._awaiting = True
-        super().requestDone(request)
-
-    def _disarm(self) -> None:
-        call, self._headerCall = self._headerCall, None
-        if call is not None and call.active():
-            call.cancel()
-
-    def _headersTooSlow(self) -> None:
-        self._headerCall = None
-        if self.transport is not None:
-            peer = self.transport.getPeer()
-            self._log.info(
-                "Closing HTTP connection from {peer}: request headers not complete within {limit}s",
-                peer=getattr(peer, "host", peer),
-                limit=self.headerTimeout,
-            )
-            self.transport.abortConnection()
-
-    def connectionLost(self, reason) -> None:
-        self._disarm()
-        super().connectionLost(reason)
-
-
-class ChatSite(Site):
-    """The web listener's site: L{ChatChannel} connections."""
-
-    headerTimeout = 10.0
-
-    def protocol(self) -> ChatChannel:
-        channel = ChatChannel()
-        channel.headerTimeout = self.headerTimeout
-        return channel
+class ChatSite(DeadlineSite):
+    """The web listener's site: every request must arrive in time (L{DeadlineSite})."""
 
 
 def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
@@ -280,7 +223,7 @@ def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
     # twisted.web reads the access-log formatter it was built with, only:
     # session tokens (credentials) are masked from the first request on.
     site = ChatSite(root, timeout=REQUEST_TIMEOUT, reactor=reactor, logFormatter=access_log_formatter)
-    site.headerTimeout = config.web.header_timeout
+    set_deadlines(site, config.web)
     site.displayTracebacks = False
     site.websocket = members  # for reloads: sendq and allowed_origins apply live
     return site

@@ -13,6 +13,7 @@ log the daemon writes.
   - nasty static paths get 4xx and at most one log line each.
 """
 
+import signal
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import List
 import requests
 
 from chatclients import PollClient
+from daemon import render_ini
 from rawwire import masked_frame, parse_responses
 from test_abuse_e2e import (  # noqa: F401  (abuse is a fixture)
     Memory,
@@ -76,6 +78,60 @@ def test_session_tokens_never_reach_the_access_log(daemon):
     assert user.token not in log, [line for line in log.splitlines() if user.token in line]
     assert '"GET /api/sessions/-/events?after=0&timeout=0 HTTP/1.1" 200' in log
     assert '"POST /api/sessions/-/commands HTTP/1.1" 200' in log
+
+
+# -- 12: a request must arrive within [web] request_timeout --------------------------------------
+
+
+def trickle(daemon, token: str, seconds: float) -> float:
+    """
+    A command posted with a chunked body at one byte a second, headers
+    sent at once; returns when the server closed the connection (seconds
+    after the first byte), or C{seconds} if it is still open then.
+    """
+    sock = raw_connect(daemon.web_port)
+    start = time.monotonic()
+    try:
+        sock.sendall(
+            f"POST /api/sessions/{token}/commands HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        for byte in b'{"type":"say","room":"#lobby","text":"' + b"s" * 100:
+            if time.monotonic() - start >= seconds:
+                return seconds
+            try:
+                sock.sendall(b"1\r\n%c\r\n" % byte)
+            except OSError:
+                return time.monotonic() - start
+            _, closed = read_until_closed(sock, 1.0)
+            if closed:
+                return time.monotonic() - start
+        raise AssertionError("ran out of body to trickle")
+    finally:
+        sock.close()
+
+
+def test_a_trickled_body_is_closed_at_the_request_deadline(make_daemon):
+    """
+    A body sent a byte a second is closed at [web] request_timeout, on
+    SIGHUP too: first 30 s (still open after 3 s), then 2 s after a reload.
+    A long-poll GET held 4 s, longer than the deadline, is answered, not cut.
+    """
+    daemon = make_daemon({("web", "header_timeout"): "1", ("web", "request_timeout"): "30"})
+    user = PollClient(daemon.web_url, "poller", "#lobby")
+    assert trickle(daemon, user.token, 3.0) == 3.0, "closed before the 30 s deadline"
+
+    daemon.settings[("web", "request_timeout")] = "2"
+    daemon.config_path.write_text(render_ini(daemon.settings))
+    daemon.send_signal(signal.SIGHUP)
+    assert wait_for_log(daemon, "Reload: "), log_lines(daemon)[-5:]
+    took = trickle(daemon, user.token, 10.0)
+    assert 1.5 <= took <= 4.0, took
+    assert wait_for_log(daemon, "its whole request did not arrive within 2s ([web] request_timeout)")
+
+    held = user.poll(timeout=4, after=user.poll(timeout=0).json()["last"])
+    assert held.status_code == 200 and held.elapsed.total_seconds() >= 3.5, held.elapsed
+    assert daemon.alive
 
 
 # -- 14: nasty paths: 4xx and one log line at most -------------------------------------------------

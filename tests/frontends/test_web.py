@@ -19,6 +19,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 
 from chatd.config import Config, ConfigError, WebConfig
 from chatd.core.hub import Hub
@@ -318,6 +319,61 @@ def test_idle_connection_times_out(browser, clock):
     transport = browser.connect()
     clock.advance(web.REQUEST_TIMEOUT + 1)
     assert transport.disconnecting
+
+
+class _Held(Resource):
+    """Answers nothing until told: a long-poll GET waiting for events."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies = []
+
+    def render(self, request):
+        self.bodies.append(request.content.read())
+        return NOT_DONE_YET
+
+
+def test_a_trickled_body_is_cut_at_the_request_deadline(make_browser, clock):
+    """Headers in time, then a chunked body at a byte a second: aborted after request_timeout."""
+    held = _Held()
+    browser = make_browser(api=held, header_timeout=5, request_timeout=12)
+    transport = browser.connect()
+    transport.protocol.dataReceived(
+        b"POST /api/sessions/T/commands HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    seconds = 0
+    while not transport.disconnecting and seconds < 100:
+        transport.protocol.dataReceived(b"1\r\nx\r\n")
+        clock.advance(1)
+        seconds += 1
+    assert transport.disconnecting and seconds == 12
+    assert held.bodies == []
+
+
+def test_a_held_request_is_not_cut_once_it_has_arrived(make_browser, clock):
+    """A GET, or a POST whose body is complete, may wait for its answer beyond every deadline."""
+    held = _Held()
+    browser = make_browser(api=held, header_timeout=5, request_timeout=12)
+    get, post = browser.connect(), browser.connect()
+    get.protocol.dataReceived(b"GET /api/sessions/T/events HTTP/1.1\r\nHost: x\r\n\r\n")
+    post.protocol.dataReceived(b"POST /api/sessions/T/commands HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{")
+    clock.advance(4)
+    post.protocol.dataReceived(b"}")
+    clock.advance(100)
+    assert held.bodies == [b"", b"{}"]
+    assert not get.disconnecting and not post.disconnecting
+
+
+def test_each_request_on_a_connection_gets_its_own_deadline(make_browser, clock):
+    """Keep-alive: the deadline starts at each request's first byte, not at the connection's."""
+    browser = make_browser(header_timeout=5, request_timeout=12)
+    transport = browser.connect()
+    for _ in range(3):
+        transport.protocol.dataReceived(b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n")
+        browser.pump()
+        clock.advance(10)
+    assert not transport.disconnecting and transport.value().count(b"HTTP/1.1 200 OK") == 3
 
 
 def test_no_tracebacks_for_visitors(browser):
