@@ -8,10 +8,12 @@ L{twisted.plugins.chatd_plugin}).
 """
 
 import sys
+from typing import Tuple
 
 from twisted.python import usage
 
 from chatd import config as cfg
+from chatd import endpoints
 
 
 class Options(usage.Options):
@@ -72,23 +74,37 @@ class Options(usage.Options):
 
 
 def check_endpoints(config: cfg.Config, adopt_systemd: bool = True) -> None:
-    """Parse every listener string now, so a typo stops the daemon before it starts."""
+    """
+    Parse every listener string now, so a typo stops the daemon before it
+    starts, with a sentence naming the mistake (not Twisted's exception).
+    """
     from twisted.internet import reactor
     from twisted.internet.endpoints import serverFromString
 
+    known = endpoint_types()
     kinds = [("lines", config.lines_listeners()), ("web", config.web_listeners())]
     kinds += [(kind, (value,)) for kind, value in (("metrics", config.metrics), ("admin", config.admin)) if value]
     for kind, descriptions in kinds:
         for description in descriptions:
-            try:
-                if description.startswith("systemd:") and not adopt_systemd:
-                    _check_systemd_shape(description)
-                else:
-                    serverFromString(reactor, description)
-            except Exception as e:  # the endpoint parsers raise many types
-                raise cfg.ConfigError(
-                    f"[{kind}] listen: cannot use endpoint {description!r}: {e or type(e).__name__}"
-                )
+            wrong = endpoints.problem(description, known)
+            if wrong is None:
+                try:
+                    if description.startswith("systemd:") and not adopt_systemd:
+                        _check_systemd_shape(description)
+                    else:
+                        serverFromString(reactor, description)
+                except Exception as e:  # the endpoint parsers raise many types
+                    wrong = str(e) or type(e).__name__
+            if wrong:
+                raise cfg.ConfigError(f"[{kind}] listen: '{description}': {wrong}")
+
+
+def endpoint_types() -> Tuple[str, ...]:
+    """Every endpoint type Twisted can listen on here: its own and its plugins'."""
+    from twisted.internet.interfaces import IStreamServerEndpointStringParser
+    from twisted.plugin import getPlugins
+
+    return ("tcp", "ssl", "unix", *(p.prefix for p in getPlugins(IStreamServerEndpointStringParser)))
 
 
 def _check_systemd_shape(description: str) -> None:

@@ -1,5 +1,6 @@
 """Configuration: defaults, tap.cfg, command-line overrides, and clear errors."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,8 @@ def test_inline_comments_and_percent_signs(tmp_path):
         ("[nosuch]\nx = 1\n", "unknown setting [nosuch] x"),
         ("[history]\ndurability = maybe\n", "durability = 'maybe'"),
         ("no section header\n", "not a valid INI file"),
+        ("[limits]\nmax_topic = 0\n", "[limits] max_topic = 0: must be at least 1."),
+        ("[history]\nhistory_max = 0\n", "[history] history_max = 0: must be at least 1."),
     ],
 )
 def test_bad_values_name_the_problem(tmp_path, text, message):
@@ -60,32 +63,85 @@ def test_bad_values_name_the_problem(tmp_path, text, message):
     assert message in str(e.value)
 
 
+#: What an operator must never read: Python's own words.
+PYTHON_SPEAK = ("Traceback", "invalid literal", "Errno", "b'", "None", "\\\\")
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--config", "/nonexistent/tap.cfg"], "cannot read config file /nonexistent/tap.cfg"),
-        (["--lines", "tcpx:1"], "[lines] listen: cannot use endpoint 'tcpx:1'"),
-        (["--web", "ssl:0:privateKey=/nonexistent.pem"], "[web] listen: cannot use endpoint"),
+        (["--config", "/nonexistent/tap.cfg"], "cannot read config file /nonexistent/tap.cfg: No such file or directory."),
+        (["--web", "tcp:80x"], "[web] listen: 'tcp:80x': the port must be a number from 0 to 65535"),
+        (["--lines", "tcp:70000"], "[lines] listen: 'tcp:70000': the port must be a number from 0 to 65535"),
+        (["--lines", "tcp:port=x1"], "[lines] listen: 'tcp:port=x1': the port must be a number from 0 to 65535"),
+        (["--lines", "tcpx:1"], "[lines] listen: 'tcpx:1': 'tcpx' is not an endpoint type; use one of tcp:, tcp6:, ssl:, unix:, systemd:"),
+        (["--lines", "2323"], "[lines] listen: '2323': '2323' is not an endpoint type"),
+        (["--web", "ssl:0:privateKey=/nonexistent.pem"], "[web] listen: 'ssl:0:privateKey=/nonexistent.pem': privateKey=/nonexistent.pem: there is no such file"),
+        (["--web", "ssl:0:privateKey=/etc/hostname:certKey=/no/cert.pem"], "certKey=/no/cert.pem: there is no such file"),
+        (["--web", "ssl:0"], "an ssl: endpoint needs privateKey=FILE"),
+        (["--lines", "tcp:2323:interface=::1"], "an IPv6 address needs its colons escaped, as in tcp6:2323:interface=\\:\\:1"),
+        (["--lines", "tcp:2323:interface=\\:\\:1"], "interface=::1 is an IPv6 address: listen with tcp6:"),
+        (["--lines", "tcp6:2323:interface=127.0.0.1"], "interface=127.0.0.1 is an IPv4 address: listen with tcp:"),
+        (["--lines", "tcp:2323:interface=127.0.0.300"], "interface=127.0.0.300 is not an IPv4 address"),
+        (["--lines", "tcp:2323:interface=my host"], "interface=my host is not an IPv4 address"),
+        (["--admin", "unix:/tmp/admin.sock:mode=rw"], "[admin] listen: 'unix:/tmp/admin.sock:mode=rw': mode=rw: the mode must be octal"),
+        (["--admin", "unix:"], "[admin] listen: 'unix:': a unix: endpoint needs a socket path"),
+        (["--metrics", "tcp:"], "[metrics] listen: 'tcp:': "),
     ],
 )
 def test_daemon_refuses_bad_config_with_one_line(tmp_path, args, message):
-    """twistd chatd with a bad config exits non-zero with one clear line, no traceback."""
+    """twistd chatd with a bad config exits non-zero with one line in tap.cfg's words, no Python."""
+    base = tmp_path / "base.cfg"  # never the real ports, should a bad string get through
+    base.write_text("[lines]\nlisten = tcp:0:interface=127.0.0.1\n[web]\nlisten = tcp:0:interface=127.0.0.1\n"
+                    "[history]\ndb = :memory:\n")
+    if args[0] != "--config":
+        args = ["--config", str(base), *args]
     proc = subprocess.run(
         [TWISTD, "--nodaemon", "--pidfile=", "chatd", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, capture_output=True, text=True, timeout=20,
     )
     assert proc.returncode != 0
+    assert proc.stderr.startswith("chatd: configuration error: ")
     assert message in proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
+    speaks = [w for w in PYTHON_SPEAK if w in proc.stderr.replace(message, "") + proc.stdout]
+    assert not speaks, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_check_config_prints_effective_settings(tmp_path):
-    """--check-config prints the merged settings and exits 0 without listening."""
+def _sections(lines):
+    """{section: [key, ...]} of INI lines, in order."""
+    out, section = {}, None
+    for line in lines:
+        if line.startswith("["):
+            section = line.strip("[]")
+            out[section] = []
+        elif line and not line.startswith((" ", "#", "chatd:")):
+            out[section].append(line.split("=", 1)[0].strip())
+    return out
+
+
+def test_check_config_prints_tap_cfg_sections_and_keys(tmp_path):
+    """--check-config prints every setting under its tap.cfg section and key, in tap.cfg's order, and exits 0."""
+    path = tmp_path / "c.cfg"
+    path.write_text("[limits]\nmax_message = 500\n[history]\nscrollback = 20\n[web]\nlisten =\n    tcp:8081\n    tcp:8082\n")
     proc = subprocess.run(
-        [TWISTD, "--nodaemon", "--pidfile=", "chatd", "--config", str(ROOT / "tap.cfg"), "--db", ":memory:", "--check-config"],
+        [TWISTD, "--nodaemon", "--pidfile=", "chatd", "--config", str(path), "--db", ":memory:", "--check-config"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "db = ':memory:'" in proc.stdout
-    assert "chatd: configuration OK" in proc.stdout
+    out = proc.stdout
+    assert out.endswith("chatd: configuration OK\n")
+    section = {name: text for name, text in re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|^chatd:)", out, re.M | re.S)}
+    assert "\nmax_message = 500\n" in section["limits"] and "\nmax_message = 65536\n" in section["web"]
+    assert "db = :memory:\n" in section["history"] and "\nscrollback = 20\n" in section["history"]
+    assert section["web"].startswith("listen =\n    tcp:8081\n    tcp:8082\n")
+    assert section["lines"].startswith("listen =\n    tcp:2323:interface=127.0.0.1\n")  # the effective default
+    assert section["admin"] == "listen =\n\n"
+    for internal in ("rules.", "web.max_frame", "'"):
+        assert internal not in out
+    printed = _sections(out.splitlines())
+    # The shipped tap.cfg documents every setting: the same sections, in
+    # the same order, with the same keys.
+    shipped = _sections((ROOT / "tap.cfg").read_text().splitlines())
+    assert list(printed) == list(shipped)
+    assert {s: sorted(k) for s, k in printed.items()} == {s: sorted(k) for s, k in shipped.items()}
