@@ -4,12 +4,14 @@ NOTIFY_SOCKET, SIGHUP, the metrics endpoint, the admin socket, and SIGTERM
 telling every front end.
 """
 
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import requests
 
@@ -69,29 +71,62 @@ def test_metrics_endpoint_answers(make_daemon):
     assert "process_resident_memory_bytes" in values
 
 
+CHATCTL = str(Path(sys.executable).with_name("chatctl"))
+
+
+def chatctl(*words, cwd=None, env=None):
+    """The installed chatctl console script, as an operator runs it."""
+    environ = {k: v for k, v in os.environ.items() if k != "CHATD_ADMIN_SOCKET"}
+    environ.update(env or {})
+    return subprocess.run([CHATCTL, *words], capture_output=True, text=True, timeout=30, cwd=cwd, env=environ)
+
+
 def test_admin_socket_status_kick_broadcast(make_daemon, tmp_path):
     """The admin socket answers status, kicks a user (others see the quit) and broadcasts a notice."""
     sock_path = tmp_path / "admin.sock"
-    d = make_daemon(args=["--admin", f"unix:{sock_path}:mode=600"])
+    admin = f"unix:{sock_path}:mode=600"  # the string the daemon took, given to chatctl as is
+    d = make_daemon(args=["--admin", admin])
     assert oct(sock_path.stat().st_mode & 0o777) == "0o600"
+    assert f"chatd admin listener ready on {sock_path} ({admin})" in d.log()
     alice = LineClient(d.lines_port).login("alice", "#lobby")
     bob = LineClient(d.lines_port).login("bob", "#lobby")
 
-    def chatctl(*words):
-        return subprocess.run(
-            [sys.executable, "-m", "chatd.chatctl", "--socket", str(sock_path), *words],
-            capture_output=True, text=True, timeout=30,
-        )
-
-    status = chatctl("status")
+    status = chatctl("--admin", admin, "status")
     assert status.returncode == 0, status.stderr
     assert "lines" in status.stdout
-    assert chatctl("broadcast", "maintenance at noon").returncode == 0
+    assert chatctl("--socket", admin, "broadcast", "maintenance at noon").returncode == 0
     alice.expect("maintenance at noon")
-    assert chatctl("kick", "bob", "spamming").returncode == 0
+    assert chatctl("--socket", str(sock_path), "kick", "bob", "spamming").returncode == 0
     assert alice.expect("bob has quit").startswith("[#lobby] -!- bob has quit")
     assert bob.wait_closed()
-    assert chatctl("kick", "nobody").returncode == 1
+    nobody = chatctl("kick", "nobody", env={"CHATD_ADMIN_SOCKET": admin})
+    assert (nobody.returncode, nobody.stderr) == (1, "error nobody is called nobody\n")
+    assert "b'" not in d.log()
+
+
+def test_chatctl_finds_the_admin_endpoint_in_tap_cfg(make_daemon, tmp_path):
+    """With [admin] listen only in the daemon's tap.cfg, chatctl --config FILE (or ./tap.cfg) finds it."""
+    sock_path = tmp_path / "run:1" / "admin.sock"  # a colon, escaped in tap.cfg
+    sock_path.parent.mkdir()
+    escaped = str(sock_path).replace(":", "\\:")
+    d = make_daemon({("admin", "listen"): f"unix:{escaped}:mode=600"})
+    assert oct(sock_path.stat().st_mode & 0o777) == "0o600"
+    assert f"chatd admin listener ready on {sock_path} (unix:{escaped}:mode=600)" in d.log()
+    alice = LineClient(d.lines_port).login("alice", "#lobby")
+
+    by_config = chatctl("--config", str(d.config_path), "sessions")
+    assert by_config.returncode == 0, by_config.stderr
+    assert by_config.stdout.startswith("ok 1 sessions\nalice lines 127.0.0.1:")
+    found = chatctl("status", cwd=d.workdir)  # ./tap.cfg, the first place chatctl looks
+    assert found.returncode == 0, found.stderr
+    assert "sessions_lines 1" in found.stdout.splitlines()
+
+    alice.close()
+    d.stop()
+    gone = chatctl("--config", str(d.config_path), "status")
+    assert gone.returncode == 2
+    assert gone.stderr == (f"chatctl: cannot talk to chatd on unix:{escaped}:mode=600 "
+                           f"([admin] listen in {d.config_path}): No such file or directory\n")
 
 
 def test_sigterm_tells_every_front_end(make_daemon):
