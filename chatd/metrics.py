@@ -29,9 +29,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from twisted.web import pages
 from twisted.web.resource import Resource
-from twisted.web.server import Site
-
 from chatd import __version__
+from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite
 
 #: Front ends always reported, at 0 when idle, so their series never vanish.
 FRONTENDS = ("lines", "websocket", "longpoll")
@@ -195,18 +194,20 @@ class _Root(Resource):
         return pages.notFound().render(request)
 
 
-class MetricsSite(Site):
+class MetricsSite(DeadlineSite):
     """
     The metrics listener's site.  The lag monitor runs while a port
     serves it (C{startFactory}/C{stopFactory}), so stopping the listener
     leaves no timer behind.  Scrapes are not access-logged: one every
     15 seconds would drown the log.
+
+    Its connections have the web listener's deadlines (L{DeadlineSite}; the
+    service applies C{[web] header_timeout} and C{request_timeout}) and
+    its idle timeout, not twisted.web's 12 hours.
     """
 
-    noisy = False
-
     def __init__(self, resource: Resource, registry: CollectorRegistry, lag: LagMonitor, reactor) -> None:
-        super().__init__(resource, reactor=reactor)
+        super().__init__(resource, reactor=reactor, timeout=IDLE_TIMEOUT)
         self.registry = registry
         self.lag = lag
         self.displayTracebacks = False

@@ -15,6 +15,7 @@ from chatd import __version__
 from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
 from chatd.core.rules import Rules
+from chatd.frontends.httpbounds import IDLE_TIMEOUT
 from chatd.metrics import ChatCollector, makeMetricsSite, makeRegistry
 from chatd.store.memory import MemoryStore
 
@@ -211,3 +212,37 @@ def test_registries_are_private(hub, clock):
     assert a.registry is not b.registry
     from prometheus_client import REGISTRY
     assert "chatd_sessions" not in {m.name for m in REGISTRY.collect()}
+
+
+def connect(site):
+    proto = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
+    transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 40000))
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+@pytest.mark.parametrize("send, closed_after", [
+    (b"GET /metrics HTTP/1.1\r\nHost: x\r\n", 5),  # headers never end: the header deadline
+    (b"POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 12),  # the request deadline
+])
+def test_a_slow_request_is_cut_at_the_web_deadlines(hub, clock, send, closed_after):
+    """A byte a second keeps twisted.web's idle timer alive; the deadlines close it anyway."""
+    site = makeMetricsSite(hub, clock)
+    site.headerTimeout, site.requestTimeout = 5, 12
+    proto, transport = connect(site)
+    proto.dataReceived(send)
+    seconds = 0
+    while not transport.disconnecting and seconds < 100:
+        clock.advance(1)
+        seconds += 1
+        proto.dataReceived(b"X-Slow: 1\r\n" if b"chunked" not in send else b"1\r\nx\r\n")
+    assert seconds == closed_after
+
+
+def test_an_idle_connection_is_closed_like_a_web_one(hub, clock):
+    """The web listener's idle timeout (30 s), not twisted.web's default."""
+    _, transport = connect(makeMetricsSite(hub, clock))
+    clock.advance(IDLE_TIMEOUT - 1)
+    assert not transport.disconnecting
+    clock.advance(1)
+    assert transport.disconnecting

@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.frontends.test_gate -*-
 """
 Connection limits shared by every listener: per client address, in total,
-and operator bans.
+and operator bans.  The admin socket has its own small cap instead
+(L{OperatorGate}), so a server full of clients never locks its operators
+out.
 
 Counting happens when a TCP connection is accepted, before any protocol
 work, so 10,000 connections from one address cost 10,000 accepts and
@@ -17,7 +19,7 @@ from typing import Callable, Optional
 
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.protocols.policies import ProtocolWrapper, TimeoutFactory, WrappingFactory
 
 log = Logger(namespace="chatd.gate")
 
@@ -135,3 +137,37 @@ class GatedFactory(WrappingFactory):
         host = self._hosts.pop(protocol, None)
         if host is not None:
             self.gate.release(host)
+
+
+#: The admin socket: operator connections open at once, and the seconds
+#: one may stay silent before it is closed.
+OPERATOR_CONNECTIONS = 16
+OPERATOR_IDLE = 600
+
+
+class OperatorGate(TimeoutFactory):
+    """
+    Wraps an operator listener (the admin socket): at most C{most}
+    connections open at once, each closed after C{idle} seconds without a
+    byte either way.  Not counted by the shared L{Gate}: an operator must
+    get in to ban whoever fills it.
+    """
+
+    noisy = False
+
+    def __init__(self, wrapped, most: int, idle: float, clock, kind: str = "admin") -> None:
+        super().__init__(wrapped, timeoutPeriod=idle)
+        self.most = most
+        self.clock = clock
+        self.kind = kind
+
+    def callLater(self, period, func):
+        return self.clock.callLater(period, func)
+
+    def buildProtocol(self, addr):
+        if len(self.protocols) >= self.most:
+            log.info("Refused an {kind} connection: {most} are open already", kind=self.kind, most=self.most)
+            return Refusal(
+                f"error server-full: {self.most} {self.kind} connections are open already; "
+                "close one and try again.\n".encode())
+        return super().buildProtocol(addr)

@@ -27,6 +27,10 @@ def client_ip(request) -> str:
 
 # -- deadlines ----------------------------------------------------------------
 
+#: Seconds an HTTP connection may stay idle between requests (twisted.web
+#: then closes it, and aborts it 15 s later if the client does not let go).
+IDLE_TIMEOUT = 30
+
 
 class DeadlineChannel(http.HTTPChannel):
     """
@@ -197,6 +201,6 @@ def access_log_formatter(timestamp: str, request) -> str:
 
 
 __all__ = [
-    "DeadlineChannel", "DeadlineSite", "LimitedRequest", "access_log_formatter", "client_ip",
+    "IDLE_TIMEOUT", "DeadlineChannel", "DeadlineSite", "LimitedRequest", "access_log_formatter", "client_ip",
     "limited_request_factory", "set_deadlines",
 ]

@@ -34,11 +34,11 @@ with warnings.catch_warnings():
     from twisted.web.static import File
 
 from chatd.config import ConfigError
-from chatd.frontends.httpbounds import DeadlineSite, access_log_formatter, set_deadlines
+from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite, access_log_formatter, set_deadlines
 from chatd.frontends.websocket import WebSocketMemberFactory
 
 #: Idle timeout of an HTTP connection between requests, in seconds.
-REQUEST_TIMEOUT = 30
+REQUEST_TIMEOUT = IDLE_TIMEOUT
 
 #: How long a browser may reuse a script, style sheet or image unasked.
 ASSET_MAX_AGE = 600

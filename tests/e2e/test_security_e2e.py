@@ -134,6 +134,71 @@ def test_a_trickled_body_is_closed_at_the_request_deadline(make_daemon):
     assert daemon.alive
 
 
+# -- 13: the metrics listener goes through the gate, with the deadlines --------------------------------
+
+
+def silent(sock: socket.socket) -> bool:
+    """Open, and nothing from the server yet (neither an answer nor a close)."""
+    sock.setblocking(False)
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def test_the_metrics_listener_is_gated_and_has_deadlines(make_daemon):
+    """
+    connections_per_ip = 4: of 6 connections to the metrics port from one
+    address, 4 are admitted and 2 refused at once with 503; a web
+    connection is refused too (one gate for every listener).  A slowloris
+    on metrics is closed at the header deadline (1 s), a trickled body at
+    the request deadline (2 s); then a scrape works again.
+    """
+    daemon = make_daemon({
+        ("metrics", "listen"): "tcp:0:interface=127.0.0.1",
+        ("limits", "connections_per_ip"): "4",
+        ("web", "header_timeout"): "1",
+        ("web", "request_timeout"): "2",
+    })
+    port = daemon.port("metrics")
+    socks = [raw_connect(port) for _ in range(6)]
+    time.sleep(0.5)
+    refused = [s for s in socks if not silent(s)]
+    assert len(refused) == 2
+    for sock in refused:
+        sock.setblocking(True)
+        got, _ = read_until_closed(sock, 2)
+        assert got.startswith(b"HTTP/1.1 503 ") and b'"code":"too-many-connections"' in got, got[:200]
+    web = raw_connect(daemon.web_port)
+    got, closed = read_until_closed(web, 2)
+    assert closed and b'"code":"too-many-connections"' in got, got[:200]
+
+    loris, trickler, *idle = [s for s in socks if s not in refused]
+    start = time.monotonic()
+    loris.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    trickler.sendall(b"POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    closed_at = {}
+    while len(closed_at) < 2 and time.monotonic() - start < 8:
+        for name, sock, drip in (("loris", loris, b"X-Slow: 1\r\n"), ("trickler", trickler, b"1\r\nx\r\n")):
+            if name not in closed_at:
+                try:
+                    sock.sendall(drip)
+                except OSError:
+                    pass
+                if not silent(sock):
+                    closed_at[name] = time.monotonic() - start
+        time.sleep(0.25)
+    assert 0.8 <= closed_at.get("loris", 99) <= 2.5, closed_at
+    assert 1.8 <= closed_at.get("trickler", 99) <= 3.5, closed_at
+    assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 200
+    for sock in socks + [web]:
+        sock.close()
+    assert "did not arrive within 1s ([web] header_timeout)" in daemon.log()
+
+
 # -- 14: nasty paths: 4xx and one log line at most -------------------------------------------------
 
 NASTY_PATHS = [

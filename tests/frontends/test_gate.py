@@ -2,9 +2,10 @@
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 
-from chatd.frontends.gate import Gate, GatedFactory, address_key, http_refusal, lines_refusal
+from chatd.frontends.gate import Gate, GatedFactory, OperatorGate, address_key, http_refusal, lines_refusal
 
 
 class Echo(Protocol):
@@ -74,3 +75,42 @@ def test_unix_socket_clients_are_not_counted():
     f = GatedFactory(gate, Factory.forProtocol(Echo), lines_refusal, "lines")
     assert isinstance(f.buildProtocol(UNIXAddress(None)).wrappedProtocol, Echo)
     assert gate.count == 0
+
+
+def connect_unix(factory):
+    proto = factory.buildProtocol(UNIXAddress(None))
+    transport = StringTransportWithDisconnection()
+    transport.protocol = proto
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+def test_the_admin_socket_has_its_own_cap_and_never_counts_against_the_gate():
+    """
+    A server full of clients still lets an operator in; the admin socket
+    itself takes at most its cap, then says why.
+    """
+    gate = Gate(per_address=1, total=1)
+    GatedFactory(gate, Factory.forProtocol(Echo), lines_refusal, "lines")
+    gate.admit("10.0.0.1")  # the server is full
+    admin = OperatorGate(Factory.forProtocol(Echo), most=2, idle=600, clock=Clock())
+    first, second = connect_unix(admin)[1], connect_unix(admin)[1]
+    assert first.connected and second.connected and gate.count == 1
+    _, third = connect_unix(admin)
+    assert third.value() == b"error server-full: 2 admin connections are open already; close one and try again.\n"
+    assert not third.connected
+    first.loseConnection()
+    assert connect_unix(admin)[1].connected
+
+
+def test_an_idle_admin_connection_is_closed():
+    """Silence for the idle period closes it; any byte either way restarts the period."""
+    clock = Clock()
+    admin = OperatorGate(Factory.forProtocol(Echo), most=2, idle=600, clock=clock)
+    proto, transport = connect_unix(admin)
+    clock.advance(599)
+    proto.dataReceived(b"status\n")
+    clock.advance(599)
+    assert transport.connected
+    clock.advance(1)
+    assert not transport.connected
