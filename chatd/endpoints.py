@@ -7,10 +7,12 @@ L{split} reads one as Twisted does (C{\\} escapes the next character, so
 C{tcp6:2323:interface=\\:\\:1} names one address).  L{problem} names the
 usual mistakes in tap.cfg's words before Twisted's parsers see them (they
 would say C{invalid literal for int()}).  L{connect_to} tells C{chatctl}
-where to connect for the daemon's admin listener.  Nothing here imports
+where to connect for the daemon's admin listener; L{listen_failure} says
+why a listener could not start.  Nothing here imports
 the reactor.
 """
 
+import errno
 import ipaddress
 import os
 import re
@@ -150,3 +152,25 @@ def connect_to(description: str) -> Tuple[int, Address]:
     if kind == "tcp6":
         return socket.AF_INET6, (host if host not in ("", "::") else "::1", port)
     return socket.AF_INET, (host if host not in ("", "0.0.0.0") else "127.0.0.1", port)
+
+
+#: What to check when a listener cannot start, by the socket error's errno.
+_LISTEN_HINTS = {
+    errno.EADDRINUSE: "another program, or another chatd, listens there already",
+    errno.EACCES: "ports below 1024 need root or CAP_NET_BIND_SERVICE; a unix socket needs a directory chatd may write to",
+    errno.EADDRNOTAVAIL: "no network interface of this machine has that address",
+    errno.ENOENT: "the socket's directory does not exist",
+    socket.EAI_NONAME: "interface= must be an address or name of this machine",
+}
+
+
+def listen_failure(error: BaseException) -> str:
+    """
+    Why a listener could not start, in words: C{Address already in use
+    (another program, or another chatd, listens there already)}, not
+    Twisted's C{Couldn't listen on ...: [Errno 98] ...}.
+    """
+    cause = getattr(error, "socketError", None) or error  # CannotListenError wraps the socket's error
+    why = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+    hint = _LISTEN_HINTS.get(getattr(cause, "errno", None))
+    return f"{why} ({hint})" if hint else why

@@ -1,6 +1,7 @@
 """Configuration: defaults, tap.cfg, command-line overrides, and clear errors."""
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,32 @@ def test_check_config_prints_tap_cfg_sections_and_keys(tmp_path):
     shipped = _sections((ROOT / "tap.cfg").read_text().splitlines())
     assert list(printed) == list(shipped)
     assert {s: sorted(k) for s, k in printed.items()} == {s: sorted(k) for s, k in shipped.items()}
+
+
+def test_a_listener_that_cannot_start_is_named_in_words(tmp_path):
+    """A port in use or a missing socket directory: one line saying why and what to check, no errno or bytes."""
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    cases = [
+        (["--lines", f"tcp:{port}:interface=127.0.0.1"],
+         f"chatd: cannot listen for lines on tcp:{port}:interface=127.0.0.1: Address already in use "
+         "(another program, or another chatd, listens there already)"),
+        (["--admin", f"unix:{tmp_path}/missing/admin.sock:mode=600"],
+         f"chatd: cannot listen for admin on unix:{tmp_path}/missing/admin.sock:mode=600: No such file or directory "
+         "(the socket's directory does not exist)"),
+    ]
+    try:
+        for args, message in cases:
+            proc = subprocess.run(
+                [TWISTD, "--nodaemon", "--pidfile=", "chatd", "--lines", "tcp:0:interface=127.0.0.1",
+                 "--web", "tcp:0:interface=127.0.0.1", "--db", ":memory:", *args],
+                cwd=tmp_path, capture_output=True, text=True, timeout=20,
+            )
+            assert proc.returncode != 0
+            out = proc.stdout + proc.stderr
+            assert message in out
+            assert not [w for w in PYTHON_SPEAK if w in out.replace(message, "")], out
+    finally:
+        blocker.close()
