@@ -4,31 +4,51 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# What is installed, each refreshed whenever pyproject.toml changes: the
+# daemon's dependencies (for run), and those plus the test extras (pytest,
+# Playwright...) for the tests.  Installing the test extras also
+# satisfies the daemon, so `make test` then `make run` installs nothing more,
+# and `make run` then `make test` installs only the extras.
+DAEMON_STAMP := $(VENV)/.installed-daemon
+TEST_STAMP   := $(VENV)/.installed-test
 
-.PHONY: run test unit e2e bench venv install clean check-config
+.PHONY: run test unit e2e bench venv install install-daemon clean check-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Dependencies, refreshed whenever pyproject.toml changes.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(DAEMON_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet '.[test]'
-	touch $(STAMP)
+	touch $@ $(DAEMON_STAMP)
 
 # chatd itself is installed as a wheel (not editable), exactly as operators
 # get it, so the tests exercise the installed plugin and web client.
-install: $(STAMP)
+define install-chatd
 	$(BIN)/pip install --quiet --no-deps --force-reinstall .
 	$(BIN)/python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
+endef
+
+# For the tests: chatd, its dependencies and the test extras.
+install: $(TEST_STAMP)
+	$(install-chatd)
+
+# For running chatd: only what the daemon needs.
+install-daemon: $(DAEMON_STAMP)
+	$(install-chatd)
 
 venv: install
 
-run: install
-	$(BIN)/twistd --nodaemon --pidfile= chatd --config tap.cfg
+# Ctrl-C stops chatd (it shuts down cleanly); the trap keeps make from
+# adding its own "*** [run] Interrupt" line after it.
+run: install-daemon
+	@trap 'exit 0' INT; $(BIN)/twistd --nodaemon --pidfile= chatd --config tap.cfg
 
-check-config: install
+check-config: install-daemon
 	$(BIN)/twistd --nodaemon --pidfile= chatd --config tap.cfg --check-config
 
 test: install
