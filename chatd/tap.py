@@ -94,7 +94,7 @@ def check_endpoints(config: cfg.Config, adopt_systemd: bool = True) -> None:
                     else:
                         serverFromString(reactor, description)
                 except Exception as e:  # the endpoint parsers raise many types
-                    wrong = str(e) or type(e).__name__
+                    wrong = _parser_error(description, e)
             if wrong:
                 raise cfg.ConfigError(f"[{kind}] listen: '{description}': {wrong}")
 
@@ -105,6 +105,13 @@ def endpoint_types() -> Tuple[str, ...]:
     from twisted.plugin import getPlugins
 
     return ("tcp", "ssl", "unix", *(p.prefix for p in getPlugins(IStreamServerEndpointStringParser)))
+
+
+def _parser_error(description: str, error: Exception) -> str:
+    if description.startswith("systemd:") and isinstance(error, (KeyError, IndexError)):
+        return ("systemd passed chatd no such socket: start chatd from its socket units "
+                "(contrib/systemd), or use tcp: endpoints when running it by hand")
+    return str(error) or type(error).__name__
 
 
 def _check_systemd_shape(description: str) -> None:

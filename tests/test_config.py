@@ -88,6 +88,8 @@ PYTHON_SPEAK = ("Traceback", "invalid literal", "Errno", "b'", "None", "\\\\")
         (["--admin", "unix:/tmp/admin.sock:mode=rw"], "[admin] listen: 'unix:/tmp/admin.sock:mode=rw': mode=rw: the mode must be octal"),
         (["--admin", "unix:"], "[admin] listen: 'unix:': a unix: endpoint needs a socket path"),
         (["--metrics", "tcp:"], "[metrics] listen: 'tcp:': "),
+        (["--lines", "systemd:domain=INET6:name=lines"], "[lines] listen: 'systemd:domain=INET6:name=lines': "
+         "systemd passed chatd no such socket: start chatd from its socket units"),
     ],
 )
 def test_daemon_refuses_bad_config_with_one_line(tmp_path, args, message):
