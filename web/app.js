@@ -334,10 +334,26 @@ function atBottom() {
   return l.scrollHeight - l.scrollTop - l.clientHeight < 40;
 }
 
+// The scrollTop scrollToBottom last set: a scroll event that lands there is
+// ours, not the reader's, even if the layout has grown since.
+let autoScrollTop = -1;
+
 function scrollToBottom() {
   el.log.scrollTop = el.log.scrollHeight;
+  autoScrollTop = el.log.scrollTop;
   el.jump.hidden = true;
+  currentConv().atBottom = true;
 }
+
+/**
+ * A reader at the bottom stays there whatever changes the layout after
+ * the lines went in: the "load older" button appearing above them, a font
+ * arriving, the composer growing, the header wrapping. Scrolling away
+ * (the scroll listener) is what unsticks the view, not a layout change.
+ */
+const keepBottom = new ResizeObserver(() => {
+  if (currentConv().atBottom) scrollToBottom();
+});
 
 /**
  * Change conv's lines, keeping the view sensible: stick to the bottom if
@@ -349,7 +365,7 @@ function mutate(conv, fn, { older = false, live = false } = {}) {
     if (older && !conv.atBottom) conv.scrollTop = -1; // position unknown now; restore at bottom
     return r;
   }
-  const bottom = atBottom();
+  const bottom = conv.atBottom || atBottom();
   const fromBottom = el.log.scrollHeight - el.log.scrollTop;
   el.log.setAttribute('aria-busy', 'true');
   const r = fn();
@@ -558,7 +574,7 @@ function updateTitle() {
 function activate(key) {
   const prev = currentConv();
   if (prev) {
-    prev.atBottom = atBottom();
+    prev.atBottom = prev.atBottom || atBottom();
     prev.scrollTop = el.log.scrollTop;
     if (prev.firstUnread) prev.firstUnread.classList.remove('first-unread');
     prev.firstUnread = null;
@@ -571,7 +587,9 @@ function activate(key) {
   conv.mention = false;
   // Swapping conversations is not news: keep the live region quiet.
   el.log.setAttribute('aria-busy', 'true');
+  if (prev) keepBottom.unobserve(prev.el);
   el.log.replaceChildren(conv.el);
+  keepBottom.observe(conv.el);
   requestAnimationFrame(() => el.log.removeAttribute('aria-busy'));
   if (conv.atBottom || conv.scrollTop < 0) scrollToBottom();
   else el.log.scrollTop = conv.scrollTop;
@@ -2105,7 +2123,7 @@ function wire() {
   });
   el.log.addEventListener('scroll', () => {
     const conv = currentConv();
-    conv.atBottom = atBottom();
+    if (el.log.scrollTop !== autoScrollTop) conv.atBottom = atBottom();
     if (conv.atBottom) el.jump.hidden = true;
     if (Date.now() - userScrollAt < 1000 && el.log.scrollTop < 60 && conv.kind === 'room'
         && conv.hasOlder && !conv.loadingOlder && conn.connected) {
@@ -2165,6 +2183,7 @@ function startNickChange() {
 
 function main() {
   S.home = makeConv('home', 'chatd');
+  keepBottom.observe(el.log);
   wire();
   // Keep the room list fresh (the WebSocket heartbeat also refreshes it).
   setInterval(() => {

@@ -49,6 +49,20 @@ def browser():
             b.close()
 
 
+def sign_in(page, url: str, nick: str) -> None:
+    """Open the page, sign in as C{nick} and wait until it says Connected."""
+    page.goto(url)
+    page.fill('input[name="nick"]', nick)
+    page.press('input[name="nick"]', "Enter")
+    page.locator('[data-testid="status"][data-state="connected"]').wait_for(timeout=15000)
+
+
+def type_line(page, text: str) -> None:
+    """Type a line in the composer and press Enter, as a user does."""
+    page.fill('textarea[name="message"]', text)
+    page.press('textarea[name="message"]', "Enter")
+
+
 def chat_both_ways(browser, url, telnet, transport, tmp_path, name):
     """The page signs in, joins #lobby, and talks with the telnet user both ways."""
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1100, "height": 760})
