@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_admin -*-
 """
-The operator socket: a line protocol on a C{unix:} endpoint (mode 0600),
-for C{chatctl} and for scripts.
+The operator socket: a line protocol on a C{unix:} endpoint (mode 0600;
+a loopback C{tcp:} one works too), for C{chatctl} and for scripts.
 
 One command per line; each reply starts with C{ok} or C{error}.  An
 C{error} reply is always one line.  A successful L{MULTILINE} command
@@ -10,7 +10,8 @@ C{.}; a body line that starts with C{.} gets another C{.} in front
 (as in SMTP), so no body line can end the reply early.
 
 Operator actions are logged (namespace C{chatd.admin}) with the
-operator's uid and pid, read from the socket (C{SO_PEERCRED}).
+operator's uid and pid, read from the socket (C{SO_PEERCRED}), or with
+the operator's address on a C{tcp:} admin listener.
 
 L{Bans} refuse addresses for a while: the connection gate consults
 L{Bans.is_banned} for every new connection.  Bans live in memory; a
@@ -163,9 +164,16 @@ def rss_bytes() -> Tuple[str, int]:
 
 
 def peer_credentials(transport) -> str:
-    """C{uid=... pid=...} of the process at the other end of a unix socket."""
+    """
+    C{uid=... pid=...} of the process at the other end of a unix socket;
+    the address and port for a C{tcp:} admin listener (where the kernel
+    has no credentials to give, and says uid=-1 pid=0).
+    """
     sock = getattr(transport, "socket", None)
     option = getattr(socket, "SO_PEERCRED", None)
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        peer = transport.getPeer()
+        return f"[{peer.host}]:{peer.port}" if ":" in peer.host else f"{peer.host}:{peer.port}"
     if sock is None or option is None:
         return "unknown"
     try:
@@ -324,7 +332,8 @@ class AdminProtocol(LineOnlyReceiver):
         log.info("Operator {operator} banned {network} for {minutes} minutes (asked: {target}); kicking {count} sessions",
                  operator=self.operator, network=str(net), minutes=minutes, target=target, count=len(kicked))
         for s in kicked:
-            log.info("Disconnecting banned {nick} ({frontend} {peer})", nick=s.nick, frontend=s.frontend, peer=s.peer)
+            log.info("Disconnecting banned {nick} ({frontend} {peer})", nick=s.nick or "a client without a nick",
+                     frontend=s.frontend, peer=s.peer)
             s.sink.disconnect(reason)
         return [f"ok banned {net} for {minutes} minutes; kicked {len(kicked)} sessions"]
 

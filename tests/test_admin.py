@@ -13,7 +13,7 @@ from twisted.internet.address import UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import globalLogPublisher
+from twisted.logger import formatEvent, globalLogPublisher
 from zope.interface import implementer
 
 from chatd import chatctl
@@ -162,6 +162,15 @@ def test_ban_by_nick_kicks_every_session_from_that_address(server, logged):
     server.clock.advance(1)
     assert not server.bans.is_banned("192.0.2.7")
     assert server.ask("bans") == ["ok 0 bans", "."]
+
+
+def test_ban_logs_a_session_without_a_nick_in_words(server, logged):
+    sink = Sink()
+    sink.session = server.hub.connect(sink, peer="192.0.2.9:1000", frontend="lines")  # never chose a nick
+    assert server.ask("ban 192.0.2.9") == ["ok banned 192.0.2.9/32 for 60 minutes; kicked 1 sessions"]
+    texts = [formatEvent(e) for e in logged()]
+    assert "Disconnecting banned a client without a nick (lines 192.0.2.9:1000)" in texts
+    assert not [t for t in texts if "None" in t]
 
 
 def test_ban_network_and_ipv6_peers(server):
@@ -402,18 +411,23 @@ def test_chatctl_against_a_real_socket(tmp_path, capsys):
 
 
 @pytest_twisted.inlineCallbacks
-def test_chatctl_over_a_tcp_admin_endpoint(capsys):
-    """An admin listener on tcp: (the daemon allows one) is reached with the same string."""
+def test_chatctl_over_a_tcp_admin_endpoint(capsys, logged):
+    """An admin listener on tcp: (the daemon allows one) is reached with the same string; the log names the operator's address."""
     from twisted.internet import reactor
     from twisted.internet.endpoints import serverFromString
     from twisted.internet.threads import deferToThread
 
     server = Server()
+    server.connect("alice")
     port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(server.factory)
     try:
         endpoint = f"tcp:{port.getHost().port}:interface=127.0.0.1"
         code = yield deferToThread(chatctl.main, ["--admin", endpoint, "status"])
         assert code == 0
         assert capsys.readouterr().out.startswith("ok status\n")
+        code = yield deferToThread(chatctl.main, ["--admin", endpoint, "kick", "alice"])
+        assert code == 0
+        (kicked,) = [formatEvent(e) for e in logged() if "kicked" in e["log_format"]]
+        assert kicked.startswith("Operator 127.0.0.1:") and " kicked alice " in kicked and "uid=" not in kicked
     finally:
         yield port.stopListening()
