@@ -129,6 +129,14 @@ def test_chatctl_finds_the_admin_endpoint_in_tap_cfg(make_daemon, tmp_path):
                            f"([admin] listen in {d.config_path}): No such file or directory\n")
 
 
+def test_chatctl_on_a_tcp_admin_listener(make_daemon):
+    """A loopback tcp: admin listener: chatctl takes the daemon's string with the port it got."""
+    d = make_daemon(args=["--admin", "tcp:0:interface=127.0.0.1"])
+    status = chatctl("--admin", f"tcp:{d.port('admin')}:interface=127.0.0.1", "status")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("ok status\n")
+
+
 def test_sigterm_tells_every_front_end(make_daemon):
     """SIGTERM: lines get a notice, WebSocket a shutdown event and close 1001, long-poll a shutdown event."""
     d = make_daemon()
