@@ -7,7 +7,7 @@ import { Connection } from './js/transport.js';
 import { h, syncList } from './js/dom.js';
 import { HELP, parseInput, firstWord } from './js/commands.js';
 import {
-  appendLinkified, asRoom, charLength, flattenLines, fold, fullTime, hhmm, mentions, newCid,
+  appendLinkified, asRoom, charLength, closeIsolates, flattenLines, fold, fullTime, hhmm, mentions, newCid,
   nickClass, nickProblem, parseTs, roomProblem, textProblem,
 } from './js/text.js';
 
@@ -105,6 +105,18 @@ const roomKey = (name) => fold(name);
 const pmKey = (nick) => 'pm:' + fold(nick);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => new Date().toISOString();
+
+// Bidi: whatever one user writes (a nick, a room name, a topic, a message,
+// a reason) goes in its own isolate, so that right-to-left letters or an
+// isolate it leaves open cannot reorder the text around it.
+/** User text as an element: <bdi> (direction from its own first letter). */
+const iso = (text) => h('bdi', null, closeIsolates(text));
+/** User text inside a string (placeholders, tooltips): FSI ... PDI. */
+const isoText = (text) => `\u2068${closeIsolates(text)}\u2069`;
+/** User text that may hold links, isolated. */
+function isoLinkified(text, cls = 'text') {
+  return appendLinkified(h('bdi', { class: cls }), closeIsolates(text));
+}
 
 let refSeq = 0;
 /** A ref for a command whose data event needs context. */
@@ -242,15 +254,14 @@ function lineEl(m) {
   const kind = m.kind; // message | action | private
   const own = isMine(m.from);
   const body = h('span', { class: 'body' });
-  const who = h('span', { class: `who ${nickClass(m.from)}` }, m.from);
+  const who = h('bdi', { class: `who ${nickClass(m.from)}` }, m.from);
   let li;
   if (kind === 'action') {
-    body.append(h('span', { class: 'who-inline ' + nickClass(m.from) }, m.from), ' ');
-    appendLinkified(body, m.text);
+    body.append(h('bdi', { class: 'who-inline ' + nickClass(m.from) }, m.from), ' ', isoLinkified(m.text));
     li = h('li', { class: 'msg action' }, h('span', { class: 'gutter' }, timeEl(m.ts)),
       h('span', { class: 'sr-only' }, '* '), body);
   } else {
-    appendLinkified(body, m.text);
+    body.append(isoLinkified(m.text));
     li = h('li', { class: 'msg' }, avatarEl(m.from),
       h('span', { class: 'meta' }, who, h('span', { class: 'sr-only' }, ': '), timeEl(m.ts)), body);
   }
@@ -278,7 +289,7 @@ function lineEl(m) {
   return li;
 }
 
-/** A presence or notice line. */
+/** A presence or notice line; text is a string or a list of strings and nodes (iso() for user text). */
 function eventEl(text, { ts, cls = '', icon = '' } = {}) {
   const li = h('li', { class: `event ${cls}`.trim() },
     h('span', { class: 'gutter' }, timeEl(ts || now())),
@@ -403,7 +414,7 @@ function renderTop(conv) {
   }
   if (conv.kind === 'pm') {
     top.replaceChildren(h('p', { class: 'log-begin' },
-      `Private conversation with ${conv.name}. Private messages are not stored; they live only in this page.`));
+      'Private conversation with ', iso(conv.name), '. Private messages are not stored; they live only in this page.'));
     return;
   }
   // One persistent button, updated in place (disabled while loading) and
@@ -415,7 +426,7 @@ function renderTop(conv) {
   for (const c of [...top.children]) if (c !== btn) c.remove();
   const atStart = conv.hasOlder === false && !conv.loadingOlder;
   const wantBtn = !atStart && (conv.loadingOlder || conv.joined || !!conv.list.querySelector('.msg[data-id]'));
-  if (atStart) top.append(h('p', { class: 'log-begin' }, `This is the beginning of ${conv.name}.`));
+  if (atStart) top.append(h('p', { class: 'log-begin' }, 'This is the beginning of ', iso(conv.name), '.'));
   if (wantBtn) {
     btn.disabled = conv.loadingOlder;
     btn.classList.toggle('loading', conv.loadingOlder);
@@ -433,7 +444,7 @@ function renderSidebar() {
   syncList(el.rooms, rooms, (c) => c.key, (c) => {
     const btn = h('button', { type: 'button', class: 'conv-btn' },
       h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'),
-      h('span', { class: 'name' }),
+      h('bdi', { class: 'name' }),
       h('span', { class: 'badge' }));
     const close = h('button', { type: 'button', class: 'conv-close', title: 'Leave' }, '×');
     return h('li', { class: 'conv-item' }, btn, close);
@@ -459,7 +470,7 @@ function renderSidebar() {
   syncList(el.pms, pms, (c) => c.key, () => {
     const btn = h('button', { type: 'button', class: 'conv-btn' },
       h('span', { class: 'avatar-mini', 'aria-hidden': 'true' }),
-      h('span', { class: 'name' }),
+      h('bdi', { class: 'name' }),
       h('span', { class: 'badge' }));
     const close = h('button', { type: 'button', class: 'conv-close', title: 'Close' }, '×');
     return h('li', { class: 'conv-item' }, btn, close);
@@ -497,13 +508,13 @@ function renderDirectory() {
   syncList(el.directory, rows, (r) => roomKey(r.name), () => h('li', { class: 'conv-item' },
     h('button', { type: 'button', class: 'conv-btn dir-btn' },
       h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'),
-      h('span', { class: 'name' }),
+      h('bdi', { class: 'name' }),
       h('span', { class: 'count' }))), (li, r) => {
     const btn = li.firstElementChild;
     btn.dataset.joinRoom = r.name;
     btn.querySelector('.name').textContent = r.name.replace(/^#/, '');
     btn.querySelector('.count').textContent = String(r.members ?? '');
-    btn.title = r.topic ? `${r.name}: ${r.topic}` : `Join ${r.name}`;
+    btn.title = r.topic ? `${isoText(r.name)}: ${isoText(r.topic)}` : `Join ${isoText(r.name)}`;
     btn.setAttribute('aria-label', `Join ${r.name}, ${r.members} ${r.members === 1 ? 'member' : 'members'}`);
   });
   el.directoryEmpty.hidden = rows.length > 0;
@@ -518,17 +529,17 @@ function renderHeader() {
     el.topic.classList.add('muted');
     el.topicEdit.hidden = true;
   } else if (conv.kind === 'pm') {
-    el.title.textContent = conv.name;
-    el.topic.replaceChildren(`Private conversation with ${conv.name}`);
+    el.title.replaceChildren(iso(conv.name));
+    el.topic.replaceChildren('Private conversation with ', iso(conv.name));
     el.topic.classList.add('muted');
     el.topicEdit.hidden = true;
   } else {
-    el.title.textContent = conv.name;
+    el.title.replaceChildren(iso(conv.name));
     el.topic.replaceChildren();
     if (conv.topic) {
-      appendLinkified(el.topic, conv.topic);
+      el.topic.append(isoLinkified(conv.topic));
       el.topic.classList.remove('muted');
-      el.topic.title = conv.topicBy ? `${conv.topic} (set by ${conv.topicBy})` : conv.topic;
+      el.topic.title = conv.topicBy ? `${isoText(conv.topic)} (set by ${isoText(conv.topicBy)})` : isoText(conv.topic);
     } else {
       el.topic.textContent = conv.joined ? 'No topic set' : 'Joining…';
       el.topic.classList.add('muted');
@@ -538,7 +549,7 @@ function renderHeader() {
   }
   el.membersToggle.hidden = conv.kind !== 'room';
   el.messageLabel.textContent = conv.kind === 'home' ? 'Message' : `Message ${conv.name}`;
-  el.message.placeholder = conv.kind === 'home' ? 'Type /join #room' : `Message ${conv.name}`;
+  el.message.placeholder = conv.kind === 'home' ? 'Type /join #room' : `Message ${isoText(conv.name)}`;
   renderMembers();
 }
 
@@ -551,7 +562,7 @@ function renderMembers() {
   syncList(el.members, nicks, (n) => fold(n), () => h('li', null,
     h('button', { type: 'button', class: 'member' },
       h('span', { class: 'avatar-mini', 'aria-hidden': 'true' }),
-      h('span', { class: 'member-name' }),
+      h('bdi', { class: 'member-name' }),
       h('span', { class: 'you' }))), (li, n) => {
     li.dataset.nick = n;
     const btn = li.firstElementChild;
@@ -567,7 +578,7 @@ function renderMembers() {
 
 function updateTitle() {
   const conv = currentConv();
-  const base = conv.kind === 'home' ? 'chatd' : `${conv.name} · chatd`;
+  const base = conv.kind === 'home' ? 'chatd' : `${isoText(conv.name)} · chatd`;
   document.title = S.titleUnread ? `(${S.titleUnread}) ${base}` : base;
 }
 
@@ -669,8 +680,8 @@ function nickCandidates(want) {
 function setMe(nick) {
   S.me = nick;
   S.myNicks.add(fold(nick));
-  el.me.textContent = nick;
-  el.me.title = `You are ${nick}. Click to change your nick.`;
+  el.me.replaceChildren(iso(nick));
+  el.me.title = `You are ${isoText(nick)}. Click to change your nick.`;
   renderMembers();
 }
 
@@ -689,10 +700,11 @@ async function claimNick(gen) {
       save(local, K_NICK, want);
       if (n !== want) {
         const conv = currentConv();
-        notice(conv, `The nick ${want} is still taken (probably by your previous connection); you are ${n} for now. chatd will switch back to ${want} when it is free.`, { cls: 'warn', icon: '!' });
+        notice(conv, ['The nick ', iso(want), ' is still taken (probably by your previous connection); you are ', iso(n),
+          ' for now. chatd will switch back to ', iso(want), ' when it is free.'], { cls: 'warn', icon: '!' });
         startRegain();
       } else if (prev && prev !== n && S.signedIn) {
-        notice(currentConv(), `You are ${n}.`, { icon: '✓' });
+        notice(currentConv(), ['You are ', iso(n), '.'], { icon: '✓' });
       }
       return true;
     }
@@ -718,7 +730,7 @@ function startRegain() {
     if (r && r.type === 'ok') {
       setMe(want);
       stopRegain();
-      notice(currentConv(), `You are ${want} again.`, { icon: '✓' });
+      notice(currentConv(), ['You are ', iso(want), ' again.'], { icon: '✓' });
     }
   }, 15000);
 }
@@ -793,7 +805,7 @@ async function joinRoom(conv, gen = S.sessionGen) {
     conv.joining = false;
     conv.historyWaiters = [];
     showError(r.message);
-    notice(conv, `Could not join ${conv.name}: ${r.message}`, { cls: 'error', icon: '!' });
+    notice(conv, ['Could not join ', iso(conv.name), `: ${r.message}`], { cls: 'error', icon: '!' });
     conv.wanted = false;
     saveRooms();
     if (!conv.list.querySelector('.msg')) removeConv(conv);
@@ -1155,7 +1167,7 @@ function onHistory(ev) {
       applyCoverage(conv, Infinity, msgs, ev.truncated);
     }, { older: true });
     notice(conv, added
-      ? `Loaded ${added} earlier ${added === 1 ? 'message' : 'messages'} of ${conv.name}.`
+      ? [`Loaded ${added} earlier ${added === 1 ? 'message' : 'messages'} of `, iso(conv.name), '.']
       : `The last ${msgs.length} ${msgs.length === 1 ? 'message is' : 'messages are'} already shown.`, { icon: 'ℹ' });
     return;
   }
@@ -1317,12 +1329,12 @@ function onJoin(ev) {
       } else return;
     }
     conv.members.set(fold(ev.nick), ev.nick);
-    if (!conv.joinedOnce) notice(conv, `You joined ${conv.name}`, { ts: ev.ts, icon: '→', cls: 'presence' });
+    if (!conv.joinedOnce) notice(conv, ['You joined ', iso(conv.name)], { ts: ev.ts, icon: '→', cls: 'presence' });
     return;
   }
   if (!conv) return;
   conv.members.set(fold(ev.nick), ev.nick);
-  notice(conv, `${ev.nick} joined ${conv.name}`, { ts: ev.ts, icon: '→', cls: 'presence' });
+  notice(conv, [iso(ev.nick), ' joined ', iso(conv.name)], { ts: ev.ts, icon: '→', cls: 'presence' });
   if (conv === currentConv()) renderMembers();
   if (conv.kind === 'room') updateDirectoryCount(conv.name, 1);
 }
@@ -1340,8 +1352,8 @@ function onLeave(ev) {
   }
   if (!conv) return;
   conv.members.delete(fold(ev.nick));
-  const reason = ev.reason ? ` (${ev.reason})` : '';
-  const text = ev.type === 'part' ? `${ev.nick} left ${conv.name}${reason}` : `${ev.nick} quit${reason}`;
+  const reason = () => (ev.reason ? [' (', iso(ev.reason), ')'] : []);
+  const text = ev.type === 'part' ? [iso(ev.nick), ' left ', iso(conv.name), ...reason()] : [iso(ev.nick), ' quit', ...reason()];
   notice(conv, text, { ts: ev.ts, icon: '←', cls: 'presence' });
   if (conv === currentConv()) renderMembers();
   updateDirectoryCount(conv.name, -1);
@@ -1349,7 +1361,7 @@ function onLeave(ev) {
     const pm = S.convs.get(pmKey(ev.nick));
     if (pm && pm.lastQuitTs !== ev.ts) {
       pm.lastQuitTs = ev.ts;
-      notice(pm, `${ev.nick} quit${reason}`, { ts: ev.ts, icon: '←', cls: 'presence' });
+      notice(pm, [iso(ev.nick), ' quit', ...reason()], { ts: ev.ts, icon: '←', cls: 'presence' });
     }
   }
 }
@@ -1368,7 +1380,7 @@ function onNick(ev) {
       if (!c.joined) continue;
       c.members.delete(oldKey);
       c.members.set(fold(ev.new), ev.new);
-      notice(c, `You are now known as ${ev.new}`, { ts: ev.ts, icon: '✎', cls: 'presence' });
+      notice(c, ['You are now known as ', iso(ev.new)], { ts: ev.ts, icon: '✎', cls: 'presence' });
     }
     renderMembers();
     return;
@@ -1377,11 +1389,11 @@ function onNick(ev) {
     if (!c.members.has(oldKey)) continue;
     c.members.delete(oldKey);
     c.members.set(fold(ev.new), ev.new);
-    notice(c, `${ev.old} is now known as ${ev.new}`, { ts: ev.ts, icon: '✎', cls: 'presence' });
+    notice(c, [iso(ev.old), ' is now known as ', iso(ev.new)], { ts: ev.ts, icon: '✎', cls: 'presence' });
   }
   const pm = S.convs.get(pmKey(ev.old));
   if (pm) {
-    notice(pm, `${ev.old} is now known as ${ev.new}`, { ts: ev.ts, icon: '✎', cls: 'presence' });
+    notice(pm, [iso(ev.old), ' is now known as ', iso(ev.new)], { ts: ev.ts, icon: '✎', cls: 'presence' });
     rekey(pm, ev.new);
     renderTop(pm);
   }
@@ -1394,16 +1406,16 @@ function onTopic(ev) {
     S.refs.delete(ev.ref);
     const target = (ctx.key && S.convs.get(ctx.key)) || currentConv();
     notice(target, ev.topic
-      ? `Topic of ${ev.room}: ${ev.topic}${ev.nick ? ` (set by ${ev.nick})` : ''}`
-      : `No topic is set for ${ev.room}.`, { icon: 'ℹ' });
+      ? ['Topic of ', iso(ev.room), ': ', isoLinkified(ev.topic), ...(ev.nick ? [' (set by ', iso(ev.nick), ')'] : [])]
+      : ['No topic is set for ', iso(ev.room), '.'], { icon: 'ℹ' });
     return;
   }
   const conv = convForRoom(ev.room);
   if (!conv) return;
   conv.topic = ev.topic || '';
   conv.topicBy = ev.nick || null;
-  const who = ev.nick || 'Someone';
-  notice(conv, conv.topic ? `${who} set the topic to: ${conv.topic}` : `${who} cleared the topic`,
+  const who = ev.nick ? iso(ev.nick) : 'Someone';
+  notice(conv, conv.topic ? [who, ' set the topic to: ', isoLinkified(conv.topic)] : [who, ' cleared the topic'],
     { ts: ev.ts, icon: '✎', cls: 'presence topic-change' });
   if (conv === currentConv()) renderHeader();
 }
@@ -1420,7 +1432,9 @@ function onMembers(ev) {
   }
   if (ctx) {
     const sorted = [...nicks].sort((a, b) => fold(a).localeCompare(fold(b)));
-    block((ctx.key && S.convs.get(ctx.key)) || currentConv(), `Members of ${ev.room} (${nicks.length})`, [sorted.join(', ') || 'nobody']);
+    const names = sorted.flatMap((n, i) => (i ? [', ', iso(n)] : [iso(n)]));
+    block((ctx.key && S.convs.get(ctx.key)) || currentConv(), ['Members of ', iso(ev.room), ` (${nicks.length})`],
+      [names.length ? h('span', null, names) : 'nobody']);
   }
 }
 
@@ -1432,9 +1446,9 @@ function onRooms(ev) {
   if (ctx && ctx.kind === 'rooms') {
     const rows = S.directory.map((r) => {
       const row = h('span', null,
-        h('button', { type: 'button', class: 'link-btn', dataset: { joinRoom: r.name } }, r.name),
+        h('button', { type: 'button', class: 'link-btn', dataset: { joinRoom: r.name } }, iso(r.name)),
         ` (${r.members}) `);
-      if (r.topic) row.append(h('span', { class: 'muted' }, r.topic));
+      if (r.topic) row.append(isoLinkified(r.topic, 'muted'));
       return row;
     });
     block(ctx.conv && S.convs.has(ctx.conv.key) ? ctx.conv : currentConv(),
@@ -1474,11 +1488,12 @@ function onPrivate(ev) {
 }
 
 function onNotice(ev) {
-  const text = `${ev.from || 'server'}: ${ev.text || ''}`;
-  const last = S.lastNotice.get(text);
+  const key = `${ev.from || 'server'}: ${ev.text || ''}`;
+  const last = S.lastNotice.get(key);
   if (last && Date.now() - last < 10 * 60 * 1000) return; // the MOTD again after a reconnect
-  S.lastNotice.set(text, Date.now());
-  notice(currentConv(), text, { ts: ev.ts, icon: '★', cls: 'server-notice' });
+  S.lastNotice.set(key, Date.now());
+  notice(currentConv(), [iso(ev.from || 'server'), ': ', isoLinkified(ev.text || '')],
+    { ts: ev.ts, icon: '★', cls: 'server-notice' });
 }
 
 // ---------------------------------------------------------------- composer
@@ -1595,6 +1610,11 @@ function runCommand(name, args) {
     }
     case 'part': {
       const [first, rest] = firstWord(args);
+      const reasonProblem = textProblem(first.startsWith('#') ? rest : args.trim(), 0, 'reason');
+      if (reasonProblem) {
+        showError(reasonProblem);
+        return false;
+      }
       if (first.startsWith('#')) {
         const target = convForRoom(first);
         if (!target) {

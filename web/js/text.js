@@ -64,14 +64,28 @@ export function flattenLines(s) {
   return s.replace(LINE_BREAKS, ' ');
 }
 
+// The bidi embedding and override controls: the server refuses them in
+// messages, topics and reasons (an unclosed override reverses the text
+// after it, other people's included). The isolates U+2066 to U+2069 pass.
+const BIDI_CONTROLS = {
+  0x202a: 'LEFT-TO-RIGHT EMBEDDING',
+  0x202b: 'RIGHT-TO-LEFT EMBEDDING',
+  0x202c: 'POP DIRECTIONAL FORMATTING',
+  0x202d: 'LEFT-TO-RIGHT OVERRIDE',
+  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+};
+const BIDI_REFUSED = /[\u202a-\u202e]/u;
+
+const hexOf = (c) => 'U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+
 function describeChar(c) {
   const code = c.codePointAt(0);
-  const hex = 'U+' + code.toString(16).toUpperCase().padStart(4, '0');
+  const hex = hexOf(c);
   if (c === '\n' || c === '\r' || code === 0x2028 || code === 0x2029) return `a line break (${hex})`;
   return `the control character ${hex}`;
 }
 
-/** A reason the message (or topic) text is refused locally, or null. */
+/** A reason the message (or topic, or reason) text is refused locally, or null. */
 export function textProblem(text, max, what = 'message') {
   if (typeof text.isWellFormed === 'function' && !text.isWellFormed()) {
     return `The ${what} holds a broken character; retype it.`;
@@ -81,9 +95,43 @@ export function textProblem(text, max, what = 'message') {
     const pos = charLength(text.slice(0, m.index)) + 1;
     return `The ${what} holds ${describeChar(m[0])} at position ${pos}; it cannot be sent.`;
   }
+  const b = BIDI_REFUSED.exec(text);
+  if (b) {
+    const pos = charLength(text.slice(0, b.index)) + 1;
+    return `The ${what} holds the bidi control ${hexOf(b[0])} (${BIDI_CONTROLS[b[0].codePointAt(0)]}) `
+      + `at position ${pos}; embedding and override controls can reorder other people's text and are `
+      + 'not sent (use the isolates U+2066 to U+2069).';
+  }
   const len = charLength(text);
   if (max && len > max) return `The ${what} is ${len} characters long; the limit is ${max}.`;
   return null;
+}
+
+const FIRST_ISOLATE = 0x2066; // LRI, RLI, FSI ...
+const PDI = 0x2069; // ... closed by POP DIRECTIONAL ISOLATE
+
+/**
+ * The text with its bidi isolates balanced: a PDI that closes nothing is
+ * dropped and each isolate left open is closed at the end. Shown on its own
+ * the text looks the same; inside the isolate the page puts it in, it can
+ * neither close that isolate early nor leave one open after it.
+ */
+export function closeIsolates(text) {
+  text = String(text);
+  if (!/[\u2066-\u2069]/u.test(text)) return text;
+  let open = 0;
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0);
+    if (code === PDI) {
+      if (!open) continue;
+      open--;
+    } else if (code >= FIRST_ISOLATE && code < PDI) {
+      open++;
+    }
+    out += c;
+  }
+  return out + String.fromCodePoint(PDI).repeat(open);
 }
 
 // http(s) URLs only; anything else stays text.
