@@ -8,8 +8,7 @@ C{tcp6:2323:interface=\\:\\:1} names one address).  L{problem} names the
 usual mistakes in tap.cfg's words before Twisted's parsers see them (they
 would say C{invalid literal for int()}).  L{connect_to} tells C{chatctl}
 where to connect for the daemon's admin listener; L{listen_failure} says
-why a listener could not start.  Nothing here imports
-the reactor.
+why a listener could not start.  Nothing here imports the reactor.
 """
 
 import errno
