@@ -7,12 +7,15 @@ Bounded.  Twisted's C{transport.write} never refuses data: a client that
 stops reading makes the server buffer without limit.  An L{Outbox}
 registers as the transport's streaming producer, so it learns when the
 transport's own buffer is full (C{pauseProducing}); from then on it queues,
-counting bytes, and once the queue passes its bound it gives up on the
-client and aborts the connection: at once past sixteen times the bound, or
-when it is still over the bound after a grace period (a burst from one
-group commit can pass the bound while the client reads fine).  A slow
-reader therefore costs at most the transport's buffer plus sixteen times the
-bound, and never delays anyone else.
+in one byte array (so the count is the memory), and once the queue passes
+its bound it gives up on the client and aborts the connection: at once past
+sixteen times the bound, or when it is still over the bound after a grace
+period (a burst from one group commit can pass the bound while the client
+reads fine).  Every byte for the client goes through it, control frames
+too (L{Outbox.write_now}); answers to the client's own frames (pongs) get
+no grace, so a client that pings without reading is cut off at the bound.
+A slow reader therefore costs at most the transport's buffer plus sixteen
+times the bound, and never delays anyone else.
 
 Coalesced.  With a L{Turn}, what a connection is given during one reactor
 turn is joined and written once at the end of the turn: a busy room costs
@@ -27,8 +30,7 @@ Twisted's buffering and flow control take over exactly when they are
 needed.  TLS and other wrapped transports always go through C{write}.
 """
 
-from collections import deque
-from typing import Callable, Deque, List, Optional
+from typing import Callable, List, Optional
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
@@ -114,7 +116,7 @@ class Outbox:
         #: Where bytes sent are counted for the metrics (a Counter), or None.
         self.stats = stats
         self.stat_key = stat_key
-        self._queue: Optional[Deque[bytes]] = None  # made when first needed: most never are
+        self._queue: Optional[bytearray] = None  # made when first needed: most never are
         self._pending: List[bytes] = []
         self._socket = socket_transport(transport)
         self._grace = None
@@ -135,14 +137,30 @@ class Outbox:
             self._pending = []
             self._send(pending[0] if len(pending) == 1 else b"".join(pending))
 
+    def write_now(self, data: bytes, strict: bool = False) -> None:
+        """
+        Send C{data} now, after what this turn wrote: for frames a protocol
+        library writes itself (pongs, pings, close frames), which must go
+        out in order and count against the bound like any other.
+
+        @param strict: past the bound, give up at once, without the grace
+            period: for answers to the client's own frames, which no
+            room's burst produces.
+        """
+        pending = self._pending
+        if pending:
+            self._pending = []
+            data = b"".join([*pending, data])
+        self._send(data, strict)
+
     def loseConnection(self) -> None:
         """Close after everything written so far has gone out."""
         self.flush()
         self.transport.loseConnection()
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes, strict: bool = False) -> None:
         if self.paused:
-            self._hold(data)
+            self._hold(data, strict)
             return
         if self.stats is not None:
             self.stats[self.stat_key] += len(data)
@@ -162,15 +180,15 @@ class Outbox:
                 data = data[written:]
         self.transport.write(data)
 
-    def _hold(self, data: bytes) -> None:
+    def _hold(self, data: bytes, strict: bool = False) -> None:
         if self.overflowed:
             return
         if self._queue is None:
-            self._queue = deque()
-        self._queue.append(data)
-        self.queued += len(data)
+            self._queue = bytearray()
+        self._queue += data
+        self.queued = len(self._queue)
         if self.queued > self.bound:
-            if self.turn is None or self.queued > HARD_FACTOR * self.bound:
+            if strict or self.turn is None or self.queued > HARD_FACTOR * self.bound:
                 self._give_up()
             elif self._grace is None:
                 # A burst (one group commit releasing hundreds of messages)
@@ -199,7 +217,7 @@ class Outbox:
     def resumeProducing(self) -> None:
         self.paused = False
         if self._queue and not self.overflowed:
-            data = b"".join(self._queue)
+            data = bytes(self._queue)
             self._queue = None
             self.queued = 0
             self._send(data)

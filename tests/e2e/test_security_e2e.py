@@ -13,11 +13,12 @@ log the daemon writes.
   - nasty static paths get 4xx and at most one log line each.
 """
 
+import selectors
 import signal
 import socket
 import threading
 import time
-from typing import List
+from typing import List, Tuple
 
 import requests
 
@@ -25,8 +26,8 @@ from chatclients import PollClient
 from daemon import render_ini
 from rawwire import masked_frame, parse_responses
 from test_abuse_e2e import (  # noqa: F401  (abuse is a fixture)
-    Memory,
     abuse,
+    during,
     finish,
     raw_connect,
     read_until_closed,
@@ -58,6 +59,75 @@ def raw_request(port: int, request: bytes, timeout: float = 5.0) -> bytes:
         return got
     finally:
         sock.close()
+
+
+# -- 10: a ping flood from a client that never reads ---------------------------------------------
+
+#: How far the daemon's RSS may rise during a ping flood on three connections.
+PING_FLOOD_RSS_KIB = 40 * 1024
+
+
+def ping_flood(port: int, pings: int, deadline: float, payload: bytes) -> Tuple[int, bool]:
+    """
+    Open a WebSocket, never read, and send up to C{pings} pings flat
+    out.  Returns (pings sent, whether the server closed the connection).
+    """
+    sock = ws_handshake(port)
+    sock.setblocking(False)
+    ping = masked_frame(payload, opcode=9)
+    batch = ping * 500
+    sent = 0  # bytes
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(sock, selectors.EVENT_WRITE)
+            while sent < pings * len(ping) and time.monotonic() < deadline:
+                if not sel.select(0.2):
+                    continue  # the server is not reading us for the moment
+                offset = sent % len(batch)
+                try:
+                    sent += sock.send(batch[offset:])
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return sent // len(ping), True
+        return sent // len(ping), False
+    finally:
+        sock.close()
+
+
+def test_a_ping_flood_that_never_reads_is_cut_off_and_memory_stays_bounded(abuse):
+    """
+    Three WebSocket clients that never read each send up to 600,000 pings
+    of 125 bytes (75 MiB) flat out.  Their pongs count against sendq: each is
+    disconnected once its queue passes the bound, long before the ping
+    timeout, the daemon's RSS rises by far less than the flood (it went
+    from 60 to 397 MiB when pongs bypassed the bound), and alice and bob
+    keep chatting throughout.
+    """
+    daemon, honest, memory = abuse()
+    results: List[Tuple[int, bool]] = []
+    deadline = time.monotonic() + 20
+
+    def flood() -> None:
+        results.append(ping_flood(daemon.web_port, 600_000, deadline, b"p" * 125))
+
+    def attack() -> None:
+        threads = [threading.Thread(target=flood) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    attacker = threading.Thread(target=attack, name="ping-flood")
+    attacker.start()
+    during(honest, attacker, deadline=deadline + 5, every=0.2, memory=memory)
+    attacker.join(30)
+    print(f"\npings sent and closed: {results}; RSS peak {memory.peak - memory.baseline} KiB over the baseline")
+    assert len(results) == 3 and all(closed for _, closed in results), results
+    assert all(sent < 600_000 for sent, _ in results), results
+    assert memory.peak - memory.baseline < PING_FLOOD_RSS_KIB, (memory.baseline, memory.peak)
+    assert daemon.log().count("too slow: outgoing buffer over 262144 bytes") >= 3
+    finish(daemon, honest, memory)
 
 
 # -- 11: session tokens stay out of the access log -------------------------------------------

@@ -109,6 +109,46 @@ def test_lose_connection_sends_pending_writes_first():
     assert transport.value() == b"bye\r\n" and transport.disconnecting
 
 
+def test_write_now_goes_after_this_turns_writes_and_counts_like_them():
+    """A protocol library's own frames (pongs, close frames) keep the order and the bound."""
+    from twisted.internet.task import Clock
+
+    from chatd.frontends.outbox import Turn
+
+    clock = Clock()
+    transport = StringTransport()
+    outbox = Outbox(transport, 4, [].append, Turn(clock))
+    outbox.write(b"data ")
+    outbox.write_now(b"pong")
+    assert transport.value() == b"data pong"
+    outbox.pauseProducing()
+    outbox.write_now(b"123")
+    assert outbox.queued == 3 and transport.value() == b"data pong"
+    outbox.resumeProducing()
+    assert transport.value() == b"data pong123"
+    clock.advance(0)
+    assert transport.value() == b"data pong123", "nothing is sent twice"
+
+
+def test_past_the_bound_strict_writes_give_up_at_once_others_after_the_grace():
+    """Answers to a client's own frames get no grace; a room's burst does."""
+    from twisted.internet.task import Clock
+
+    from chatd.frontends.outbox import GRACE, Turn
+
+    for strict, dropped_after in ((True, 0.0), (False, GRACE)):
+        clock = Clock()
+        transport = StringTransport()
+        overflows = []
+        outbox = Outbox(transport, 4, overflows.append, Turn(clock))
+        outbox.pauseProducing()
+        outbox.write_now(b"12345", strict=strict)
+        while not overflows and clock.seconds() < 2 * GRACE:
+            clock.advance(0.5)
+        assert overflows == [5] and transport.disconnected
+        assert clock.seconds() == dropped_after, strict
+
+
 # -- the direct send fast path, on real sockets ---------------------------------------
 
 import pytest_twisted  # noqa: E402

@@ -417,6 +417,37 @@ def test_websocket_foreign_origin_is_refused_by_the_site(browser):
     assert transport.disconnecting and not browser.hub.sessions
 
 
+def test_pongs_are_answered_after_queued_frames(browser):
+    """A client that reads gets its pong at once, in order after what was queued for it."""
+    transport, head, _ = upgrade(browser, origin="http://127.0.0.1:8080")
+    ws = transport.protocol
+    ws.dataReceived(masked_frame(b'{"type":"nick","nick":"pinger","ref":1}') + masked_frame(b"hello?", opcode=9))
+    frames, rest = parse_frames(transport.value())
+    assert [opcode for opcode, _ in frames] == [1, 10] and frames[1][1] == b"hello?" and rest == b""
+    assert json.loads(frames[0][1]) == {"type": "ok", "ref": 1}
+
+
+def test_a_ping_flood_from_a_client_that_reads_nothing_is_cut_off_at_sendq(browser):
+    """
+    The client stops reading (the transport pauses the connection's
+    producer), then sends 600 KiB of pings: the pongs are held and counted
+    against sendq (256 KiB by default), and past it the connection is
+    aborted at once; the rest of the flood is not answered.
+    """
+    transport, head, _ = upgrade(browser, origin="http://127.0.0.1:8080")
+    ws = transport.protocol
+    transport.clear()
+    transport.producer.pauseProducing()
+    ping = masked_frame(b"p" * 125, opcode=9)
+    for _ in range(30):
+        if transport.disconnected:
+            break
+        ws.dataReceived(ping * 160)  # 20 KiB of pings, as one read
+    assert transport.disconnected, "still open after 600 KiB of pings"
+    assert transport.value() == b"", "nothing is written to a paused transport"
+    assert browser.hub.stats["slow_dropped"] == 1
+
+
 def test_plain_get_on_ws_gets_426(browser):
     assert browser.get("/ws").status == 426
 
