@@ -977,7 +977,9 @@ function ackEntry(entry, r) {
     insertSorted(conv, li, id);
   });
   conv.ids.set(id, li);
-  bumpLastId(conv, id);
+  // Not bumpLastId: the reply can overtake other people's messages (over
+  // long-poll it comes back on its own request), and a resume from this id
+  // would skip them. The message's own event moves lastId when it comes.
 }
 
 function failEntry(entry, message) {
@@ -1039,6 +1041,11 @@ function settleByReplay(conv, messages) {
 
 // ---------------------------------------------------------------- messages
 
+/**
+ * lastId is how far the room's event stream (live events and the join's
+ * history, which the server sends in id order) has reached this page: a
+ * resume asks for everything after it, so only that stream may move it.
+ */
 function bumpLastId(conv, id) {
   if (conv.lastId === null || id > conv.lastId) {
     conv.lastId = id;
@@ -1072,6 +1079,7 @@ function addMessage(conv, m, { live }) {
       if (t) t.replaceWith(timeEl(m.ts));
       existing.dataset.ts = String(parseTs(m.ts).getTime());
     }
+    bumpLastId(conv, m.id);
     settleByEcho(conv, m);
     return false;
   }
