@@ -16,7 +16,6 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock, Cooperator
 from twisted.internet.testing import StringTransport
-from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
@@ -26,6 +25,7 @@ from chatd.core.hub import Hub
 from chatd.frontends import web
 from chatd.store.memory import MemoryStore
 
+from test_jsonapi import logged  # noqa: F401  (a fixture: every log event during the test)
 from test_websocket import KEY, RELAXED, masked_frame, parse_frames
 
 INDEX = b"<!doctype html><title>chatd</title>\n"
@@ -226,15 +226,6 @@ def test_not_found_and_no_listings(browser, path):
     assert r["Content-Type"] == "text/plain; charset=utf-8"
     assert r["X-Content-Type-Options"] == "nosniff"
     assert b"<" not in r.body
-
-
-@pytest.fixture
-def logged():
-    """Every log event while the test runs."""
-    events = []
-    globalLogPublisher.addObserver(events.append)
-    yield events
-    globalLogPublisher.removeObserver(events.append)
 
 
 @pytest.mark.parametrize(
