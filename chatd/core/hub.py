@@ -30,6 +30,8 @@ class Hub:
         self.name = name
         self.rooms: Dict[str, Room] = {}
         self.nicks: Dict[str, object] = {}
+        #: Sessions by the look-alike key of their nick (L{skeleton}).
+        self.lookalikes: Dict[str, object] = {}
         self.sessions: set = set()
         self.shutting_down = False
         #: Counters for metrics, read at scrape time: "messages_received",
@@ -100,6 +102,8 @@ class Hub:
         self.sessions.discard(session)
         if session.key is not None and self.nicks.get(session.key) is session:
             del self.nicks[session.key]
+        if session.look is not None and self.lookalikes.get(session.look) is session:
+            del self.lookalikes[session.look]
 
     def members_of_rooms(self, session) -> Dict[object, Deliver]:
         """Everyone who shares a room with C{session}, each once."""

