@@ -10,6 +10,7 @@ decodes UTF-8.  L{parse} turns a line into a command tuple.  The C{render}
 functions turn core events into the bytes a terminal shows.
 """
 
+import re
 import time
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
@@ -21,6 +22,7 @@ CRLF = b"\r\n"
 
 # Telnet (RFC 854) command bytes.
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+EC, EL = 247, 248  # erase character, erase line
 _NEGOTIATION = (WILL, WONT, DO, DONT)
 #: Longest subnegotiation we skip over before giving up on the peer.
 _MAX_SB = 4096
@@ -77,17 +79,7 @@ class LineDecoder:
         for byte in data:
             state = self._state
             if state == _DATA:
-                if byte == IAC:
-                    self._state = _IAC
-                elif byte == 10 or byte == 13 or (byte == 0 and self._after_cr):
-                    if self._after_cr and byte != 13:
-                        self._after_cr = False
-                        continue  # the LF or NUL of CRLF / CR NUL
-                    self._after_cr = byte == 13
-                    self._end_line(out)
-                else:
-                    self._after_cr = False
-                    self._add(byte, out)
+                self._data(byte, out)
             elif state == _IAC:
                 if byte == IAC:
                     self._state = _DATA
@@ -96,11 +88,29 @@ class LineDecoder:
                     self._verb, self._state = byte, _OPT
                 elif byte == SB:
                     self._state, self._sb_len = _SB, 0
+                elif byte >= SE:
+                    self._state = _DATA
+                    if byte == EC:
+                        self._erase()
+                    elif byte == EL:
+                        self._buf.clear()
+                    # NOP, DM, BRK, IP, AO, AYT, GA: nothing to do
                 else:
-                    self._state = _DATA  # NOP, GA, AYT, ...: nothing to do
+                    # Not a telnet command: a stray 0xFF.  It stays in the
+                    # line (which is then refused as invalid UTF-8) and the
+                    # byte after it is data, line ends included.
+                    self._state = _DATA
+                    self._add(IAC, out)
+                    self._data(byte, out)
             elif state == _OPT:
-                self._refuse(self._verb, byte)
                 self._state = _DATA
+                if byte == 10 or byte == 13:
+                    # No option is a line end: these were stray bytes.
+                    self._add(IAC, out)
+                    self._add(self._verb, out)
+                    self._data(byte, out)
+                else:
+                    self._refuse(self._verb, byte)
             elif state == _SB:
                 self._sb_len += 1
                 if byte == IAC:
@@ -110,6 +120,28 @@ class LineDecoder:
             else:  # _SB_IAC
                 self._state = _DATA if byte == SE else _SB
         return out
+
+    def _data(self, byte: int, out: List[Item]) -> None:
+        """One byte of the data stream (not inside a telnet command)."""
+        if byte == IAC:
+            self._state = _IAC
+        elif byte == 10 or byte == 13 or (byte == 0 and self._after_cr):
+            if self._after_cr and byte != 13:
+                self._after_cr = False
+                return  # the LF or NUL of CRLF / CR NUL
+            self._after_cr = byte == 13
+            self._end_line(out)
+        else:
+            self._after_cr = False
+            self._add(byte, out)
+
+    def _erase(self) -> None:
+        """Telnet's Erase Character: drop the last character of the line."""
+        buf = self._buf
+        while buf and 0x80 <= buf[-1] < 0xC0:
+            buf.pop()  # UTF-8 continuation bytes
+        if buf:
+            buf.pop()
 
     def _plain(self, data: bytes, out: List[Item]) -> List[Item]:
         *lines, rest = data.split(b"\n")
@@ -171,7 +203,7 @@ class LineDecoder:
             )
             return
         self.overlong = 0
-        out.append(line)
+        out.append(terminal_input(line))
 
     def _refuse(self, verb: int, option: int) -> None:
         """Answer DO with WONT and WILL with DONT, once per option."""
@@ -186,6 +218,36 @@ class LineDecoder:
     def pending(self) -> int:
         """Bytes of an unfinished line held in memory."""
         return len(self._buf)
+
+
+#: What a terminal sends by itself for cursor, editing and function keys:
+#: CSI sequences with a key's final byte (the arrows ESC [ A to D, Home and
+#: End, ESC [ 3 ~ for Delete, ESC [ 1 ; 5 C for Ctrl-Right, ESC [ Z for
+#: Shift-Tab, bracketed paste ESC [ 200 ~) and SS3 sequences (ESC O A in
+#: application mode).  Sequences no key sends (ESC [ 2 J erases the
+#: screen, ESC [ 31 m colours) are left for the text rules to refuse.
+_TERMINAL_KEYS = re.compile("\x1b(?:\\[[0-9;]*[A-HPQRSZ~u]|O[A-HPQRS])")
+
+
+def terminal_input(line: str) -> str:
+    """
+    The line as its user meant it: key sequences the terminal sent on its
+    own (arrow keys and the like) dropped, and raw backspaces and DELs
+    (character-mode clients) applied as edits.  Every other control
+    character stays, for the text rules to refuse by name.
+    """
+    if "\x1b" in line:
+        line = _TERMINAL_KEYS.sub("", line)
+    if "\x08" in line or "\x7f" in line:
+        kept: List[str] = []
+        for ch in line:
+            if ch == "\x08" or ch == "\x7f":
+                if kept:
+                    kept.pop()
+            else:
+                kept.append(ch)
+        line = "".join(kept)
+    return line
 
 
 # -- commands -------------------------------------------------------------

@@ -357,7 +357,7 @@ def _strings(obj):
 def test_pipeline_positive_control():
     """The harness itself: honest text is relayed, an escape sequence is refused and not relayed."""
     world = Pipeline()
-    world.mallory.dataReceived(b"hello\r\n\x1b[2J\r\n")
+    world.mallory.dataReceived(b"hello\r\n\x1b]0;owned\x07\r\n")
     assert world.alice.transport.value() == b"[#room] <mallory> hello\r\n"
     assert b"! invalid-text: " in world.mallory.transport.value()
     assert [json.loads(f)["text"] for f in world.json.frames] == ["hello"]

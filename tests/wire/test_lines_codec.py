@@ -165,6 +165,53 @@ def test_iac_iac_is_a_literal_0xff():
     assert "byte 0xFF at position 2" in items[0].message
 
 
+@pytest.mark.parametrize("stray", [b"caf\xff", b"\xfe\xff", b"\xff", b"ok\xff\xfb", b"ok\xff\xfd"])
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r\0", b"\r"])
+def test_a_stray_0xff_never_swallows_a_line_end(stray, eol):
+    """0xFF not followed by a telnet command is a bad byte in its own line: the next line stays its own."""
+    for split in range(len(stray + eol) + 1):
+        d = LineDecoder()
+        data = stray + eol + b"next line" + eol
+        items = d.feed(data[:split]) + d.feed(data[split:])
+        assert [type(i) for i in items] == [Problem, str], (split, items)
+        assert items[0].code == "invalid-utf8"
+        assert items[1] == "next line"
+
+
+def test_telnet_erase_character_and_erase_line_edit_the_line():
+    """IAC EC drops the last character (a whole UTF-8 one); IAC EL drops the line so far."""
+    ec, el = bytes([IAC, wire.EC]), bytes([IAC, wire.EL])
+    assert decode("café".encode() + ec + ec + b"x\r\n")[0] == ["cax"]
+    assert decode(b"wrong" + el + b"right\r\n")[0] == ["right"]
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("hel\x1b[Dlo", "hello"),  # left arrow, then more typing
+    ("\x1b[A\x1b[B\x1b[C\x1b[D", ""),  # arrow keys alone: a blank line
+    ("\x1bOAup in application mode", "up in application mode"),
+    ("\x1b[1;5Cctrl-right", "ctrl-right"),
+    ("\x1b[3~delete key", "delete key"),
+    ("\x1b[200~pasted\x1b[201~", "pasted"),  # bracketed paste
+    ("helo\x08\x08llo", "hello"),  # raw backspaces (character mode)
+    ("typo\x7f\x7fo", "tyo"),  # DEL, as most terminals send for Backspace
+    ("\x7f\x7fstart", "start"),  # nothing to erase: nothing happens
+    ("café\x7f\x7fe", "cae"),  # one character, not one byte
+])
+def test_terminal_keys_are_dropped_and_backspaces_edit(typed, meant):
+    """What a terminal sends on its own is not text: it is dropped or applied, as the user meant."""
+    for eol in (b"\n", b"\r\n"):
+        assert decode(typed.encode() + eol)[0] == [meant]
+
+
+@pytest.mark.parametrize("typed", [
+    "\x1b]0;title\x07", "esc \x1b alone", "\x1bc reset", "\x07bell", "\x00nul", "\x1b[2Jclear", "\x1b[31mred",
+])
+def test_other_control_characters_stay_for_the_text_rules_to_refuse(typed):
+    """Only key sequences are dropped: an OSC, a screen erase, a colour, a lone ESC, BEL or NUL reach the core, which refuses them by name."""
+    [line] = decode(typed.encode() + b"\r\n")[0]
+    assert line == typed
+
+
 def test_subnegotiation_split_across_feeds_is_skipped():
     """A subnegotiation arriving over several reads is skipped entirely."""
     d = LineDecoder()
