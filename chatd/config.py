@@ -42,6 +42,8 @@ class WebConfig:
     close_handshake_timeout: int = 2
     #: Seconds an HTTP request's headers may take to arrive (slowloris).
     header_timeout: int = 10
+    #: Seconds a whole HTTP request, body included, may take to arrive.
+    request_timeout: int = 30
     #: Long-poll: default and largest poll hold, in seconds.
     poll_timeout: int = 25
     max_poll_timeout: int = 60
@@ -135,6 +137,7 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("web", "open_handshake_timeout"): ("web", "open_handshake_timeout", "int"),
     ("web", "close_handshake_timeout"): ("web", "close_handshake_timeout", "int"),
     ("web", "header_timeout"): ("web", "header_timeout", "int"),
+    ("web", "request_timeout"): ("web", "request_timeout", "int"),
     ("web", "poll_timeout"): ("web", "poll_timeout", "int"),
     ("web", "max_poll_timeout"): ("web", "max_poll_timeout", "int"),
     ("web", "session_idle"): ("web", "session_idle", "int"),
@@ -147,7 +150,7 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
 _POSITIVE = {
     "max_line", "sendq", "registration_timeout", "connections_per_ip", "shutdown_grace", "max_frame", "max_message", "max_connections",
     "ping_interval", "ping_timeout", "open_handshake_timeout", "close_handshake_timeout", "header_timeout",
-    "poll_timeout", "max_poll_timeout", "session_idle", "backlog", "max_body",
+    "request_timeout", "poll_timeout", "max_poll_timeout", "session_idle", "backlog", "max_body",
     "retention_messages", "retention_days",
 }
 

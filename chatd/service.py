@@ -25,10 +25,11 @@ from chatd import logsetup, notify
 from chatd.admin import AdminFactory, Bans
 from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
-from chatd.frontends.gate import Gate, GatedFactory, http_refusal
+from chatd.endpoints import listen_failure
+from chatd.frontends.gate import OPERATOR_CONNECTIONS, OPERATOR_IDLE, Gate, GatedFactory, OperatorGate, http_refusal
+from chatd.frontends.httpbounds import set_deadlines
 from chatd.frontends.lines import LineFactory
 from chatd.frontends.outbox import Turn
-from chatd.frontends.httpbounds import access_log_formatter
 from chatd.frontends.longpoll import LongPollResource
 from chatd.frontends.web import makeSite
 from chatd.metrics import makeMetricsSite
@@ -231,7 +232,6 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     api = LongPollResource(hub, config, reactor)
     site = makeSite(hub, config, reactor, api_resource=api, turn=turn)
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
-    site.logFormatter = access_log_formatter  # session tokens are credentials: keep them out of logs
     kinds = [
         ("lines", config.lines_listeners(), lines),
         ("web", config.web_listeners(), GatedFactory(gate, site, http_refusal, "web")),
@@ -243,12 +243,17 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
             if tls is not None:
                 certificates.append(tls)
     service = ChatService(config, reactor, hub, listeners, loader)
-    # Operator listeners: not gated (loopback and a 0600 unix socket).
+    # Metrics: an HTTP listener like the web one (the gate, the deadlines).
     if config.metrics:
-        listeners.append(("metrics", config.metrics, config.metrics, makeMetricsSite(hub, reactor)))
+        metrics = makeMetricsSite(hub, reactor)
+        set_deadlines(metrics, config.web)
+        service.reloaders.append(lambda old, new: set_deadlines(metrics, new.web) or [])
+        listeners.append(("metrics", config.metrics, config.metrics, GatedFactory(gate, metrics, http_refusal, "metrics")))
+    # Admin: operators only, with its own cap, so a full gate never locks them out.
     if config.admin:
         admin = AdminFactory(hub, bans, reload=service.reload, clock=reactor, started=reactor.seconds())
-        listeners.append(("admin", config.admin, config.admin, admin))
+        gated = OperatorGate(admin, OPERATOR_CONNECTIONS, OPERATOR_IDLE, reactor)
+        listeners.append(("admin", config.admin, config.admin, gated))
     service.bans = bans
     service.gate = gate
     service.lines = lines
@@ -287,10 +292,10 @@ def _reload_core(hub: Hub, gate: Gate, lines: LineFactory, old: Config, new: Con
 
 
 def _reload_web(site, api, old: Config, new: Config) -> List[str]:
-    """New WebSocket connections get the new sendq and origins; HTTP the new header deadline and CORS list."""
+    """New WebSocket connections get the new sendq and origins; HTTP the new deadlines and CORS list."""
     members = site.websocket
     members.sendq = new.sendq
-    site.headerTimeout = new.web.header_timeout
+    set_deadlines(site, new.web)
     report = []
     if new.web.cors_origins != old.web.cors_origins:
         api.cors_origins = frozenset(new.web.cors_origins)

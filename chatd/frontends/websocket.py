@@ -19,11 +19,12 @@ Policy, in one place:
     listed in C{allowed_origins}; a client sending no Origin (not a
     browser) is accepted.
   - An event is framed once for every member (L{_frame_of}, cached by
-    L{chatd.core.events.Event.encoded}).  Every data frame goes through
-    the connection's L{Outbox}: a member that reads too slowly is cut off
-    past C{sendq} bytes without delaying anyone else.  Its connection is
-    aborted (a client that reads nothing would not read a close frame
-    either); the reason is logged and is the quit reason others see.
+    L{chatd.core.events.Event.encoded}).  Every frame, control frames
+    included, goes through the connection's L{Outbox}: a member that
+    reads too slowly is cut off past C{sendq} bytes without delaying
+    anyone else.  Its connection is aborted (a client that reads nothing
+    would not read a close frame either); the reason is logged and is the
+    quit reason others see.
   - Commands of one connection run one at a time, in order: while one
     waits for the store, reading from that client pauses.
 """
@@ -224,10 +225,26 @@ class WebSocketMember(WebSocketServerProtocol):
     # -- output ------------------------------------------------------------
 
     def sendData(self, data, sync=False, chopsize=None) -> None:
-        """Autobahn's own frames (pong, close) go after our queued ones."""
-        if self.outbox is not None:
-            self.outbox.flush()
-        super().sendData(data, sync, chopsize)
+        """
+        Autobahn's own bytes (handshake answer, pings, pongs, close frames)
+        go through the outbox too, after our queued frames: every byte
+        queued for a client counts against its sendq.  (chatd never asks
+        Autobahn to chop or pace writes.)
+        """
+        if self.outbox is None:
+            super().sendData(data, sync, chopsize)
+        else:
+            self.outbox.write_now(data)
+
+    def onPing(self, payload: bytes) -> None:
+        """
+        Pong through the outbox, with no grace past sendq: a client that
+        pings without reading the answers is cut off at its bound (pongs
+        that bypassed it once let a ping flood take hundreds of MiB).
+        """
+        if self.state == _OPEN and self.outbox is not None:
+            # A control frame's payload is at most 125 bytes (RFC 6455 5.5).
+            self.outbox.write_now(bytes((0x8A, len(payload))) + payload, strict=True)
 
     def _write(self, frame: bytes) -> None:
         """Queue one complete data frame; dropped once the connection closes."""
