@@ -11,7 +11,7 @@ reported as one L{ConfigError} sentence naming the section, key and value.
 """
 
 import configparser
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from chatd.core.rules import Rules
@@ -204,7 +204,13 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
     try:
         new_rules = replace(config.rules, **rules)
     except ValueError as e:
-        raise ConfigError(f"[limits]/[history]: {e}")
+        # Rules name their fields; say which tap.cfg line that is.
+        name, _, why = str(e).partition(" must ")
+        where = [(s, k) for (s, k), spec in _KEYS.items() if spec[:2] == ("rules", name)]
+        if not where:
+            raise ConfigError(f"[limits]/[history]: {e}")
+        (section, key), = where
+        raise ConfigError(f"[{section}] {key} = {rules.get(name, '')}: must {why.rstrip('.')}.")
     config = replace(config, web=replace(config.web, **web), rules=new_rules, **top)
     if config.log_level:
         from chatd.logsetup import parse_levels
@@ -242,13 +248,25 @@ def load(path: Optional[str], overrides: Dict[Tuple[str, str], object]) -> Confi
 
 
 def describe(config: Config) -> List[str]:
-    """The effective settings as INI-ish lines, for --check-config."""
-    out = []
-    for f in fields(config):
-        value = getattr(config, f.name)
-        if f.name in ("web", "rules"):
-            for g in fields(value):
-                out.append(f"{f.name}.{g.name} = {getattr(value, g.name)!r}")
-        else:
-            out.append(f"{f.name} = {value!r}")
-    return out
+    """
+    The effective settings for --check-config, written as tap.cfg is (its
+    sections in its order, its key names), so an operator can find and
+    edit each one.  L{_KEYS} says which setting is which.
+    """
+    order = ["server", "lines", "web", "history", "limits", "metrics", "admin", "log"]
+    order += [s for s in dict.fromkeys(s for s, _ in _KEYS) if s not in order]
+    effective = {("lines", "listen"): config.lines_listeners(), ("web", "listen"): config.web_listeners()}
+    holders = {"top": config, "web": config.web, "rules": config.rules}
+    out: List[str] = []
+    for section in order:
+        out.append(f"[{section}]")
+        for (s, key), (where, name, kind) in _KEYS.items():
+            if s != section:
+                continue
+            value = effective.get((s, key), getattr(holders[where], name))
+            if kind == "list":
+                out.append(f"{key} =" + "".join(f"\n    {item}" for item in value))
+            else:
+                out.append(f"{key} = {value}".rstrip().replace("\n", "\n    "))
+        out.append("")
+    return out[:-1]

@@ -10,6 +10,7 @@ most C{shutdown_grace} seconds) for their connections to close, and
 flushes the store.
 """
 
+import os
 import signal
 from dataclasses import fields
 from typing import Callable, List, Optional, Tuple
@@ -57,10 +58,19 @@ def make_store(config: Config, reactor):
 
 
 def describe_address(address) -> str:
+    """
+    Where a listener is, as an operator writes it: C{127.0.0.1:2323},
+    C{[::1]:2323}, or a unix socket's path (Twisted keeps it as bytes).
+    """
     host = getattr(address, "host", None)
     if host is not None:
-        return f"{host}:{address.port}"
-    return str(getattr(address, "name", address))
+        return f"[{host}]:{address.port}" if ":" in host else f"{host}:{address.port}"
+    name = getattr(address, "name", None)
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    if name and name.startswith("\0"):
+        return "@" + name[1:]  # Linux's abstract namespace, written as ss(8) does
+    return name or "an unnamed socket"
 
 
 class ChatService(MultiService):
@@ -87,7 +97,7 @@ class ChatService(MultiService):
             result: list = []
             serverFromString(self.reactor, endpoint).listen(factory).addBoth(result.append)
             if not result or isinstance(result[0], Failure):
-                why = result[0].getErrorMessage() if result else "listening did not complete"
+                why = listen_failure(result[0].value) if result else "listening did not complete"
                 self._close_ports()
                 raise SystemExit(f"chatd: cannot listen for {kind} on {description}: {why}")
             port = result[0]
