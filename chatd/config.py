@@ -115,7 +115,7 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("limits", "max_rooms"): ("rules", "max_rooms", "int"),
     ("limits", "flood_rate"): ("rules", "flood_rate", "int"),
     ("limits", "flood_burst"): ("rules", "flood_burst", "int"),
-    ("limits", "flood_strikes"): ("rules", "flood_strikes", "int"),
+    ("limits", "recvq"): ("rules", "recvq", "int"),
     ("history", "db"): ("top", "db", "str"),
     ("history", "durability"): ("top", "durability", "str"),
     ("history", "scrollback"): ("rules", "scrollback", "int"),
@@ -144,6 +144,12 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("web", "backlog"): ("web", "backlog", "int"),
     ("web", "max_body"): ("web", "max_body", "int"),
     ("web", "cors_origins"): ("web", "cors_origins", "list"),
+}
+
+#: Settings that existed once, and what an operator should do instead.
+_GONE = {
+    ("limits", "flood_strikes"): "input past the flood rate is now held and run late, never refused; "
+    "[limits] recvq bounds what is held. Remove the line.",
 }
 
 #: Limits where 0 would mean "unlimited": refused, so no limit is ever off.
@@ -184,6 +190,8 @@ def parse(text: str, source: str = "tap.cfg") -> Dict[Tuple[str, str], object]:
     for section in parser.sections():
         for key, raw in parser.items(section):
             spec = _KEYS.get((section, key))
+            if (section, key) in _GONE:
+                raise ConfigError(f"{source}: [{section}] {key} is no longer a setting: {_GONE[section, key]}")
             if spec is None:
                 known = sorted(k for s, k in _KEYS if s == section)
                 hint = f" Known keys in [{section}]: {', '.join(known)}." if known else (

@@ -40,7 +40,8 @@ COUNTERS = {
     "messages_received": ("chatd_messages_received", "Room messages and actions accepted from clients."),
     "deliveries": ("chatd_deliveries", "Events handed to sessions (one per recipient)."),
     "slow_dropped": ("chatd_slow_clients_dropped", "Clients disconnected for reading too slowly (send queue over its bound)."),
-    "rate_limited": ("chatd_rate_limited", "Commands refused by flood control."),
+    "rate_limited": ("chatd_rate_limited", "Commands held by flood control and run late (fakelag)."),
+    "flood_disconnects": ("chatd_flood_disconnects", "Clients disconnected for flooding (held input over [limits] recvq)."),
 }
 
 #: hub.stats key prefix -> (metric name without _total, label, help).

@@ -279,11 +279,7 @@ def _reload_core(hub: Hub, gate: Gate, lines: LineFactory, old: Config, new: Con
     """Apply limits, motd and timeouts; existing sessions get the new limits."""
     report = []
     if new.rules != old.rules:
-        hub.rules = new.rules
-        for session in hub.sessions:
-            session.bucket.rate = new.rules.flood_rate
-            session.bucket.burst = new.rules.flood_burst
-            session.bucket.strikes = new.rules.flood_strikes
+        hub.rules = new.rules  # sessions read it at each use: flood limits apply at once
         report.append("limits updated")
     if new.motd != old.motd:
         lines.motd = new.motd

@@ -92,7 +92,7 @@ def test_scrape_reads_the_hub(hub, clock):
     hub.stats.clear()  # the joins counted deliveries; start from known numbers
     hub.stats.update({
         "messages_received": 7, "deliveries": 19, "bytes_out:lines": 1234, "bytes_out:websocket": 99,
-        "slow_dropped": 1, "rate_limited": 3, "error:nick-in-use": 2, "error:no-such-room": 1,
+        "slow_dropped": 1, "rate_limited": 3, "flood_disconnects": 6, "error:nick-in-use": 2, "error:no-such-room": 1,
         "connections_refused:banned": 4, "connections_refused:per-ip": 5,
     })
     site = makeMetricsSite(hub, clock)
@@ -111,6 +111,7 @@ def test_scrape_reads_the_hub(hub, clock):
     assert value(found, "chatd_bytes_out_total", frontend="websocket") == 99
     assert value(found, "chatd_slow_clients_dropped_total") == 1
     assert value(found, "chatd_rate_limited_total") == 3
+    assert value(found, "chatd_flood_disconnects_total") == 6
     assert value(found, "chatd_errors_total", code="nick-in-use") == 2
     assert value(found, "chatd_errors_total", code="no-such-room") == 1
     assert value(found, "chatd_connections_refused_total", reason="banned") == 4

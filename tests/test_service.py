@@ -56,6 +56,7 @@ def test_existing_sessions_get_new_flood_limits():
     """Flood limits apply to sessions already connected, not only to new ones."""
     new = {}
     service = build(lambda: new["config"])
+    service.hub.rules = replace(service.config.rules, flood_rate=1, flood_burst=1)
 
     class Sink:
         def deliver(self, event):
@@ -65,6 +66,16 @@ def test_existing_sessions_get_new_flood_limits():
             pass
 
     session = service.hub.connect(Sink(), "127.0.0.1:1", "test")
+    ran = []
+    for n in range(5):
+        session.submit("who", 5, lambda n=n: ran.append(n))
+    assert ran == [0], "one token: the rest are held"
     new["config"] = replace(service.config, rules=replace(service.config.rules, flood_rate=7, flood_burst=30))
     service.reload()
-    assert (session.bucket.rate, session.bucket.burst) == (7, 30)
+    service.reactor.advance(1)
+    assert ran == [0, 1, 2, 3, 4], "held input runs at the new rate"
+    ran.clear()
+    service.reactor.advance(10)
+    for n in range(30):
+        session.submit("who", 5, lambda n=n: ran.append(n))
+    assert len(ran) == 30, "the new burst applies to this session"

@@ -1,62 +1,146 @@
 # -*- test-case-name: tests.core.test_flood -*-
 """
-Flood control: a token bucket per session, the same for every front end.
+Flood control: a token bucket per session that delays input instead of
+refusing it (IRC servers call this "fakelag"), the same for every front end.
 
 Each command spends tokens (most cost 1; joins, nick changes and private
 messages cost more, as they are what floods abuse).  Tokens come back at
-C{rate} per second up to C{burst}.  A command that finds too few tokens is
-refused with C{rate-limited}; a session that keeps pushing past the limit
-(C{strikes} refusals without a pause) is disconnected, like an IRC server's
-"Excess Flood".
+C{flood_rate} per second up to C{flood_burst}.  While tokens last, commands
+run at once.  Past the burst they are held, in the order they came, and run
+as tokens come back: a pasted page arrives complete and in order, a few
+seconds late, and is never refused.
+
+Held input is bounded by C{recvq} bytes.  A person pasting a page stays far
+below it; a script sending without pause passes it within a second, and is
+disconnected for flooding.  Each held command counts its size plus
+L{HELD_OVERHEAD} bytes, about what holding it costs in memory, so a flood
+of tiny commands is bounded as tightly as a flood of long ones.
 """
 
-from chatd.core.errors import RateLimited
+from collections import deque
+from typing import Callable, Deque, Optional, Tuple
 
-#: Extra cost of the commands floods are made of.
-COSTS = {"join": 2, "nick": 3, "private": 2}
+from twisted.logger import Logger
+
+log = Logger(namespace="chatd.flood")
+
+#: Extra cost of the commands floods are made of (both the line and the
+#: JSON names: C{msg} is a private message in both).
+COSTS = {"join": 2, "nick": 3, "msg": 2}
+
+#: Bytes each held command counts against C{recvq} besides its own size.
+HELD_OVERHEAD = 128
+
+#: Tokens that count as whole despite float rounding (a refill computed
+#: from clock differences can fall short of a token by 1e-16, and a timer
+#: set for that shortfall would fire at the same instant again).
+_SLACK = 1e-6
+
+Run = Callable[[], object]
+Drop = Optional[Callable[[str], None]]
 
 
-class Bucket:
+def cost_of(command: str) -> int:
+    """Tokens C{command} (a command name, or C{"invalid"}) costs."""
+    return COSTS.get(command, 1)
+
+
+class Throttle:
     """
-    @param clock: anything with C{seconds()}.
-    @param rate: tokens regained per second (commands per second, sustained).
-    @param burst: most tokens held (commands that may come at once).
-    @param strikes: refusals in a row that end the session.
+    One session's bucket and its held input.
+
+    @param hub: where the clock (C{hub.clock}) and the rules in force
+        (C{hub.rules}, read at each use so a reload applies to every
+        session) come from.
+    @param on_flood: called once, with the held byte count, when held input
+        passes C{recvq}; it should disconnect the session (which calls
+        L{clear}).
     """
 
-    __slots__ = ("clock", "rate", "burst", "strikes", "tokens", "stamp", "refused")
+    __slots__ = ("hub", "on_flood", "tokens", "stamp", "held", "held_bytes", "_call")
 
-    def __init__(self, clock, rate: float, burst: int, strikes: int) -> None:
-        self.clock = clock
-        self.rate = rate
-        self.burst = burst
-        self.strikes = strikes
-        self.tokens = float(burst)
-        self.stamp = clock.seconds()
-        self.refused = 0
+    def __init__(self, hub, on_flood: Callable[[int], None]) -> None:
+        self.hub = hub
+        self.on_flood = on_flood
+        self.tokens = float(hub.rules.flood_burst)
+        self.stamp = hub.clock.seconds()
+        #: Commands waiting for tokens, oldest first; None while none wait.
+        self.held: Optional[Deque[Tuple[int, int, Run, Drop]]] = None
+        #: What the held commands count against C{recvq}.
+        self.held_bytes = 0
+        self._call = None
 
-    def spend(self, command: str) -> None:
+    def __len__(self) -> int:
+        """How many commands are held."""
+        return len(self.held) if self.held else 0
+
+    def submit(self, cost: int, size: int, run: Run, drop: Drop = None) -> bool:
         """
-        Pay for C{command}.
+        Run C{run} now if nothing is held and the tokens suffice, else hold
+        it behind what is already held.
 
-        @raise RateLimited: not enough tokens; the message says when to retry.
+        @param size: the command's size in bytes as received.
+        @param drop: called with a reason if a held command will never run
+            (the session ended first); for front ends that owe an answer.
+        @return: whether it ran now.
         """
-        cost = COSTS.get(command, 1)
-        now = self.clock.seconds()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= cost:
+        rules = self.hub.rules
+        self._refill(rules)
+        if self.held is None and self.tokens + _SLACK >= min(cost, rules.flood_burst):
             self.tokens -= cost
-            self.refused = 0
-            return
-        self.refused += 1
-        wait = (cost - self.tokens) / self.rate
-        raise RateLimited(
-            f"You are sending too fast (limit {self.rate:g} commands per second, "
-            f"bursts of {self.burst}); wait {wait:.1f}s. That command was not run."
-        )
+            run()
+            return True
+        if self.held is None:
+            self.held = deque()
+        self.held.append((cost, size, run, drop))
+        self.held_bytes += size + HELD_OVERHEAD
+        if self.held_bytes > rules.recvq:
+            self.on_flood(self.held_bytes)
+            return False
+        self._schedule(rules)
+        return False
 
-    @property
-    def abusive(self) -> bool:
-        """True once the session has been refused C{strikes} times in a row."""
-        return self.refused >= self.strikes
+    def clear(self, reason: str) -> None:
+        """Forget every held command (the session ended); tell their owners."""
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        held, self.held, self.held_bytes = self.held, None, 0
+        for _, _, _, drop in held or ():
+            if drop is not None:
+                try:
+                    drop(reason)
+                except Exception:
+                    log.failure("A front end failed to answer a dropped command")
+
+    def _refill(self, rules) -> None:
+        now = self.hub.clock.seconds()
+        self.tokens = min(float(rules.flood_burst), self.tokens + (now - self.stamp) * rules.flood_rate)
+        self.stamp = now
+
+    def _schedule(self, rules) -> None:
+        if self._call is not None or not self.held:
+            return
+        need = min(self.held[0][0], rules.flood_burst) - self.tokens
+        self._call = self.hub.clock.callLater(max(need, 0.0) / rules.flood_rate, self._release)
+
+    def _release(self) -> None:
+        """Tokens are back: run what they pay for, oldest first."""
+        self._call = None
+        rules = self.hub.rules
+        self._refill(rules)
+        while self.held:
+            cost, size, run, _ = self.held[0]
+            if self.tokens + _SLACK < min(cost, rules.flood_burst):
+                break
+            self.held.popleft()
+            self.held_bytes -= size + HELD_OVERHEAD
+            self.tokens -= cost
+            try:
+                run()
+            except Exception:
+                log.failure("A held command failed; the rest of the held input goes on")
+        if self.held:
+            self._schedule(rules)
+        else:
+            self.held = None

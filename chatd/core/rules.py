@@ -30,14 +30,15 @@ class Rules:
     #: Flood control: commands per second sustained, and burst size.
     flood_rate: int = 3
     flood_burst: int = 12
-    #: Refused commands in a row after which a flooding session is closed.
-    flood_strikes: int = 20
+    #: Bytes of input held for a session going faster than the flood
+    #: rate; past this the session is disconnected for flooding.
+    recvq: int = 32768
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
         for name in ("max_message", "max_topic", "history_max", "rooms_per_session", "max_rooms",
-                     "flood_rate", "flood_burst", "flood_strikes"):
+                     "flood_rate", "flood_burst", "recvq"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

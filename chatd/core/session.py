@@ -21,7 +21,6 @@ from chatd.core.errors import (
     NoSuchNick,
     NoSuchRoom,
     NotInRoom,
-    RateLimited,
     Unavailable,
     TooManyRooms,
 )
@@ -38,7 +37,7 @@ from chatd.core.events import (
     TOPIC,
     Event,
 )
-from chatd.core.flood import Bucket
+from chatd.core.flood import Throttle, cost_of
 from chatd.core.room import Deliver, Room
 from chatd.core.text import check_nick, check_room, clean_text, skeleton
 
@@ -55,7 +54,7 @@ class Session:
     @ivar rooms: the rooms this session is in, by folded name.
     """
 
-    __slots__ = ("hub", "sink", "peer", "frontend", "nick", "key", "look", "rooms", "closed", "bucket")
+    __slots__ = ("hub", "sink", "peer", "frontend", "nick", "key", "look", "rooms", "closed", "throttle")
 
     def __init__(self, hub, sink, peer: str, frontend: str) -> None:
         self.hub = hub
@@ -67,44 +66,77 @@ class Session:
         self.look: Optional[str] = None
         self.rooms: Dict[str, Room] = {}
         self.closed = False
-        rules = hub.rules
-        self.bucket = Bucket(hub.clock, rules.flood_rate, rules.flood_burst, rules.flood_strikes)
+        self.throttle = Throttle(hub, self._flooding)
 
     def __repr__(self) -> str:
         return f"<Session {self.nick or '(no nick)'} {self.frontend} {self.peer}>"
 
     # -- helpers ----------------------------------------------------------
 
-    def spend(self, command: str) -> None:
+    def submit(self, command: str, size: int, run, drop=None) -> bool:
         """
-        Charge flood control for one command; disconnect a flooder.  Front
-        ends call this for input they refuse themselves (unknown commands,
-        undecodable lines, bad JSON), so garbage floods are limited too.
+        Run one piece of client input under flood control: now, or held
+        and run later in arrival order (L{chatd.core.flood}).  Every front
+        end sends every command through here, refused input included
+        (unknown commands, undecodable lines, bad JSON), so garbage floods
+        are bounded like any other.
 
-        @raise RateLimited: the session is over its limit.
+        @param command: the command's name (C{say}, C{join}, C{msg}, ...),
+            or C{"invalid"} for input refused before it became one.
+        @param size: its size in bytes as received.
+        @param run: does the command and answers the client.
+        @param drop: called with a reason if the session ends while the
+            command is held, for front ends that owe the client an answer.
+        @return: whether it ran now.
         """
         if self.closed:
+            if drop is not None:
+                drop("This session has ended; connect again.")
+            return False
+        if self.throttle.submit(cost_of(command), size, run, drop):
+            return True
+        self.hub.stats["rate_limited"] += 1
+        if len(self.throttle) == 1:  # once per streak, not once per command
+            log.info(
+                "Slowing down {who} ({frontend} {peer}): over {rate} commands per second; "
+                "its input is held and run late",
+                who=self.logname, frontend=self.frontend, peer=self.peer, rate=self.hub.rules.flood_rate,
+            )
+        return False
+
+    @property
+    def held(self) -> int:
+        """How many commands are waiting for flood control to let them run."""
+        return len(self.throttle)
+
+    def _flooding(self, held_bytes: int) -> None:
+        rules = self.hub.rules
+        self.hub.stats["flood_disconnects"] += 1
+        log.warn(
+            "Disconnecting {who} ({frontend} {peer}) for flooding: {held} bytes of commands waiting, "
+            "over [limits] recvq = {recvq} at {rate} commands per second",
+            who=self.logname, frontend=self.frontend, peer=self.peer, held=held_bytes,
+            recvq=rules.recvq, rate=rules.flood_rate,
+        )
+        reason = (
+            f"Disconnected for flooding: you sent more than {rules.recvq} bytes of commands "
+            f"faster than {rules.flood_rate} per second."
+        )
+        self.sink.disconnect(reason)
+        self.close(reason)  # in case the sink did not
+
+    @property
+    def logname(self) -> str:
+        """The session's nick for logs, or what it is before it has one."""
+        return self.nick if self.nick is not None else "a client without a nick"
+
+    def _need_open(self) -> None:
+        """A closed session must not act: it would leave a ghost behind."""
+        if self.closed:
             raise Unavailable("This session has ended; connect again.")
-        try:
-            self.bucket.spend(command)
-        except RateLimited:
-            self.hub.stats["rate_limited"] += 1
-            if self.bucket.refused == 1:  # once per streak, not once per command
-                log.info(
-                    "Rate limiting {nick} ({frontend} {peer}): over {rate}/s",
-                    nick=self.nick, frontend=self.frontend, peer=self.peer, rate=self.bucket.rate,
-                )
-            if self.bucket.abusive and not self.closed:
-                log.warn(
-                    "Disconnecting {nick} ({frontend} {peer}) for flooding: {n} commands refused in a row",
-                    nick=self.nick, frontend=self.frontend, peer=self.peer, n=self.bucket.refused,
-                )
-                self.sink.disconnect(
-                    "Disconnected for flooding: too many commands refused for going too fast."
-                )
-            raise
 
     def _need_nick(self) -> str:
+        self._need_open()
         if self.nick is None:
             raise NoNick("Choose a nick first.")
         return self.nick
@@ -144,7 +176,7 @@ class Session:
         @raise NickInUse: another session holds the folded nick, or a nick
             that looks like it.
         """
-        self.spend("nick")
+        self._need_open()
         key = check_nick(nick)
         hub = self.hub
         holder = hub.nicks.get(key)
@@ -185,7 +217,6 @@ class Session:
         @return: Deferred firing with the C{members} event once the history
             has been delivered.
         """
-        self.spend("join")
         nick = self._need_nick()
         key = check_room(name)
         hub = self.hub
@@ -243,7 +274,6 @@ class Session:
 
     def part(self, name: str, reason: Optional[str] = None) -> Event:
         """Leave a room; its members, and we, get a C{part} event."""
-        self.spend("part")
         room = self._joined(name)
         event = Event(PART, room=room.name, nick=self.nick, reason=self._reason(reason, refuse=True), ts=self.hub.now())
         room.broadcast(event)
@@ -274,7 +304,6 @@ class Session:
         return self._post(ACTION, name, text, cid)
 
     def _post(self, type: str, name: str, text: str, cid: Optional[str]) -> Deferred:
-        self.spend("say")
         nick = self._need_nick()
         room = self._joined(name)
         text = clean_text(text, "message", self.hub.rules.max_message)
@@ -299,7 +328,6 @@ class Session:
 
     def private(self, to: str, text: str) -> Event:
         """Send C{text} to one nick; both ends get the C{private} event."""
-        self.spend("private")
         nick = self._need_nick()
         target = self.hub.nicks.get(check_nick(to))
         if target is None:
@@ -315,7 +343,6 @@ class Session:
 
     def topic(self, name: str) -> Event:
         """Read a room's topic (any live room, joined or not)."""
-        self.spend("topic")
         room = self.hub.room(name)
         if room is None:
             topic, setter = self.hub.store.topic(name)
@@ -326,7 +353,6 @@ class Session:
 
     def set_topic(self, name: str, topic: str) -> Deferred:
         """Set the topic of a room we are in; an empty topic clears it."""
-        self.spend("topic")
         nick = self._need_nick()
         room = self._joined(name)
         topic = clean_text(topic, "topic", self.hub.rules.max_topic).strip()
@@ -342,7 +368,6 @@ class Session:
 
     def who(self, name: str) -> Event:
         """The C{members} event of a live room (joined or not)."""
-        self.spend("who")
         room = self.hub.room(name)
         if room is None:
             raise NoSuchRoom(f"There is no room {name} right now; nobody is in it.")
@@ -350,7 +375,6 @@ class Session:
 
     def list_rooms(self) -> Event:
         """The C{rooms} event: every room that has members."""
-        self.spend("rooms")
         return self.hub.list_rooms()
 
     def history(self, name: str, limit: Optional[int] = None, before: Optional[int] = None) -> Deferred:
@@ -361,7 +385,6 @@ class Session:
         @param before: only messages with a smaller id (paging back).
         @return: Deferred firing with a C{history} event.
         """
-        self.spend("history")
         check_room(name)
         rules = self.hub.rules
         if limit is None:
@@ -384,9 +407,10 @@ class Session:
             return
         self.closed = True
         log.info(
-            "Session ended: {nick} ({frontend} {peer}): {reason}",
-            nick=self.nick, frontend=self.frontend, peer=self.peer, reason=reason or "no reason",
+            "Session ended: {who} ({frontend} {peer}): {reason}",
+            who=self.logname, frontend=self.frontend, peer=self.peer, reason=reason or "no reason",
         )
+        self.throttle.clear(reason or "The session ended.")
         reason = self._reason(reason)
         now = self.hub.now()
         for room in tuple(self.rooms.values()):

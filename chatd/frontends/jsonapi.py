@@ -81,28 +81,52 @@ def _call(session, command: Command) -> Deferred:
 
 def run(session, data: bytes) -> Deferred:
     """
-    Decode C{data} as one command, run it, and return a Deferred firing
-    with the list of encoded replies to send, in order.  Never fails: every
-    problem becomes an C{error} reply.
+    Decode C{data} as one command and run it under flood control
+    (L{chatd.core.session.Session.submit}): now, or late when the client
+    goes faster than the flood rate.
+
+    @return: a Deferred firing with the list of encoded replies to send,
+        in order.  It never fails: every problem becomes an C{error} reply,
+        and a command that never runs (the session ended while it was
+        held) gets C{unavailable}.
     """
     try:
         command = jsonproto.decode_command(data)
     except ChatError as e:
-        try:
-            session.spend("invalid")  # garbage costs flood tokens like commands
-        except ChatError as limited:
-            e = limited
-        session.hub.count_error(e.code)
-        return _fail(e, getattr(e, "ref", None))
-    return execute(session, command)
+        error = e  # the except clause unbinds e; the refusal may run later
+        return _submit(session, "invalid", len(data), lambda: refuse(session, error), getattr(e, "ref", None))
+    return submit(session, command, len(data))
+
+
+def submit(session, command: Command, size: int) -> Deferred:
+    """Like L{run}, for a command that is already decoded (long-poll decodes first, to answer 400)."""
+    return _submit(session, command.type, size, lambda: execute(session, command), command.ref)
+
+
+def run_refusal(session, size: int, reply: bytes) -> Deferred:
+    """Input refused before decoding (a binary frame): it waits its turn like any command, then gets C{reply}."""
+    return _submit(session, "invalid", size, lambda: succeed([reply]), None)
+
+
+def _submit(session, name: str, size: int, work: Callable[[], Deferred], ref) -> Deferred:
+    result: Deferred = Deferred()
+
+    def dropped(reason: str) -> None:
+        result.callback([jsonproto.encode(jsonproto.error("unavailable", reason, ref))])
+
+    session.submit(name, size, lambda: maybeDeferred(work).chainDeferred(result), dropped)
+    return result
+
+
+def refuse(session, e: ChatError) -> Deferred:
+    """The C{error} reply to input that never became a command."""
+    session.hub.count_error(e.code)
+    return _fail(e, getattr(e, "ref", None))
 
 
 def execute(session, command: Command) -> Deferred:
-    """
-    Like L{run}, for a command that is already decoded: the long-poll
-    front end decodes first, so that a malformed body gets HTTP 400.
-    """
-    d = _call(session, command)
+    """Run a decoded command now; a Deferred firing with its encoded replies."""
+    d = maybeDeferred(_call, session, command)
     d.addErrback(_error_reply, command.ref, session)
     return d
 

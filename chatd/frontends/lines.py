@@ -16,7 +16,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatd.core import events as ev
-from chatd.core.errors import ChatError, NotInRoom, RateLimited
+from chatd.core.errors import ChatError, NotInRoom
+from chatd.core.text import check_room
 from chatd.core.interfaces import ISink
 from chatd.frontends.gate import Refusal, lines_refusal
 from chatd.frontends.outbox import Outbox
@@ -82,19 +83,15 @@ class LineMember(Protocol):
         self.factory.hub.count_error(code)
         self.write(wire.render_error(code, message))
 
-    def refused(self, code: str, message: str) -> None:
-        """Input refused here, before the core: it still costs flood tokens."""
-        try:
-            self.session.spend("invalid")
-        except RateLimited as e:
-            code, message = e.code, e.message
-        self.error(code, message)
+    def refused(self, code: str, message: str, size: int = 0) -> None:
+        """Input refused here, before the core: it still goes through flood control."""
+        self.session.submit("invalid", size, lambda: self.error(code, message))
 
     def _too_slow(self, queued: int) -> None:
         self.factory.hub.stats["slow_dropped"] += 1
         log.warn(
             "Disconnecting {nick} ({peer}): over {bound} bytes waiting to be sent; it reads too slowly",
-            nick=self.session.nick if self.session else None,
+            nick=self.session.logname if self.session else "a client",
             peer=getattr(self, "peer", "?"),
             bound=self.factory.sendq,
         )
@@ -111,11 +108,11 @@ class LineMember(Protocol):
         for item in items:
             if self.session is None or self.session.closed:
                 return
-            if isinstance(item, Problem):
-                self.refused(item.code, item.message)
-                continue
             try:
-                self.lineReceived(item)
+                if isinstance(item, Problem):
+                    self.refused(item.code, item.message)
+                else:
+                    self.lineReceived(item)
             except Exception:
                 log.failure("Failed to handle a line from {peer}; the user got an 'internal' error", peer=self.peer)
                 self.error("internal", "The server failed to handle that line; it has been logged.")
@@ -123,18 +120,28 @@ class LineMember(Protocol):
             self.disconnect("You keep sending lines over the length limit.")
 
     def lineReceived(self, line: str) -> None:
+        """
+        Parse one line and hand it to flood control, which runs it now or,
+        for a client going faster than the flood rate, later: every line
+        runs in the order it was typed, each seeing what the lines before
+        it did.
+        """
         try:
             command = wire.parse(line)
         except wire.UsageError as e:
-            self.refused("usage", f"Usage: {e}")
+            self.refused("usage", f"Usage: {e}", len(line))
             return
         if command is None:
             return
+        name = command[0]
+        if self.session.nick is None and name == "say":
+            name = "nick"  # the first plain line is the nick
+        self.session.submit(name, len(line), lambda: self._run(command))
+
+    def _run(self, command) -> None:
         if self.session.nick is None and command[0] == "say":
             command = ("nick", command[1].strip())
-        handler = getattr(self, "do_" + command[0])
-        d = maybeDeferred(handler, *command[1:])
-        d.addErrback(self._failed)
+        maybeDeferred(getattr(self, "do_" + command[0]), *command[1:]).addErrback(self._failed)
 
     def _failed(self, failure) -> None:
         if failure.check(ChatError):
@@ -161,11 +168,17 @@ class LineMember(Protocol):
             self.write(wire.render_info(f"You are now known as {nick}"))
 
     def do_join(self, room: str):
+        d = self.session.join(room)
+        # Joined now (the scrollback may still be on its way): the next
+        # line is said there.
+        joined_room = self.session.rooms.get(check_room(room))
+        if joined_room is not None:
+            self.current = joined_room.name
+
         def joined(members):
-            self.current = members.room
             self.write(wire.render_info(f"Your current room is {members.room}; plain lines are said there."))
 
-        return self.session.join(room).addCallback(joined)
+        return d.addCallback(joined)
 
     def do_part(self, room: Optional[str], reason: Optional[str]):
         event = self.session.part(self._room(room), reason)
@@ -177,7 +190,6 @@ class LineMember(Protocol):
 
     def do_say(self, text: str):
         if self.current is None:
-            self.session.spend("say")
             raise NotInRoom("You are not in a room yet; /join #lobby first.")
         return self.session.say(self.current, text)
 
@@ -213,7 +225,7 @@ class LineMember(Protocol):
         self.outbox.loseConnection()
 
     def do_unknown(self, word: str):
-        self.refused("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
+        self.error("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
 
     def _registered(self) -> None:
         """The nick is set: swap the registration timer for the idle timer."""

@@ -6,7 +6,7 @@ The HTTP long-poll front end: the JSON protocol under C{/api/}
 A L{PollSession} is the core session's L{ISink}: it encodes each event
 once (shared with every other JSON member) and queues it in a
 L{PollQueue}, which numbers it and holds it until a poll acknowledges it.
-No chat rule lives here; commands go through L{jsonapi.execute}.
+No chat rule lives here; commands go through L{jsonapi.submit}.
 
 HTTP status codes are for HTTP-level problems only (400 malformed body,
 404, 405, 413, 429, 500); a well-formed command the core refuses is a
@@ -87,7 +87,8 @@ class PollSession:
         try:
             self.queue.append(event.encoded(jsonproto.encode_event))
         except Exception:
-            log.failure("Could not queue {event!r} for {session!r}", event=event, session=self)
+            log.failure("Could not queue a {type} event for {who} (long-poll {peer})",
+                        type=event.type, who=self.core.logname, peer=self.ip)
 
     def disconnect(self, reason: str) -> None:
         """
@@ -156,8 +157,8 @@ class PollSessions:
         return session
 
     def _expire(self, session: PollSession) -> None:
-        log.info("Long-poll session {session!r} expired after {idle} s without a poll",
-                 session=session, idle=self.web.session_idle)
+        log.info("Long-poll session of {who} ({peer}) expired after {idle} s without a poll",
+                 who=session.core.logname, peer=session.ip, idle=self.web.session_idle)
         session.close("Session expired")
 
     def forget(self, session: PollSession) -> None:
@@ -260,7 +261,7 @@ class LongPollResource(Resource):
             session = self.sessions.open(_client_ip(request))
         except RateLimited as e:
             raise HTTPError(429, e.code, e.message)
-        log.debug("Long-poll session {session!r} opened", session=session)
+        log.debug("Long-poll session opened for {peer}", peer=session.ip)
         welcome = jsonproto.welcome(self.hub.name, self._limits, transport=TRANSPORT)
         here = b"/" + b"/".join(request.prepath + [b"sessions", session.token.encode("ascii")])
         request.setHeader(b"Location", here)
@@ -268,7 +269,7 @@ class LongPollResource(Resource):
 
     def _delete(self, request, session: PollSession) -> None:
         session.close("Session ended")
-        log.debug("Long-poll session {session!r} ended by its client", session=session)
+        log.debug("Long-poll session of {who} ({peer}) ended by its client", who=session.core.logname, peer=session.ip)
         self._send(request, 204, b"")
 
     def _command(self, request, session: PollSession) -> None:
@@ -276,12 +277,14 @@ class LongPollResource(Resource):
         try:
             command = jsonproto.decode_command(body)
         except ChatError as e:
-            try:
-                session.core.spend("invalid")  # garbage costs flood tokens too
-            except ChatError as limited:
-                raise HTTPError(429, limited.code, limited.message, getattr(e, "ref", None))
-            raise HTTPError(400, e.code, e.message, getattr(e, "ref", None))
-        d = jsonapi.execute(session.core, command)
+            # Garbage waits its turn under flood control like any command.
+            refusal = HTTPError(400, e.code, e.message, getattr(e, "ref", None))
+            session.core.submit(
+                "invalid", len(body), lambda: self._refuse(request, refusal),
+                lambda reason: self._refuse(request, HTTPError(404, "no-such-session", reason)),
+            )
+            return
+        d = jsonapi.submit(session.core, command, len(body))
         d.addCallback(self._replied, request, session)
         d.addErrback(self._failed, request)
 

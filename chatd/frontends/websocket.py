@@ -36,7 +36,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from autobahn.util import encode_truncate
 from autobahn.websocket.protocol import PreparedMessage
 from autobahn.websocket.types import ConnectionDeny
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import fail
 from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
@@ -46,7 +46,6 @@ from zope.interface import implementer, noLongerProvides
 from chatd.core.interfaces import ISink
 from chatd.core.text import NICK_MAX
 from chatd.frontends import jsonapi
-from chatd.core.errors import ChatError
 from chatd.frontends.outbox import Outbox
 from chatd.wire import jsonproto
 
@@ -82,7 +81,8 @@ def _error(code: str, message: str) -> bytes:
     return _frame(jsonproto.encode(jsonproto.error(code, message)))
 
 
-_BINARY = _error("binary", "Binary frames are not part of the protocol; send each command as JSON in a text frame.")
+_BINARY = jsonproto.encode(jsonproto.error(
+    "binary", "Binary frames are not part of the protocol; send each command as JSON in a text frame."))
 _INTERNAL = _error("internal", "The server failed to handle this frame; it has been logged.")
 
 
@@ -256,7 +256,7 @@ class WebSocketMember(WebSocketServerProtocol):
         reason = f"too slow: outgoing buffer over {self.factory.sendq} bytes"
         log.warn(
             "Disconnecting {nick} ({peer}): {reason}",
-            nick=self.session.nick if self.session else None,
+            nick=self.session.logname if self.session else "a client",
             peer=self.address,
             reason=reason,
         )
@@ -273,12 +273,14 @@ class WebSocketMember(WebSocketServerProtocol):
         """Tell the client why (a C{shutdown} object and close 1001), then close."""
         try:
             self._write(_frame(jsonproto.encode({"type": "shutdown", "reason": reason})))
-            if self.session is not None:
-                self.session.close(reason)
             if self.state == _OPEN:
                 self.sendCloseFrame(code=GOING_AWAY, reasonUtf8=encode_truncate(reason, 123))
             elif self.state != _CLOSED:
                 self.dropConnection(abort=True)
+            if self.session is not None:
+                # After the close frame: answers to commands that will never
+                # run (held by flood control) would only follow the reason.
+                self.session.close(reason)
         except Exception:
             log.failure("Could not disconnect {peer} cleanly; aborting", peer=self.address)
             self.transport.abortConnection()
@@ -287,17 +289,25 @@ class WebSocketMember(WebSocketServerProtocol):
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """
-        Run the command now; its replies go out in command order.  Several
-        commands may be waiting for the store at once (so one sender's
-        messages share group commits); past L{PIPELINE} of them, reading
-        from this client pauses until half have been answered.
+        Hand the command to flood control, which runs it now or, for a
+        client going faster than the flood rate, later; replies go out in
+        command order.  Several commands may be waiting for the store at
+        once (so one sender's messages share group commits); past
+        L{PIPELINE} of them, reading from this client pauses until half
+        have been answered.  Commands held by flood control do not pause
+        reading: they count against the session's C{recvq} instead.
         """
         slot: List = [None]
         self._inbox.append(slot)
         self._handle(payload, isBinary).addCallback(self._settle, slot)
-        if len(self._inbox) > PIPELINE and not self._paused:
+        if self._running() > PIPELINE and not self._paused:
             self._paused = True
             self.transport.pauseProducing()
+
+    def _running(self) -> int:
+        """Commands sent but not answered, less those flood control holds."""
+        held = self.session.held if self.session is not None else 0
+        return len(self._inbox) - held
 
     def _settle(self, frames: List[bytes], slot: List) -> None:
         slot[0] = frames
@@ -305,7 +315,7 @@ class WebSocketMember(WebSocketServerProtocol):
         while inbox and inbox[0][0] is not None:
             for frame in inbox.pop(0)[0]:
                 self._write(frame)
-        if self._paused and len(inbox) <= PIPELINE // 2 and self.state != _CLOSED:
+        if self._paused and self._running() <= PIPELINE // 2 and self.state != _CLOSED:
             self._paused = False
             self.transport.resumeProducing()
 
@@ -313,15 +323,12 @@ class WebSocketMember(WebSocketServerProtocol):
         """A Deferred firing with the frames that answer this one."""
         if isBinary:
             self.factory.hub.count_error("binary")
+            d = jsonapi.run_refusal(self.session, len(payload), _BINARY)
+        else:
             try:
-                self.session.spend("invalid")  # refused frames cost flood tokens too
-            except ChatError as e:
-                return succeed([_error(e.code, e.message)])
-            return succeed([_BINARY])
-        try:
-            d = jsonapi.run(self.session, payload)
-        except Exception:
-            d = fail()
+                d = jsonapi.run(self.session, payload)
+            except Exception:
+                d = fail()
         return d.addCallback(lambda replies: [_frame(reply) for reply in replies]).addErrback(self._internal)
 
     def _internal(self, failure) -> List[bytes]:

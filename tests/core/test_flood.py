@@ -1,115 +1,200 @@
-"""Flood control in the core: the same token bucket for every front end."""
+"""
+Flood control in the core (fakelag): input past the flood rate is held and
+run late, in order, never refused; held input past recvq disconnects.
+"""
 
-from twisted.internet.task import Clock
-
-from chatd.core.errors import RateLimited
-from chatd.core.hub import Hub
 from chatd.core.rules import Rules
-from chatd.store.memory import MemoryStore
+from chatd.core.flood import HELD_OVERHEAD
+
+from chatcore_helpers import World
 
 
-class Sink:
-    def __init__(self):
-        self.events = []
-        self.disconnected = None
-        self.session = None
-
-    def deliver(self, event):
-        self.events.append(event)
-
-    def disconnect(self, reason):
-        self.disconnected = reason
-        self.session.close(reason)
+def world(**rules):
+    """A world with the real default flood limits unless told otherwise."""
+    defaults = {f: getattr(Rules(), f) for f in ("flood_rate", "flood_burst", "recvq")}
+    return World(**{**defaults, **rules})
 
 
-def connect(hub, nick):
-    sink = Sink()
-    sink.session = hub.connect(sink, "127.0.0.1:1", "test")
-    sink.session.set_nick(nick)
-    return sink.session
+def say(session, room, text):
+    """Send a say the way every front end does: through flood control."""
+    return session.submit("say", len(text), lambda: session.say(room, text))
 
 
-def make_hub(**rules):
-    clock = Clock()
-    return clock, Hub(clock, MemoryStore(), Rules(**{"flood_rate": 2, "flood_burst": 6, "flood_strikes": 5, **rules}))
+def register(w, nick):
+    """Connect and choose a nick through flood control, as a client does (it costs 3)."""
+    session, sink = w.connect()
+    assert session.submit("nick", len(nick), lambda: session.set_nick(nick))
+    return session, sink
 
 
-def test_a_fast_typist_is_never_limited():
-    """A person typing a line every half second, with a paste of 4 lines now and then, is never refused."""
-    clock, hub = make_hub(flood_rate=3, flood_burst=12)
-    alice = connect(hub, "alice")
-    alice.join("#lobby")
+def texts(sink):
+    return [e.text for e in sink.events if e.type == "message"]
+
+
+def test_a_fast_typist_is_never_delayed():
+    """A person typing a line every half second, with a paste of 4 lines now and then, runs at once, every time."""
+    w = world()
+    _, watcher = w.member("watcher", "#lobby")
+    alice, _ = w.member("alice", "#lobby")
+    w.clock.advance(10)  # the join and nick costs are long paid back
+    sent = 0
     for minute in range(3):
         for _ in range(4):
-            alice.say("#lobby", "pasted line")
+            assert say(alice, "#lobby", f"line {sent}")
+            sent += 1
         for _ in range(100):
-            clock.advance(0.5)
-            alice.say("#lobby", "typed line")
+            w.clock.advance(0.5)
+            assert say(alice, "#lobby", f"line {sent}")
+            sent += 1
+    assert texts(watcher) == [f"line {n}" for n in range(sent)]
 
 
-def test_a_script_is_refused_with_rate_limited():
-    """Commands past the burst get rate-limited, naming the limit and the wait."""
-    clock, hub = make_hub()
-    bot = connect(hub, "bot")  # the nick cost 3 of 6 tokens
-    bot.join("#lobby")  # 2 more
-    bot.say("#lobby", "one")
-    try:
-        bot.say("#lobby", "two")
-    except RateLimited as e:
-        assert e.code == "rate-limited"
-        assert "2 commands per second" in e.message and "wait 0.5s" in e.message
-    else:
-        raise AssertionError("the burst should be spent")
-    clock.advance(0.5)
-    bot.say("#lobby", "after waiting")
+def test_a_pasted_page_arrives_complete_in_order_and_late():
+    """40 lines at once: the burst goes at once, the rest at the flood rate, nothing refused."""
+    w = world()  # 3 per second, burst 12
+    _, watcher = w.member("watcher", "#lobby")
+    alice, alice_sink = w.member("alice", "#lobby")
+    w.clock.advance(10)
+    for n in range(40):
+        say(alice, "#lobby", f"pasted {n}")
+    assert texts(watcher) == [f"pasted {n}" for n in range(12)]
+    assert alice.held == 28
+    w.clock.advance(1)
+    assert len(texts(watcher)) == 15
+    w.clock.pump([1] * 9)
+    assert texts(watcher) == [f"pasted {n}" for n in range(40)]
+    assert not alice.closed and alice_sink.disconnects == []
+    assert w.hub.stats["rate_limited"] == 28
 
 
-def test_joins_nicks_and_privates_cost_more():
-    """Joins (2), nick changes (3) and private messages (2) drain the bucket faster than messages."""
-    clock, hub = make_hub(flood_burst=10)
-    connect(hub, "target")
-    bot = connect(hub, "bot")  # 3 spent: 7 left
-    bot.private("target", "hi")  # 5 left
-    bot.join("#a")  # 3 left
-    bot.set_nick("bot2")  # 0 left
-    try:
-        bot.who("#a")
-    except RateLimited:
-        pass
-    else:
-        raise AssertionError("bucket should be empty")
+def test_held_commands_keep_their_order_and_see_what_came_before():
+    """A held join runs before the say typed after it, so the say lands in the room."""
+    w = world(flood_burst=3)
+    _, watcher = w.member("watcher", "#new")
+    alice, alice_sink = register(w, "alice")  # the nick took all 3 tokens
+    assert not alice.submit("join", 10, lambda: alice.join("#new"))
+    assert not say(alice, "#new", "first words")
+    assert watcher.events == []
+    w.clock.advance(1)  # 3 tokens: the join (2), then the say (1)
+    assert [(e.type, e.text) for e in watcher.events] == [("join", None), ("message", "first words")]
+    assert alice_sink.of_type("error") == []
 
 
-def test_sustained_abuse_disconnects():
-    """After flood_strikes refusals in a row the session is disconnected with a reason."""
-    clock, hub = make_hub()
-    victim = connect(hub, "victim")
-    victim.join("#lobby")
-    bot = connect(hub, "bot")
-    bot.join("#lobby")
-    refused = 0
-    for _ in range(50):
-        try:
-            bot.say("#lobby", "spam")
-        except RateLimited:
-            refused += 1
-        if bot.closed:
-            break
-    assert bot.closed and refused == 5
-    assert "flooding" in bot.sink.disconnected
-    assert [e.type for e in victim.sink.events][-1] == "quit"
-    assert "bot" not in hub.nicks
+def test_joins_nicks_and_private_messages_cost_more():
+    """Joins (2), nick changes (3) and private messages (2) drain the bucket faster than says."""
+    w = world(flood_burst=10)
+    w.connect("target")
+    bot, _ = register(w, "bot")  # 3 spent: 7 left
+    ran = []
+    assert bot.submit("msg", 5, lambda: ran.append("msg"))  # 5 left
+    assert bot.submit("join", 5, lambda: ran.append("join"))  # 3 left
+    assert bot.submit("nick", 5, lambda: ran.append("nick"))  # 0 left
+    assert not bot.submit("who", 5, lambda: ran.append("who"))
+    assert ran == ["msg", "join", "nick"]
+    w.clock.advance(1 / 3)
+    assert ran == ["msg", "join", "nick", "who"]
+
+
+def test_a_script_flooding_without_pause_is_disconnected_at_recvq():
+    """Held input past recvq ends the session: the room sees a quit, the nick is free, nothing held runs."""
+    w = world(recvq=4096)
+    _, victim = w.member("victim", "#lobby")
+    bot, bot_sink = w.member("bot", "#lobby")
+    w.clock.advance(10)
+    n = 0
+    while not bot.closed:
+        say(bot, "#lobby", f"spam {n}")
+        n += 1
+        assert n < 1000, "never disconnected"
+    held_at_most = 4096 // (len("spam 99") + HELD_OVERHEAD) + 1
+    assert n <= 12 + held_at_most
+    assert bot_sink.disconnects and "Disconnected for flooding" in bot_sink.disconnects[0]
+    assert "4096 bytes" in bot_sink.disconnects[0]
+    assert victim.types()[-1] == "quit"
+    spam = texts(victim)
+    assert spam == [f"spam {i}" for i in range(12)]
+    w.clock.advance(60)
+    assert texts(victim) == spam, "held commands of a closed session must never run"
+    assert "bot" not in w.hub.nicks
+    assert w.hub.stats["flood_disconnects"] == 1
+
+
+def test_held_commands_that_never_run_are_answered():
+    """A front end that owes an answer (long-poll) is told when a held command will never run."""
+    w = world(flood_burst=1)
+    alice, _ = w.connect("alice")
+    dropped = []
+    alice.submit("who", 5, lambda: None, dropped.append)  # runs: the one token
+    alice.submit("who", 5, lambda: None, dropped.append)
+    alice.submit("who", 5, lambda: None, dropped.append)
+    alice.close("Quit: bye")
+    assert dropped == ["Quit: bye", "Quit: bye"]
+    late = []
+    alice.submit("who", 5, lambda: late.append("ran"), dropped.append)
+    assert late == [] and len(dropped) == 3 and "ended" in dropped[2]
 
 
 def test_sessions_are_limited_independently():
-    """One flooder's empty bucket never limits anyone else."""
-    clock, hub = make_hub()
-    bot, alice = connect(hub, "bot"), connect(hub, "alice")
-    bot.join("#x")
-    alice.join("#x")
-    for _ in range(3):
-        try:
-            bot.say("#x", "spam")
-        except RateLimited:
-            pass
-    alice.say("#x", "I am fine")
+    """One flooder's held input never delays anyone else."""
+    w = world()
+    _, watcher = w.member("watcher", "#x")
+    bot, _ = w.member("bot", "#x")
+    alice, _ = w.member("alice", "#x")
+    for n in range(30):
+        say(bot, "#x", f"spam {n}")
+    assert bot.held > 0
+    assert say(alice, "#x", "I am fine")
+    assert texts(watcher)[-1] == "I am fine"
+
+
+def test_a_reload_applies_new_limits_to_held_input_at_once():
+    """Raising flood_rate on reload speeds up what is already held (from its next turn)."""
+    w = world(flood_rate=1, flood_burst=1)
+    alice, _ = w.connect("alice")
+    ran = []
+    for n in range(10):
+        alice.submit("who", 5, lambda n=n: ran.append(n))
+    assert ran == [0]
+    w.clock.advance(1)
+    assert ran == [0, 1]
+    w.hub.rules = Rules(flood_rate=100, flood_burst=100, recvq=w.hub.rules.recvq)
+    w.clock.pump([0.1] * 11)  # at the old rate this would take 8 more seconds
+    assert ran == list(range(10))
+
+
+def test_a_held_command_that_fails_does_not_stop_the_rest():
+    """One held command raising is logged; the commands behind it still run."""
+    w = world(flood_burst=1)
+    alice, _ = w.connect("alice")
+    w.clock.advance(1)
+    ran = []
+    alice.submit("who", 5, lambda: ran.append("first"))
+
+    def broken():
+        raise RuntimeError("boom")
+
+    alice.submit("who", 5, broken)
+    alice.submit("who", 5, lambda: ran.append("third"))
+    w.clock.pump([1, 1, 1])
+    assert ran == ["first", "third"]
+
+
+def test_operator_log_lines_name_clients_in_words():
+    """Logs of a session without a nick, slowed down and disconnected, never say None or a Python repr."""
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    seen = []
+    globalLogPublisher.addObserver(seen.append)
+    try:
+        w = world(flood_burst=1, recvq=300)
+        anonymous, _ = w.connect()
+        for _ in range(5):
+            anonymous.submit("who", 50, lambda: None)
+    finally:
+        globalLogPublisher.removeObserver(seen.append)
+    lines = [formatEvent(e) for e in seen if e.get("log_namespace") == "chatd.session"]
+    assert any(line.startswith("Slowing down a client without a nick (test 127.0.0.1:1)") for line in lines), lines
+    assert any("Disconnecting a client without a nick (test 127.0.0.1:1) for flooding" in line for line in lines), lines
+    assert any(line.startswith("Session ended: a client without a nick (test 127.0.0.1:1): Disconnected for flooding")
+               for line in lines), lines
+    assert not [line for line in lines if "None" in line or "<" in line], lines

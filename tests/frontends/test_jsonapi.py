@@ -207,14 +207,42 @@ def test_too_many_rooms(chat):
     assert error(run(alice, {"type": "join", "room": "#b"}))["code"] == "too-many-rooms"
 
 
-def test_rate_limited():
-    """A flooding client gets rate-limited errors, one per refused command."""
+def test_commands_past_the_flood_rate_are_answered_late_not_refused():
+    """Past the burst, a command waits for its token and then gets its normal answer."""
     chat = Chat(flood_rate=1, flood_burst=2)
     alice, _ = chat.client()
     run(alice, {"type": "rooms"})
     run(alice, {"type": "rooms"})
-    e = error(run(alice, {"type": "rooms", "ref": 9}))
-    assert (e["code"], e["ref"]) == ("rate-limited", 9)
+    box = []
+    jsonapi.run(alice, b'{"type":"rooms","ref":9}').addCallback(box.append)
+    assert box == [], "held: no answer yet"
+    chat.clock.advance(1)
+    assert [json.loads(b)["type"] for b in box[0]] == ["rooms", "ok"]
+    assert json.loads(box[0][-1]) == {"type": "ok", "ref": 9}
+
+
+def test_garbage_waits_its_turn_too():
+    """Undecodable input past the burst is held like any command, then refused in order."""
+    chat = Chat(flood_rate=1, flood_burst=1)
+    alice, _ = chat.client()
+    run(alice, {"type": "rooms"})
+    box = []
+    jsonapi.run(alice, b"not json").addCallback(box.append)
+    assert box == []
+    chat.clock.advance(1)
+    assert json.loads(box[0][0])["code"] == "bad-json"
+
+
+def test_a_held_command_of_a_session_that_ends_is_answered_unavailable():
+    """The client is owed an answer for every command: one that never ran gets unavailable."""
+    chat = Chat(flood_rate=1, flood_burst=1)
+    alice, _ = chat.client()
+    run(alice, {"type": "rooms"})
+    box = []
+    jsonapi.run(alice, b'{"type":"rooms","ref":"late"}').addCallback(box.append)
+    alice.close("Connection closed")
+    [reply] = [json.loads(b) for b in box[0]]
+    assert (reply["type"], reply["code"], reply["ref"]) == ("error", "unavailable", "late")
 
 
 def test_msg(chat):
