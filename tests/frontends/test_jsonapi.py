@@ -221,25 +221,27 @@ def test_commands_past_the_flood_rate_are_answered_late_not_refused():
     assert json.loads(box[0][-1]) == {"type": "ok", "ref": 9}
 
 
-def test_garbage_waits_its_turn_too():
-    """Undecodable input past the burst is held like any command, then refused in order."""
+def held_command(data: bytes):
+    """A session with one token spent, then C{data}: (chat, session, list its replies will land in)."""
     chat = Chat(flood_rate=1, flood_burst=1)
     alice, _ = chat.client()
     run(alice, {"type": "rooms"})
     box = []
-    jsonapi.run(alice, b"not json").addCallback(box.append)
-    assert box == []
+    jsonapi.run(alice, data).addCallback(box.append)
+    assert box == [], "held: no answer yet"
+    return chat, alice, box
+
+
+def test_garbage_waits_its_turn_too():
+    """Undecodable input past the burst is held like any command, then refused in order."""
+    chat, _, box = held_command(b"not json")
     chat.clock.advance(1)
     assert json.loads(box[0][0])["code"] == "bad-json"
 
 
 def test_a_held_command_of_a_session_that_ends_is_answered_unavailable():
     """The client is owed an answer for every command: one that never ran gets unavailable."""
-    chat = Chat(flood_rate=1, flood_burst=1)
-    alice, _ = chat.client()
-    run(alice, {"type": "rooms"})
-    box = []
-    jsonapi.run(alice, b'{"type":"rooms","ref":"late"}').addCallback(box.append)
+    _, alice, box = held_command(b'{"type":"rooms","ref":"late"}')
     alice.close("Connection closed")
     [reply] = [json.loads(b) for b in box[0]]
     assert (reply["type"], reply["code"], reply["ref"]) == ("error", "unavailable", "late")
