@@ -3,7 +3,7 @@
 // Rendering rule: user data reaches the DOM only through textContent,
 // text nodes and checked attributes (see js/dom.js, js/text.js).
 
-import { Connection } from './js/transport.js';
+import { Connection } from './js/connection.js';
 import { h, syncList } from './js/dom.js';
 import { HELP, parseInput, firstWord } from './js/commands.js';
 import {

@@ -335,7 +335,8 @@ def test_pure_helpers_under_node(tmp_path):
 
 TRANSPORT_UNIT = r"""
 import assert from 'node:assert/strict';
-const { LongPollTransport, Connection } = await import(process.argv[2] + '/js/transport.js');
+const { LongPollTransport } = await import(process.argv[2] + '/js/longpoll.js');
+const { Connection } = await import(process.argv[2] + '/js/connection.js');
 
 // A fake long-poll server: one session, a queue of events with seq.
 const calls = [];
