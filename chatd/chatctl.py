@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_admin -*-
+# -*- test-case-name: tests.test_admin_chatctl,tests.test_admin -*-
 """
 C{chatctl}: send one command to chatd's admin listener and print the reply.
 
@@ -23,7 +23,7 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 
 from chatd import config as cfg
 from chatd import endpoints
-from chatd.admin import MULTILINE
+from chatd.admin import wire
 
 DEFAULT_ENDPOINT = "unix:/run/chatd/admin.sock"
 
@@ -98,31 +98,21 @@ def request(where: str, command: str, timeout: float = 30.0) -> Tuple[bool, List
     @raise ValueError: C{command} holds a line break, or C{where} is not an
         endpoint chatctl can connect to.
     """
-    if "\n" in command or "\r" in command:
-        raise ValueError("a command is one line")
+    data = wire.request(command)
     family, target = address(where)
-    verb = command.split(" ", 1)[0].lower()
+    verb, _ = wire.parse_request(data) or ("", "")
+    reader = wire.ReplyReader(verb)
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(target)
-        s.sendall(command.encode("utf-8") + b"\n")
-        with s.makefile("rb") as replies:
-            first = _line(replies)
-            lines = [first]
-            if first.startswith("ok") and verb in MULTILINE:
-                while True:
-                    line = _line(replies)
-                    if line == ".":
-                        break
-                    lines.append(line[1:] if line.startswith(".") else line)
-    return first.startswith("ok"), lines
-
-
-def _line(replies) -> str:
-    raw = replies.readline()
-    if not raw.endswith(b"\n"):
-        raise NoReply("chatd closed the connection before replying")
-    return raw.decode("utf-8", "replace").rstrip("\r\n")
+        s.sendall(data)
+        reply = None
+        while reply is None:
+            received = s.recv(65536)
+            if not received:
+                raise NoReply("chatd closed the connection before replying")
+            reply = reader.feed(received)
+    return reply.ok, [reply.first, *reply.body]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

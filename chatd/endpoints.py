@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_config,tests.test_admin -*-
+# -*- test-case-name: tests.test_config,tests.test_admin_chatctl -*-
 """
 Endpoint strings as operators write them, in tap.cfg and on the command
 line: C{tcp:2323:interface=127.0.0.1}, C{unix:/run/chatd/admin.sock:mode=600}.
