@@ -10,11 +10,15 @@ chatd benchmarks: chatd against reference servers, in the same run.
     python bench/run.py idle --conns 1000,5000,10000 --fe lines,ws
     python bench/run.py history --members 1000 --fe lines,ws --load flat
     python bench/run.py --profile           # py-spy on chatd, saturated lines and WS fan-out
+    python bench/run.py --compare fe6b1c4   # before/after: chatd at a revision against the installed one
+    python bench/run.py --quick --compare main --to HEAD --repeat 5   # two revisions, the quick set
 
 Each measurement starts the server fresh on 127.0.0.1, drives it from the
 Node.js load generator (bench/node/loadgen.js), reads the server's CPU and
 memory from /proc, and kills it.  --load takes "flat" (saturated: a window
 of messages in flight) or a number of messages per second in total.
+--compare runs the chosen scenarios against two chatd builds, interleaved
+(bench/compare.py), instead of against the reference servers.
 bench/README.md explains every number printed.
 """
 
@@ -35,6 +39,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import compare  # noqa: E402
 from servers import Chatd, NgIRCd, Reference  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -74,6 +79,8 @@ class Case:
     db: str = "file"  # chatd's store: file (SQLite) | memory
     checkpoints: List[int] = field(default_factory=list)
     note: str = ""
+    build: str = ""  # --compare: which chatd build (A or B)
+    rep: int = 0  # --compare: which repetition
 
     @property
     def members(self) -> int:
@@ -147,9 +154,9 @@ def machine() -> Dict[str, str]:
     }
 
 
-def start_server(case: Case):
+def start_server(case: Case, builds: Dict[str, "compare.Build"]):
     if case.server == "chatd":
-        server = Chatd(db=case.db)
+        server = Chatd(db=case.db, twistd=builds[case.build].twistd if case.build else None)
     elif case.server == "ngircd":
         server = NgIRCd()
     else:
@@ -235,18 +242,20 @@ def run_case(case: Case, args, available: Dict[str, Dict[str, str]]) -> dict:
     row = {"case": asdict(case), "label": case.label()}
     needed = ["lines", "ws", "poll"] if case.fe == "mixed" else [case.fe]
     if case.server == "chatd":
-        missing = [f"{fe}: {available['chatd'][fe]}" for fe in needed if available["chatd"].get(fe) != "ok"]
+        found = available[server_build(row["case"])]
+        missing = [f"{fe}: {found[fe]}" for fe in needed if found.get(fe) != "ok"]
         if missing:
             row["skipped"] = "front end not available (" + "; ".join(missing) + ")"
             return row
     if case.server == "ngircd" and not NgIRCd.available():
         row["skipped"] = "ngIRCd not installed (apt-get install ngircd)"
         return row
-    print(f"--- {case.server}: {case.label()}", flush=True)
+    again = f" (pair {case.rep + 1}/{args.repeat})" if case.build else ""
+    print(f"--- {server_name(row['case'])}: {case.label()}{again}", flush=True)
     server = None
     spec_file = None
     try:
-        server = start_server(case)
+        server = start_server(case, args.builds)
         spec = spec_for(case, server, args)
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(spec, f)
@@ -385,6 +394,16 @@ def standard(args) -> List[Case]:
     return [c for c in cases if not (c.scenario == "history" and c.db == "file")]  # fanout rows are the SQLite ones
 
 
+def quick(args) -> List[Case]:
+    """A quick subset (about a third of the standard set's time): the 1,000-member
+    fan-out, the busy mixed room and the many small rooms."""
+    cases: List[Case] = []
+    cases += fanout([1000], ["lines", "ws"], ["flat", "50"], args)
+    cases += mixed([999], ["flat"], args)
+    cases += rooms(500, 10, ["1000"], ["lines", "ws"], args)
+    return cases
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -404,8 +423,13 @@ def render(head: List[str], body: List[list], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def server_build(c: dict) -> str:
+    """The server, and which build of it under --compare ("chatd A")."""
+    return c["server"] + (f" {c['build']}" if c.get("build") else "")
+
+
 def server_name(c: dict) -> str:
-    return c["server"] + (" :memory:" if c["server"] == "chatd" and c["db"] == "memory" else "")
+    return server_build(c) + (" :memory:" if c["server"] == "chatd" and c["db"] == "memory" else "")
 
 
 def loss_cell(row: dict) -> str:
@@ -567,6 +591,16 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("scenario", nargs="?", choices=["fanout", "mixed", "rooms", "idle", "history"],
                    help="one scenario (default: --standard)")
     p.add_argument("--standard", action="store_true", help="the standard set (the default)")
+    p.add_argument("--quick", action="store_true",
+                   help="a quick subset: fanout 1000 lines/WS flat and 50 msg/s, mixed flat, rooms lines/WS")
+    p.add_argument("--compare", metavar="BASE", default=None,
+                   help="before/after: run chatd build A (a git revision, built from git archive into "
+                        "bench/.venvs/, or a venv directory) against build B (--to), interleaved, "
+                        "instead of the reference servers")
+    p.add_argument("--to", metavar="NEW", default=None,
+                   help="with --compare: build B, a git revision or a venv directory "
+                        "(default: the chatd installed beside this Python)")
+    p.add_argument("--repeat", type=int, default=3, help="with --compare: A/B pairs per scenario (3)")
     p.add_argument("--smoke", action="store_true", help="5-second check: the generator works, nothing is lost")
     p.add_argument("--profile", action="store_true",
                    help="py-spy on chatd: alone, the 1000-member lines and WS fan-out, flat and 50 msg/s; "
@@ -592,7 +626,16 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the results")
     p.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
     p.add_argument("--verbose", "-v", action="store_true", help="show the generator's progress")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.to and not args.compare:
+        p.error("--to needs --compare BASE")
+    if args.compare and args.profile:
+        p.error("--compare and --profile do not mix: profiled runs are slower")
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    if args.quick and (args.scenario or args.smoke):
+        p.error("--quick is a set of its own: leave out the scenario and --smoke")
+    return args
 
 
 def main(argv=None) -> int:
@@ -610,6 +653,8 @@ def main(argv=None) -> int:
         cases = [Case("fanout", "chatd", fe, per_room=n, load=load, senders=args.senders)
                  for n in (args.members or [1000]) for load in (args.load or ["flat", "50"])
                  for fe in (args.fe or ["lines", "ws"])]
+    elif args.quick:
+        cases = quick(args)
     elif args.scenario is None:
         cases = standard(args)
     else:
@@ -630,20 +675,27 @@ def main(argv=None) -> int:
     if max((c.members + c.senders for c in cases), default=0) + 100 > nofile:
         print(f"bench: warning: RLIMIT_NOFILE is {nofile}; the biggest run needs more descriptors", flush=True)
 
-    available = {"chatd": {"lines": "not checked", "ws": "not checked", "poll": "not checked"}}
+    args.builds = compare.builds(args) if args.compare else {}
+    available: Dict[str, Dict[str, str]] = {}
     if any(c.server == "chatd" for c in cases):
-        probe = Chatd(db="memory").start()
-        try:
-            available["chatd"] = probe.frontends()
-        finally:
-            probe.cleanup()
-        for fe, state in available["chatd"].items():
-            if state != "ok":
-                print(f"bench: chatd front end {fe}: front end not available ({state}); its runs are skipped", flush=True)
-        if args.smoke and any(state != "ok" for state in available["chatd"].values()):
+        for name, build in (args.builds.items() or [("", None)]):
+            key = server_build({"server": "chatd", "build": name})
+            probe = Chatd(db="memory", twistd=build and build.twistd).start()
+            try:
+                available[key] = probe.frontends()
+            finally:
+                probe.cleanup()
+            for fe, state in available[key].items():
+                if state != "ok":
+                    print(f"bench: {key} front end {fe}: front end not available ({state}); its runs are skipped", flush=True)
+        if args.smoke and any(state != "ok" for found in available.values() for state in found.values()):
             cases = [Case("fanout", "chatd", "lines", per_room=20, load="100", senders=2)]
+    if args.compare:
+        cases = compare.interleave(cases, args.repeat)
 
     info = machine()
+    if args.compare:
+        info["commit"] = "two builds: " + "; ".join(b.describe() for b in args.builds.values())
     rows = []
     for case in cases:
         try:
@@ -655,12 +707,19 @@ def main(argv=None) -> int:
     elapsed = time.monotonic() - started
     text = report(rows, info, elapsed)
     print("\n" + text, flush=True)
+    results = {"machine": info, "elapsed_s": elapsed, "rows": rows}
+    if args.compare:
+        summary = compare.summarize(rows, cost)
+        print("\n" + compare.report(summary, args.builds, args.repeat, fmt, render), flush=True)
+        results.update(builds={name: asdict(b) for name, b in args.builds.items()}, comparison=summary)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
-        json.dump({"machine": info, "elapsed_s": elapsed, "rows": rows}, f, indent=1, default=str)
+        json.dump(results, f, indent=1, default=str)
     if args.markdown:
         with open(args.markdown, "w") as f:
+            if args.compare:
+                f.write(compare.report(summary, args.builds, args.repeat, fmt, render, markdown=True) + "\n\n")
             f.write(table(rows, markdown=True) + "\n")
     if args.profile:
         import profile_summary
@@ -670,8 +729,7 @@ def main(argv=None) -> int:
                 print(f"\n=== py-spy: chatd {row['label']} ({row.get('deliveries_per_s', 0):,.0f} deliveries/s) ===")
                 print(profile_summary.summarize(row["profile"]))
     if args.smoke:
-        row = rows[0]
-        ok = not row.get("loss") and not row.get("skipped") and (row.get("deliveries") or 0) > 0
+        ok = all(not row.get("loss") and not row.get("skipped") and (row.get("deliveries") or 0) > 0 for row in rows)
         print("smoke: OK" if ok else "smoke: FAILED", flush=True)
         return 0 if ok else 1
     return 1 if any(r.get("loss") for r in rows) else 0

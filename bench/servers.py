@@ -4,7 +4,7 @@ The servers a benchmark run measures, each started fresh for one run on
 port and every run's peak RSS (VmHWM) is its own.
 
   - L{Chatd}: the installed daemon, C{twistd -n chatd}, ports read from its
-    log as tests/e2e/daemon.py does.
+    log as tests/e2e/daemon.py does (or another venv's, for --compare).
   - L{Reference}: bench/references/*.py, which print "listening on PORT".
   - L{NgIRCd}: Debian's ngIRCd, when /usr/sbin/ngircd exists.
 """
@@ -117,9 +117,12 @@ class Chatd(Server):
 
     name = "chatd"
 
-    def __init__(self, db: str = "file", extra: Optional[Dict[Tuple[str, str], str]] = None) -> None:
+    def __init__(self, db: str = "file", extra: Optional[Dict[Tuple[str, str], str]] = None,
+                 twistd: Optional[str] = None) -> None:
         super().__init__()
         self.db = db
+        #: Which chatd: the twistd of the venv it is installed in (default: ours).
+        self.twistd = twistd
         listen = "tcp:0:interface=127.0.0.1:backlog=1024"
         self.settings = {
             ("lines", "listen"): listen,
@@ -141,7 +144,7 @@ class Chatd(Server):
     def start(self, timeout: float = 30.0) -> "Chatd":
         cfg = self.workdir / "tap.cfg"
         cfg.write_text(render_ini(self.settings))
-        self._spawn([twistd(), "--nodaemon", "--pidfile=", "chatd", "--config", str(cfg)])
+        self._spawn([self.twistd or twistd(), "--nodaemon", "--pidfile=", "chatd", "--config", str(cfg)])
         self._wait_log(r"chatd is ready", timeout)
         for kind, _host, port, _desc in READY.findall(self.log()):
             if kind == "lines":
