@@ -1,0 +1,99 @@
+# -*- test-case-name: tests.store.test_records -*-
+"""
+What a store keeps about a room besides its messages.
+
+A room is a record that exists while nobody is in it, so that what belongs
+to the room (its topic today; owners and modes later) outlives its members
+and can be read by any process sharing the store.
+"""
+
+import dataclasses
+from typing import Dict, Iterator, Mapping, Optional, Union
+
+#: A setting's value: text, a whole number, or true/false.
+SettingValue = Union[str, int, bool]
+
+
+class Settings(Mapping[str, SettingValue]):
+    """
+    A room's settings: an immutable mapping of names to values.
+
+    Immutable so that a L{RoomRecord} handed to one caller can never change
+    under another, and hashable so that records compare and hash like the
+    values they are.  Values are limited to what every store can keep and
+    give back unchanged (JSON, a Redis hash, a database column).
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Optional[Mapping[str, SettingValue]] = None) -> None:
+        checked: Dict[str, SettingValue] = {}
+        for name, value in dict(items or {}).items():
+            if not isinstance(name, str):
+                raise TypeError(f"A room setting needs a name in text, not {type(name).__name__}.")
+            if not name:
+                raise ValueError("A room setting needs a name.")
+            if not isinstance(value, (str, int)):  # bool is an int
+                raise TypeError(
+                    f"Room setting {name!r} must be text, a whole number or true/false,"
+                    f" not {type(value).__name__}."
+                )
+            checked[name] = value
+        self._items = checked
+
+    def __getitem__(self, name: str) -> SettingValue:
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._items == dict(other.items())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(frozenset((k, type(v), v) for k, v in self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"Settings({self._items!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class RoomRecord:
+    """
+    One room as the store keeps it.
+
+    @ivar name: the display name, as first stored (or as last saved with
+        L{chatd.core.interfaces.IStore.save_room}).
+    @ivar topic: the topic, C{""} if none.
+    @ivar topic_by: the nick that set the topic, C{""} if unknown.
+    @ivar settings: a L{Settings} mapping (for modes and owners).
+    @ivar last_id: the newest message id ever given out in the room, kept
+        when that message is pruned, so ids are never handed out twice.
+    @ivar pruned_below: retention may have deleted every message with an
+        id below this; C{0} when nothing was ever pruned.
+    """
+
+    name: str
+    topic: str = ""
+    topic_by: str = ""
+    settings: Settings = Settings()
+    last_id: int = 0
+    pruned_below: int = 0
+
+    def __post_init__(self) -> None:
+        for field in ("name", "topic", "topic_by"):
+            if not isinstance(getattr(self, field), str):
+                raise TypeError(f"A room's {field} must be text, not {type(getattr(self, field)).__name__}.")
+        if not self.name:
+            raise ValueError("A room record needs a name.")
+        if not isinstance(self.settings, Settings):
+            object.__setattr__(self, "settings", Settings(self.settings))
+        for field in ("last_id", "pruned_below"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"A room's {field} must be a whole number, 0 or more, not {value}.")
