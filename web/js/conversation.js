@@ -1,0 +1,237 @@
+// One conversation (a room, a private conversation, or the home screen)
+// as data: members, topic, the ids of the messages shown, the resume
+// cursor, unread counts and the "missed messages" gaps. No DOM here: the
+// functions change the conversation and say what the page should draw.
+//
+// The resume cursor (lastId) is how far the room's event stream (live
+// `message`/`action` events and the join's `history`, which the server
+// sends in id order) has reached this page. A rejoin asks for everything
+// after it (docs/protocol.md, "Resume"), so only that stream moves it; the
+// id in the `ok` for our own message does not: the reply can overtake
+// other people's messages still on their way.
+
+import { fold, mentions } from './text.js';
+
+export function createConv(kind, key, name, lastId = null) {
+  return {
+    key, kind, name,
+    wanted: kind === 'room', // the user wants to be in it (it is rejoined after a reconnect)
+    joined: false, joining: false, synced: false, joinedOnce: false,
+    members: new Map(), // folded nick -> nick as spelt
+    topic: '', topicBy: null,
+    ids: new Map(), // message id shown -> true while only our own ok vouches for it
+    lastId, // the resume cursor; null until the room's first history
+    joinSince: undefined, // the since of the join under way
+    freshView: true, // the join under way found nothing shown yet (a reload)
+    unread: 0, mention: false,
+    hasOlder: null, loadingOlder: false,
+    gaps: [], // {before, after, loading}: ids after `after` and below `before` are missing
+    historyWaiters: [],
+    lastQuitTs: undefined,
+    view: null, // the page's own data for this conversation; never read here
+  };
+}
+
+/** The stream reached id: move the cursor. True if it moved. */
+export function advance(conv, id) {
+  if (conv.lastId !== null && id <= conv.lastId) return false;
+  conv.lastId = id;
+  return true;
+}
+
+/** Not joined any more (the connection or the session was lost). */
+export function resetJoin(conv) {
+  conv.joined = false;
+  conv.synced = false;
+  conv.joining = false;
+}
+
+/** Mark a join under way; the join command, resuming after the cursor if there is one. */
+export function startJoin(conv) {
+  conv.joining = true;
+  conv.joinSince = conv.lastId === null ? undefined : conv.lastId;
+  conv.freshView = conv.ids.size === 0;
+  const cmd = { type: 'join', room: conv.name };
+  if (conv.joinSince !== undefined) cmd.since = conv.joinSince;
+  return cmd;
+}
+
+/** The smallest message id shown, or null. */
+export function oldestId(conv) {
+  let min = null;
+  for (const id of conv.ids.keys()) if (min === null || id < min) min = id;
+  return min;
+}
+
+/** The `before` of a request for the page of history above what is shown. */
+export function olderBefore(conv) {
+  const first = oldestId(conv);
+  if (first !== null) return first;
+  return conv.lastId === null ? undefined : conv.lastId + 1;
+}
+
+/** Lines dropped from the page: their ids can come again. */
+export function forget(conv, id) {
+  conv.ids.delete(id);
+}
+
+// ---------------------------------------------------------------- unread
+
+/**
+ * Count a message that arrived live. counted: the conversation is not the
+ * one shown (its unread count went up); title: the page is hidden (the
+ * title's count went up). Null for our own messages.
+ */
+export function noteUnread(state, conv, from, text, hidden) {
+  if (from && state.myNicks.has(fold(from))) return null;
+  const counted = conv !== (state.convs.get(state.active) || state.home);
+  if (counted) {
+    conv.unread++;
+    if ((state.me && mentions(text, state.me)) || conv.kind === 'pm') conv.mention = true;
+  }
+  if (hidden) state.titleUnread++;
+  return { counted, title: hidden };
+}
+
+export function markRead(conv) {
+  conv.unread = 0;
+  conv.mention = false;
+}
+
+// ---------------------------------------------------------------- messages
+
+/**
+ * One stored message (live, history or resume), deduplicated by id.
+ * status: 'new' (draw it), 'confirmed' (its event came after our own ok
+ * drew it), 'duplicate'; settled: our outbox entry it turned out to be;
+ * unread: what noteUnread said, for a new live message.
+ */
+export function receive(state, conv, m, { live = false, hidden = false } = {}) {
+  const settled = state.outbox.settleByEcho(conv.key, m);
+  let status = 'new';
+  if (typeof m.id === 'number') {
+    if (conv.ids.has(m.id)) status = conv.ids.get(m.id) ? 'confirmed' : 'duplicate';
+    conv.ids.set(m.id, false);
+    advance(conv, m.id);
+  }
+  const unread = status === 'new' && live ? noteUnread(state, conv, m.from, m.text, hidden) : null;
+  return { status, settled, unread };
+}
+
+/**
+ * The ok for our own say/action, carrying its id: true if the page should
+ * draw it now (its event has not come yet). The cursor does not move.
+ */
+export function acknowledge(conv, id) {
+  if (typeof id !== 'number' || conv.ids.has(id)) return false;
+  conv.ids.set(id, true);
+  return true;
+}
+
+export function messagesOf(ev) {
+  return Array.isArray(ev.messages) ? ev.messages.filter((m) => m && typeof m === 'object') : [];
+}
+
+/**
+ * The history that answers our join: the scrollback, or the replay after
+ * joinSince. Returns what to draw: the entries the replay settled, a gap
+ * marker if the replay was cut short, each message with what receive()
+ * said, the join's waiters to release, and whether to page back (a reload
+ * shows some context above what was missed).
+ */
+export function joinHistory(state, conv, ev, hidden = false) {
+  const msgs = messagesOf(ev);
+  const since = conv.joinSince;
+  const resumed = since !== undefined;
+  const settled = resumed ? state.outbox.settleByReplay(conv.key, msgs) : [];
+  let gap = null;
+  if (resumed && ev.truncated && msgs.length && typeof msgs[0].id === 'number') gap = openGap(conv, msgs[0].id, since);
+  const live = resumed && !conv.freshView;
+  const items = msgs.map((m) => ({ m, ...receive(state, conv, m, { live, hidden }) }));
+  if (!resumed) conv.hasOlder = !!ev.truncated;
+  if (conv.lastId === null) conv.lastId = 0;
+  const waiters = conv.historyWaiters;
+  conv.historyWaiters = [];
+  let loadOlder = false;
+  if (resumed && conv.freshView) {
+    conv.freshView = false;
+    loadOlder = !ev.truncated;
+  }
+  return { resumed, settled, gap, items, waiters, loadOlder };
+}
+
+/**
+ * A page of history we asked for (ctx.kind 'older', 'gap' or 'history',
+ * ctx.before its `before`): each message with what receive() said, and the
+ * gaps it closed or shrank.
+ */
+export function pageHistory(state, conv, ctx, ev) {
+  const msgs = messagesOf(ev);
+  const items = msgs.map((m) => ({ m, ...receive(state, conv, m) }));
+  const cover = coverGaps(conv, ctx.kind === 'history' ? Infinity : ctx.before, msgs, ev.truncated);
+  if (ctx.kind === 'older') {
+    conv.loadingOlder = false;
+    conv.hasOlder = !!ev.truncated;
+  }
+  if (ctx.gap) ctx.gap.loading = false;
+  return { items, cover, added: items.filter((i) => i.status === 'new').length };
+}
+
+// ---------------------------------------------------------------- gaps
+
+/** Mark the messages after `after` and below `before` as missed. */
+export function openGap(conv, before, after) {
+  const gap = { before, after, loading: false };
+  conv.gaps.push(gap);
+  return gap;
+}
+
+/**
+ * A history page asked with before=P covers every id from its first
+ * message up to P (everything below P when not truncated). Close the gaps
+ * it fills, shrink those it fills in part: {removed, moved}.
+ */
+export function coverGaps(conv, before, msgs, truncated) {
+  if (before === undefined || before === null) before = Infinity;
+  const ids = msgs.map((m) => m.id).filter((id) => typeof id === 'number');
+  const lo = ids.length ? Math.min(...ids) : before;
+  const removed = [];
+  const moved = [];
+  for (const gap of [...conv.gaps]) {
+    if (before < gap.before) continue; // this page ends below the gap
+    if (!truncated || lo <= gap.after + 1) {
+      conv.gaps.splice(conv.gaps.indexOf(gap), 1);
+      removed.push(gap);
+    } else if (lo < gap.before) {
+      gap.before = lo;
+      moved.push(gap);
+    }
+  }
+  return { removed, moved };
+}
+
+// ---------------------------------------------------------------- members
+
+export function addMember(conv, nick) {
+  conv.members.set(fold(nick), nick);
+}
+
+export function removeMember(conv, nick) {
+  return conv.members.delete(fold(nick));
+}
+
+/** True if old was a member (and now is new). */
+export function renameMember(conv, old, neu) {
+  if (!conv.members.delete(fold(old))) return false;
+  conv.members.set(fold(neu), neu);
+  return true;
+}
+
+export function setMembers(conv, nicks) {
+  conv.members = new Map(nicks.map((n) => [fold(n), n]));
+}
+
+/** Nicks in the order the page lists them. */
+export function byName(nicks) {
+  return [...nicks].sort((a, b) => fold(a).localeCompare(fold(b)));
+}
