@@ -88,7 +88,7 @@ def _with(page, **wanted):
 
 
 def test_client_files_exist():
-    for name in ("index.html", "app.js", "style.css", "favicon.svg"):
+    for name in ("index.html", "js/main.js", "style.css", "favicon.svg"):
         assert (WEB / name).is_file(), f"web/{name} is missing"
 
 
@@ -129,7 +129,7 @@ def test_hooks_documented_at_top(html):
 
 
 def test_message_lines_and_room_switching_hooks_in_js():
-    app = (WEB / "app.js").read_text(encoding="utf-8")
+    app = "\n".join(js.read_text(encoding="utf-8") for js in JS_FILES)
     assert re.search(r"""testid\s*=\s*['"]message['"]""", app), "chat lines lack data-testid=message"
     assert re.search(r"""dataset\.room\s*=""", app), "room list entries lack data-room"
 

@@ -1,5 +1,5 @@
 // Slash commands typed in the message box: the same set as the telnet
-// front end (docs/protocol.md, "Lines protocol"). Parsing only; app.js runs
+// front end (docs/protocol.md, "Lines protocol"). Parsing only; slash.js runs
 // them.
 
 export const HELP = [

@@ -132,6 +132,16 @@ export class Connection {
     }
   }
 
+  /** send(), but resolves with null when offline (the command may or may not have run). */
+  async request(cmd) {
+    try {
+      return await this.send(cmd);
+    } catch (e) {
+      if (e && e.offline) return null;
+      throw e;
+    }
+  }
+
   async _connect() {
     const gen = ++this.generation;
     this.timer = null;
