@@ -5,12 +5,14 @@ A test module mixes L{StoreContract} into a test class and provides a
 C{store} fixture yielding an opened store.
 """
 
+import pytest
 import pytest_twisted
 from twisted.internet.defer import gatherResults
 from zope.interface.verify import verifyObject
 
 from chatd.core.events import ACTION, MESSAGE
 from chatd.core.interfaces import IStore
+from chatd.store.records import RoomRecord
 
 
 def ids(rows):
@@ -43,9 +45,9 @@ class StoreContract:
         )
         assert [r[0] for r in results] == [1, 1, 2, 3, 2]
         assert results[0] == (1, 10.0, True)
-        assert store.last_id("#a") == 3
-        assert store.last_id("#b") == 2
-        assert store.last_id("#nowhere") == 0
+        assert (yield store.last_id("#a")) == 3
+        assert (yield store.last_id("#b")) == 2
+        assert (yield store.last_id("#nowhere")) == 0
 
     @pytest_twisted.inlineCallbacks
     def test_rooms_are_folded(self, store):
@@ -53,7 +55,7 @@ class StoreContract:
         yield say(store, "#Lobby", "one")
         id, _, _ = yield say(store, "#LOBBY", "two")
         assert id == 2
-        assert store.last_id("#lobby") == 2
+        assert (yield store.last_id("#lobby")) == 2
         rows, _ = yield store.recent("#ｌｏｂｂｙ", 10)
         assert [e.text for e in rows] == ["one", "two"]
 
@@ -64,7 +66,7 @@ class StoreContract:
         again = yield say(store, "#a", "hello", ts=105.0, cid="c1")
         assert first == (1, 100.0, True)
         assert again == (1, 100.0, False)
-        assert store.last_id("#a") == 1
+        assert (yield store.last_id("#a")) == 1
         rows, more = yield store.recent("#a", 10)
         assert (ids(rows), more) == ([1], False)
         other = yield say(store, "#a", "hello", ts=106.0, nick="bob", cid="c1")
@@ -126,36 +128,134 @@ class StoreContract:
 
     @pytest_twisted.inlineCallbacks
     def test_topic(self, store):
-        """Topics are kept per folded room; unknown rooms have none."""
+        """Topics are kept per folded room; unknown rooms have none (the deprecated synchronous read too)."""
         assert store.topic("#a") == ("", "")
         yield store.set_topic("#A", "Welcome", "alice")
         assert store.topic("#a") == ("Welcome", "alice")
+        assert (yield store.room("#a")) == RoomRecord("#A", topic="Welcome", topic_by="alice")
         yield store.set_topic("#a", "", "bob")
         assert store.topic("#a") == ("", "bob")
+        assert (yield store.room("#a")) == RoomRecord("#A", topic_by="bob")
+
+    @pytest_twisted.inlineCallbacks
+    def test_no_room(self, store):
+        """A room nothing was ever stored about has no record and no ids."""
+        assert (yield store.room("#nowhere")) is None
+        assert (yield store.last_id("#nowhere")) == 0
+
+    @pytest_twisted.inlineCallbacks
+    def test_room_made_by_a_message(self, store):
+        """The first message makes the record, named as first spelled; ids count in it."""
+        yield say(store, "#Lobby", "one")
+        yield say(store, "#LOBBY", "two")
+        record = yield store.room("#lobby")
+        assert record == RoomRecord("#Lobby", last_id=2)
+        assert (record.topic, record.topic_by, dict(record.settings), record.pruned_below) == ("", "", {}, 0)
+
+    @pytest_twisted.inlineCallbacks
+    def test_save_room_settings(self, store):
+        """Settings come back as they were saved: text, whole numbers and true/false, types kept."""
+        settings = {"moderated": True, "invite_only": False, "limit": 25, "owner": "alice", "key": "1"}
+        yield store.save_room(RoomRecord("#Den", topic="Quiet", topic_by="alice", settings=settings))
+        record = yield store.room("#DEN")
+        assert record == RoomRecord("#Den", "Quiet", "alice", settings)
+        assert [type(record.settings[k]) for k in settings] == [bool, bool, int, str, str]
+        assert store.topic("#den") == ("Quiet", "alice")
+        yield store.save_room(RoomRecord("#den", settings={"limit": 30}))
+        assert (yield store.room("#Den")) == RoomRecord("#den", settings={"limit": 30})
+
+    @pytest_twisted.inlineCallbacks
+    def test_save_room_keeps_ids(self, store):
+        """Saving a record never moves the room's id counter: only messages do."""
+        yield fill(store, "#a", 3)
+        yield store.save_room(RoomRecord("#a", topic="t", last_id=99, pruned_below=50))
+        assert (yield store.room("#a")) == RoomRecord("#a", topic="t", last_id=3)
+        assert (yield say(store, "#a", "next"))[0] == 4
+        yield store.save_room(RoomRecord("#new", last_id=7))
+        assert (yield store.last_id("#new")) == 0
+        assert (yield say(store, "#new", "first"))[0] == 1
+
+    @pytest_twisted.inlineCallbacks
+    def test_save_room_needs_a_record(self, store):
+        """Anything but a RoomRecord is refused, and nothing is stored."""
+        with pytest.raises(TypeError, match="RoomRecord"):
+            yield store.save_room({"name": "#a"})
+        assert (yield store.room("#a")) is None
+
+    @pytest_twisted.inlineCallbacks
+    def test_empty_room_stays(self, store):
+        """Pruning every message leaves the record, its counter and what was pruned."""
+        yield fill(store, "#a", 10)
+        yield store.set_topic("#a", "Still here", "alice")
+        assert (yield store.prune(4, None, now=5000.0)) == 6
+        assert (yield store.room("#a")).pruned_below == 7
+        assert (yield store.prune(0, None, now=5000.0)) == 4
+        assert (yield store.room("#a")) == RoomRecord("#a", "Still here", "alice", last_id=10, pruned_below=11)
+        assert (yield store.last_id("#a")) == 10
+        assert (yield self.page(store, 10, after=5)) == ([], True)
+        assert (yield say(store, "#a", "again"))[0] == 11
 
     @pytest_twisted.inlineCallbacks
     def test_results_in_call_order(self, store):
-        """Results fire in the order the calls were made, reads included."""
+        """Results fire in the order the calls were made; reads see the writes made before them."""
         fired = []
         calls = []
-        for i in range(60):
+        for i in range(80):
             room = ("#a", "#b", "#c")[i % 3]
             if i % 10 == 9:
                 d = store.recent(room, 5)
             elif i % 10 == 4:
                 d = store.set_topic(room, f"t{i}", "alice")
+            elif i % 10 == 6:
+                d = store.last_id(room)
+            elif i % 10 == 7:
+                d = store.room(room)
+            elif i % 20 == 2:
+                d = store.save_room(RoomRecord(room, topic=f"s{i}"))
             else:
                 d = say(store, room, f"m{i}")
             calls.append(d.addCallback(lambda r, i=i: fired.append(i) or r))
         results = yield gatherResults(calls)
-        assert fired == list(range(60))
-        per_room = {}
+        assert fired == list(range(80))
+        stored = {}  # room -> ids appended so far
+        topics = {}
         for i, r in enumerate(results):
+            room = i % 3
             if isinstance(r, tuple) and len(r) == 3:
-                per_room.setdefault(i % 3, []).append(r[0])
-        for got in per_room.values():
+                stored.setdefault(room, []).append(r[0])
+            elif i % 10 == 4 or i % 20 == 2:
+                topics[room] = f"t{i}" if i % 10 == 4 else f"s{i}"
+            elif i % 10 == 6:
+                assert r == len(stored.get(room, []))
+            elif i % 10 == 7:
+                assert (r.last_id, r.topic) == (len(stored.get(room, [])), topics.get(room, ""))
+        for got in stored.values():
             assert got == list(range(1, len(got) + 1))
 
     @staticmethod
     def page(store, limit, **kw):
         return store.recent("#a", limit, **kw).addCallback(lambda r: (ids(r[0]), r[1]))
+
+
+class DurableContract:
+    """
+    What a store that outlives its process does.  The test class provides
+    a C{reopen} fixture: a function taking an opened store, closing it,
+    and returning a Deferred firing with a new store on the same data.
+    """
+
+    @pytest_twisted.inlineCallbacks
+    def test_restart_keeps_rooms(self, store, reopen):
+        """Records, settings, topics and id counters survive a restart; ids go on from there."""
+        yield fill(store, "#a", 5)
+        yield store.prune(2, None, now=5000.0)
+        yield store.save_room(RoomRecord("#A", "Hello", "alice", {"moderated": True, "limit": 9}))
+        yield store.save_room(RoomRecord("#Empty", settings={"owner": "bob"}))
+        store = yield reopen(store)
+        assert (yield store.room("#a")) == RoomRecord("#A", "Hello", "alice", {"moderated": True, "limit": 9}, 5, 4)
+        assert (yield store.room("#empty")) == RoomRecord("#Empty", settings={"owner": "bob"})
+        assert type((yield store.room("#a")).settings["moderated"]) is bool
+        assert (yield store.last_id("#a")) == 5
+        assert store.topic("#a") == ("Hello", "alice")
+        assert (yield say(store, "#a", "next"))[0] == 6
+        assert (yield StoreContract.page(store, 10, after=0)) == ([4, 5, 6], True)

@@ -11,55 +11,32 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
+import time
+from contextlib import closing
 
 import pytest
 import pytest_twisted
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from store_contract import StoreContract, fill, ids, say
-from twisted.logger import globalLogPublisher
+from sqlite_files import change, query
+from store_contract import DurableContract, StoreContract, fill, ids, say
+from twisted.logger import formatEvent
 
 from chatd.store.memory import MemoryStore
 from chatd.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
 
 
-@pytest.fixture
-def open_store(reactor, tmp_path):
-    """
-    A function opening a store on C{tmp_path/name}; returns a Deferred.
-    Every store it made is closed when the test ends.
-    """
-    made = []
-
-    def open_(name="chat.sqlite3", **kw):
-        store = SQLiteStore(str(tmp_path / name), reactor, **kw)
-        made.append(store)
-        return store.open().addCallback(lambda _: store)
-
-    yield open_
-    for store in made:
-        pytest_twisted.blockon(store.close())
-
-
-@pytest.fixture
-def logged():
-    """Log events of the C{chatd.store} namespace emitted during the test."""
-    events = []
-
-    def observe(event):
-        if event.get("log_namespace") == "chatd.store":
-            events.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    yield events
-    globalLogPublisher.removeObserver(observe)
-
-
-class TestSQLiteContract(StoreContract):
+class TestSQLiteContract(StoreContract, DurableContract):
     @pytest.fixture
     def store(self, open_store):
         return pytest_twisted.blockon(open_store())
+
+    @pytest.fixture
+    def reopen(self, open_store):
+        def reopen_(store):
+            return store.close().addCallback(lambda _: open_store())
+
+        return reopen_
 
 
 def page(store, room, limit, **kw):
@@ -76,7 +53,7 @@ def test_reopen_keeps_everything(open_store):
     yield store.close()
 
     store = yield open_store()
-    assert (store.last_id("#a"), store.last_id("#BEE")) == (3, 1)
+    assert ((yield store.last_id("#a")), (yield store.last_id("#BEE"))) == (3, 1)
     assert store.topic("#A") == ("Hello", "alice")
     assert (yield say(store, "#a", "next"))[0] == 4
     assert (yield say(store, "#bee", "x", ts=1010.0, cid="c1")) == (1, 1000.0, False)
@@ -86,22 +63,39 @@ def test_reopen_keeps_everything(open_store):
 
 
 @pytest_twisted.inlineCallbacks
-def test_schema_and_pragmas(open_store):
-    """WAL, the durability level and the schema version are set; the writer is another thread."""
-    for name, durability, level in [("n.db", "normal", 1), ("f.db", "full", 2)]:
+def test_schema_and_pragmas(open_store, tmp_path, logged):
+    """The file is in WAL mode at the current schema version; the log tells the durability in use."""
+    for name, durability in [("n.db", "normal"), ("f.db", "full")]:
         store = yield open_store(name, durability=durability)
-        got = yield store._call(
-            lambda c: (
-                c.execute("PRAGMA journal_mode").fetchone()[0],
-                c.execute("PRAGMA synchronous").fetchone()[0],
-                c.execute("PRAGMA user_version").fetchone()[0],
-                threading.get_ident(),
-            )
+        assert query(tmp_path / name, "PRAGMA journal_mode") == [("wal",)]
+        assert query(tmp_path / name, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        opened = [e for e in logged if e.get("store") == store.name and "durability" in e]
+        assert [(e["journal"], e["durability"], e["version"]) for e in opened] == [("wal", durability, 2)]
+        assert formatEvent(opened[0]) == (
+            f"{store.name} is open: schema version 2, journal wal, durability {durability}"
         )
-        assert got[:3] == ("wal", level, SCHEMA_VERSION)
-        assert got[3] != threading.get_ident()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'normal' or 'full', not paranoid"):
         SQLiteStore("x.db", None, durability="paranoid")
+
+
+@pytest_twisted.inlineCallbacks
+def test_reactor_never_waits_for_the_file(open_store, tmp_path):
+    """
+    While another process holds the file's write lock, calls return at once
+    and their results come once the lock is released: SQLite is only
+    touched in the store's own thread.
+    """
+    store = yield open_store()
+    yield say(store, "#a", "before")
+    with closing(sqlite3.connect(tmp_path / "chat.sqlite3", isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        stored, read = say(store, "#a", "while locked"), store.last_id("#a")
+        assert time.monotonic() - started < 0.5
+        assert not stored.called and not read.called
+        other.execute("COMMIT")
+    assert (yield stored)[0] == 2
+    assert (yield read) == 2
 
 
 @pytest_twisted.inlineCallbacks
@@ -187,44 +181,48 @@ def test_close_flushes(open_store):
     with pytest.raises(StoreError, match="not open"):
         yield say(store, "#a", "late")
     store = yield open_store()
-    assert store.last_id("#a") == 300
+    assert (yield store.last_id("#a")) == 300
     assert (yield page(store, "#a", 1000))[0] == list(range(1, 301))
 
 
 @pytest_twisted.inlineCallbacks
-def test_write_failure(open_store, logged):
+def test_write_failure(open_store, tmp_path, logged):
     """
-    A write that fails (here: disk full) errbacks with a StoreError and is
-    logged; the writes around it still commit and the store keeps working.
+    A write that fails (here SQLite refuses it, as it would on a full disk)
+    errbacks with a StoreError and is logged; the writes around it still
+    commit and the store keeps working.
     """
+    path = tmp_path / "chat.sqlite3"
     store = yield open_store()
     yield say(store, "#a", "one")
-    yield store._call(lambda c: c.execute(
-        "PRAGMA max_page_count = {}".format(c.execute("PRAGMA page_count").fetchone()[0])
-    ).fetchone())
+    change(path, "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN length(NEW.text) > 50000"
+                 " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
     big = "x" * 100_000
     ok1, bad, ok2 = say(store, "#a", "two"), say(store, "#a", big), say(store, "#a", "three")
-    with pytest.raises(StoreError, match="full") as caught:
+    with pytest.raises(StoreError, match="Storing the message failed .*full.*; try again later") as caught:
         yield bad
     assert isinstance(caught.value.__cause__, sqlite3.Error)
     assert caught.value.code == "unavailable"
     assert [(yield ok1)[0], (yield ok2)[0]] == [2, 3]
     assert [e["store"] for e in logged if "log_failure" in e] == [store.name]
 
-    yield store._call(lambda c: c.execute("PRAGMA max_page_count = 1073741823").fetchone())
+    change(path, "DROP TRIGGER refuse")
     assert (yield say(store, "#a", big))[0] == 4
-    assert store.last_id("#a") == 4
+    assert (yield store.last_id("#a")) == 4
     rows, _ = yield store.recent("#a", 10)
     assert [e.text for e in rows] == ["one", "two", "three", big]
 
 
 @pytest_twisted.inlineCallbacks
-def test_prune_by_count(open_store):
+def test_prune_by_count(open_store, tmp_path):
     """Only the newest messages stay; C{more} tells a resuming client of the gap, after a restart too."""
     store = yield open_store()
     yield fill(store, "#a", 10)
     yield fill(store, "#b", 3)
     assert (yield store.prune(5, None, now=5000.0)) == 5
+    assert query(tmp_path / "chat.sqlite3", "SELECT id FROM messages ORDER BY rid, id") == [
+        (6,), (7,), (8,), (9,), (10,), (1,), (2,), (3,)
+    ]
     assert (yield page(store, "#a", 100)) == ([6, 7, 8, 9, 10], False)
     assert (yield page(store, "#b", 100)) == ([1, 2, 3], False)
     assert (yield page(store, "#a", 100, after=3)) == ([6, 7, 8, 9, 10], True)
@@ -284,14 +282,13 @@ def test_prune_in_chunks(open_store):
 
 
 @pytest_twisted.inlineCallbacks
-def test_prune_cids(open_store):
+def test_prune_cids(open_store, tmp_path):
     """Client message ids older than the window are forgotten by prune()."""
     store = yield open_store(cid_window=100.0)
     yield say(store, "#a", "x", ts=0.0, cid="old")
     yield say(store, "#a", "y", ts=500.0, cid="new")
     assert (yield store.prune(None, None, now=550.0)) == 0
-    cids = yield store._call(lambda c: c.execute("SELECT cid FROM cids").fetchall())
-    assert cids == [("new",)]
+    assert query(tmp_path / "chat.sqlite3", "SELECT cid FROM cids") == [("new",)]
 
 
 @pytest.mark.parametrize("group_commit", [True, False])
@@ -348,9 +345,10 @@ def test_kill_9_loses_no_acked_message(open_store, tmp_path):
         child.wait()
         child.stdout.close()
     store = yield open_store()
-    assert store.last_id("#a") >= max(acked)
-    rows, more = yield store.recent("#a", store.last_id("#a"))
-    assert ids(rows) == list(range(1, store.last_id("#a") + 1))
+    last = yield store.last_id("#a")
+    assert last >= max(acked)
+    rows, more = yield store.recent("#a", last)
+    assert ids(rows) == list(range(1, last + 1))
     assert not more
 
 
@@ -390,6 +388,7 @@ async def test_same_as_memory(ops):
                     got = await store.recent(room, limit, before, after)
                     want = await memory.recent(room, limit, before, after)
                     assert ([row(e) for e in got[0]], got[1]) == ([row(e) for e in want[0]], want[1])
-                    assert store.last_id(room) == memory.last_id(room)
+                    assert await store.last_id(room) == await memory.last_id(room)
+                    assert await store.room(room) == await memory.room(room)
         finally:
             await store.close()

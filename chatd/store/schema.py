@@ -1,0 +1,115 @@
+# -*- test-case-name: tests.store.test_sqlite_schema -*-
+"""
+The SQLite file's layout, and how an older file is brought up to date.
+
+The version is kept in C{PRAGMA user_version}.  A new file gets the newest
+schema at once; an older one gets each migration in turn, in the same
+transaction that opens it, so a file is never left half migrated.  A file
+from a newer chatd is refused rather than changed: an older chatd cannot
+know what the newer columns mean.
+"""
+
+import sqlite3
+from typing import Dict, NamedTuple, Tuple
+
+#: The version this chatd writes; each older one has a migration below.
+SCHEMA_VERSION = 2
+
+_CREATE = """
+CREATE TABLE rooms (
+    rid INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,                -- chatd.core.text.fold(name)
+    name TEXT NOT NULL,                      -- display name
+    topic TEXT NOT NULL DEFAULT '',
+    topic_by TEXT NOT NULL DEFAULT '',
+    last_id INTEGER NOT NULL DEFAULT 0,      -- the room's id counter
+    pruned_below INTEGER NOT NULL DEFAULT 1, -- every id below it is deleted
+    settings TEXT NOT NULL DEFAULT '{}'      -- a JSON object
+);
+CREATE TABLE messages (
+    rid INTEGER NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL,
+    nick TEXT NOT NULL, text TEXT NOT NULL, ts REAL NOT NULL, cid TEXT,
+    PRIMARY KEY (rid, id)
+) WITHOUT ROWID;
+CREATE TABLE cids (
+    identity TEXT NOT NULL, cid TEXT NOT NULL, id INTEGER NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (identity, cid)
+);
+CREATE INDEX cids_by_ts ON cids (ts);
+"""
+
+#: From version N to N + 1.
+_MIGRATIONS: Dict[int, str] = {
+    # Rooms become records with settings (for owners and modes); the
+    # topic's setter gets the name the rest of chatd uses.
+    1: """
+    ALTER TABLE rooms RENAME COLUMN setter TO topic_by;
+    ALTER TABLE rooms ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    """,
+}
+
+_SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+
+
+class Opened(NamedTuple):
+    """What opening found, for the operator's log."""
+
+    journal: str
+    synchronous: int
+    version: int
+    migrated_from: int  # 0: created or already current
+
+
+def check_durability(durability: str) -> None:
+    """Refuse an unknown durability before any thread or file is touched."""
+    if durability not in _SYNCHRONOUS:
+        raise ValueError(f"durability must be 'normal' or 'full', not {durability}")
+
+
+def connect(path: str, durability: str) -> Tuple[sqlite3.Connection, Opened]:
+    """
+    Open C{path} in WAL mode with the C{synchronous} level that
+    C{durability} names, and create or migrate its schema.
+
+    The connection is left outside any transaction, in autocommit mode, so
+    that the writer decides where each transaction begins and ends.
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        journal = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if journal.lower() != "wal":
+            raise sqlite3.OperationalError(f"journal_mode is {journal}: WAL is not available")
+        db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[durability]}")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("BEGIN IMMEDIATE")
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+        _upgrade(db, found)
+        db.execute("COMMIT")
+        synchronous = db.execute("PRAGMA synchronous").fetchone()[0]
+    except Exception:
+        db.close()  # rolls back
+        raise
+    migrated = found if 0 < found < SCHEMA_VERSION else 0
+    return db, Opened(journal.lower(), synchronous, SCHEMA_VERSION, migrated)
+
+
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a file at C{version} to L{SCHEMA_VERSION}, inside the open transaction."""
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"schema version {version}; this chatd knows version {SCHEMA_VERSION}."
+            " Run the newer chatd that wrote it, or restore a backup."
+        )
+    if version == 0:
+        _run(db, _CREATE)
+    else:
+        for step in range(version, SCHEMA_VERSION):
+            _run(db, _MIGRATIONS[step])
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Run each statement on its own: C{executescript} would commit first."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
