@@ -22,7 +22,12 @@ export function charLength(s) {
   return n;
 }
 
-const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Co}]/u;
+// What the server refuses in nicks and room names (chatd.core.text):
+// controls, format characters, unpaired surrogates, private use and
+// unassigned code points, and every separator. tests/web/test_client_rules.py
+// holds the two sets of rules to agreement.
+const NAME_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Z}]/u;
+const NAME_FORBIDDEN_WHY = 'control, invisible or unassigned characters';
 
 /** A reason the nick is refused locally, or null if it may be sent. */
 export function nickProblem(nick, max = 32) {
@@ -30,7 +35,7 @@ export function nickProblem(nick, max = 32) {
   const len = charLength(nick);
   if (len > max) return `A nick is at most ${max} characters (this one has ${len}).`;
   if (/\s/u.test(nick)) return 'A nick cannot contain spaces.';
-  if (FORMAT_OR_CONTROL.test(nick)) return 'A nick cannot contain control or invisible characters.';
+  if (NAME_FORBIDDEN.test(nick)) return `A nick cannot contain ${NAME_FORBIDDEN_WHY}.`;
   const bad = nick.match(/[,:!@*?]/);
   if (bad) return `A nick cannot contain "${bad[0]}".`;
   if (/^[#/&]/.test(nick)) return `A nick cannot start with "${nick[0]}".`;
@@ -44,7 +49,7 @@ export function roomProblem(room) {
   if (len < 2) return 'A room name needs at least one character after the #.';
   if (len > 50) return `A room name is at most 50 characters (this one has ${len}).`;
   if (/[\s,]/u.test(room)) return 'A room name cannot contain spaces or commas.';
-  if (FORMAT_OR_CONTROL.test(room)) return 'A room name cannot contain control or invisible characters.';
+  if (NAME_FORBIDDEN.test(room)) return `A room name cannot contain ${NAME_FORBIDDEN_WHY}.`;
   return null;
 }
 
