@@ -23,7 +23,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chatd import logsetup, notify
-from chatd.admin import AdminFactory, Bans
+from chatd.admin.bans import Bans
+from chatd.admin.protocol import AdminFactory
 from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
 from chatd.endpoints import listen_failure
