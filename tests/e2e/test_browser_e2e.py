@@ -6,6 +6,7 @@ over ws://, wss:// and forced long-poll.
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -112,6 +113,21 @@ def test_browser_and_telnet_chat_over_wss(browser, make_daemon, tmp_path):
     d = make_daemon({("web", "listen"): f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"})
     telnet = LineClient(d.lines_port).login("tel", "#lobby")
     chat_both_ways(browser, f"https://localhost:{d.port('web', 'ssl')}/", telnet, "websocket", tmp_path, "wss")
+
+
+def test_every_client_module_is_served(daemon):
+    """The installed daemon serves each module of web/js/ (the wheel's package data), as JavaScript, as written."""
+    import requests
+
+    web = Path(__file__).resolve().parents[2] / "web"
+    modules = sorted(web.glob("js/**/*.js"))
+    assert web.joinpath("js", "main.js") in modules
+    for path in modules:
+        name = path.relative_to(web).as_posix()
+        r = requests.get(f"{daemon.web_url}/{name}", timeout=10)
+        assert r.status_code == 200, f"{name}: HTTP {r.status_code}; is it in pyproject.toml's package-data?"
+        assert r.headers["Content-Type"].startswith("text/javascript"), (name, r.headers["Content-Type"])
+        assert r.content == path.read_bytes(), f"{name}: the installed copy differs from web/"
 
 
 def _free_port() -> int:
