@@ -147,46 +147,60 @@ export class Connection {
     this.timer = null;
     const wantWs = this.mode === 'websocket' || (this.mode === 'auto' && !this.wsBroken);
     this._setState({ state: 'connecting', transport: wantWs ? 'websocket' : 'longpoll', attempt: this.attempt });
-    let t = null;
-    let welcome = null;
-    let fellBack = false;
-    if (wantWs) {
-      const ws = new WebSocketTransport(this.wsUrl, {});
-      try {
-        welcome = await ws.open();
-        t = ws;
-      } catch (e) {
-        if (gen !== this.generation) return;
-        if (this.mode !== 'auto' || !e.beforeWelcome) {
-          this._retry();
-          return;
-        }
-        fellBack = true;
-        this._setState({ state: 'connecting', transport: 'longpoll', attempt: this.attempt, fallback: true });
-      }
-    }
+    let opened = wantWs ? await this._openWebSocket(gen) : { t: null, fellBack: false };
+    if (!opened) return;
     if (gen !== this.generation) {
-      if (t) t.close();
+      if (opened.t) opened.t.close();
       return;
     }
-    if (!t) {
-      const lp = new LongPollTransport(this.apiBase, {});
-      try {
-        welcome = await lp.open();
-        t = lp;
-      } catch (e) {
-        if (gen !== this.generation) return;
-        this._retry();
-        return;
-      }
+    if (!opened.t) {
+      const fellBack = opened.fellBack;
+      opened = await this._openLongPoll(gen);
+      if (!opened) return;
       // The WebSocket failed but plain HTTP works: something between us
       // and the server kills upgrades. Stay on long-poll from now on.
       if (fellBack) this.wsBroken = true;
     }
     if (gen !== this.generation || !this.running) {
-      t.close();
+      opened.t.close();
       return;
     }
+    this._adopt(opened.t, opened.welcome);
+  }
+
+  /**
+   * {t, welcome} once welcomed; {t: null, fellBack: true} when long-poll
+   * should be tried instead; null when it will retry later, or a newer
+   * attempt has taken over.
+   */
+  async _openWebSocket(gen) {
+    const ws = new WebSocketTransport(this.wsUrl, {});
+    try {
+      return { t: ws, welcome: await ws.open() };
+    } catch (e) {
+      if (gen !== this.generation) return null;
+      if (this.mode !== 'auto' || !e.beforeWelcome) {
+        this._retry();
+        return null;
+      }
+      this._setState({ state: 'connecting', transport: 'longpoll', attempt: this.attempt, fallback: true });
+      return { t: null, fellBack: true };
+    }
+  }
+
+  /** {t, welcome} once welcomed; null when it will retry later, or a newer attempt has taken over. */
+  async _openLongPoll(gen) {
+    const lp = new LongPollTransport(this.apiBase, {});
+    try {
+      return { t: lp, welcome: await lp.open() };
+    } catch {
+      if (gen === this.generation) this._retry();
+      return null;
+    }
+  }
+
+  /** t is welcomed: make it the connection's transport. */
+  _adopt(t, welcome) {
     t.onEvent = (ev) => {
       if (this.transport === t) this.onEvent(ev);
     };

@@ -3,6 +3,9 @@
 
 import { OfflineError, Pending, backoffDelay, noop, sleep } from './pending.js';
 
+/** What a poll returns when the server no longer knows the session. */
+const EXPIRED = Symbol('expired');
+
 export class LongPollTransport {
   constructor(base = 'api', hooks = {}) {
     this.kind = 'longpoll';
@@ -45,61 +48,79 @@ export class LongPollTransport {
 
   async _loop() {
     while (!this.closed) {
-      const ctrl = new AbortController();
-      this.abortPoll = ctrl;
-      const guard = setTimeout(() => ctrl.abort(), (this.pollTimeout + 15) * 1000);
-      let res;
       let data;
       try {
-        res = await fetch(this._url(`/events?after=${this.after}&timeout=${this.pollTimeout}`), {
-          signal: ctrl.signal,
-          cache: 'no-store',
-        });
-        if (res.status === 404 || res.status === 410) {
-          clearTimeout(guard);
-          this._expired('The long-poll session expired.');
-          return;
-        }
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        data = await res.json();
+        data = await this._poll();
       } catch (e) {
-        clearTimeout(guard);
         if (this.closed) return;
-        const delay = backoffDelay(this.failures++);
-        this.onHealth({ ok: false, retryAt: Date.now() + delay, error: e.message });
-        await sleep(delay);
+        await this._backOff(e);
         continue;
       }
-      clearTimeout(guard);
-      if (this.closed) return;
-      this.lastInbound = Date.now();
-      if (this.failures) {
-        this.failures = 0;
-        this.onHealth({ ok: true });
+      if (data === EXPIRED || this.closed) return;
+      this._healthy();
+      if (!this._deliver(Array.isArray(data && data.events) ? data.events : [])) return;
+    }
+  }
+
+  /** One poll: its JSON body, or EXPIRED. Throws if it failed (the loop retries). */
+  async _poll() {
+    const ctrl = new AbortController();
+    this.abortPoll = ctrl;
+    const guard = setTimeout(() => ctrl.abort(), (this.pollTimeout + 15) * 1000);
+    try {
+      const res = await fetch(this._url(`/events?after=${this.after}&timeout=${this.pollTimeout}`), {
+        signal: ctrl.signal,
+        cache: 'no-store',
+      });
+      if (res.status === 404 || res.status === 410) {
+        this._expired('The long-poll session expired.');
+        return EXPIRED;
       }
-      const events = Array.isArray(data && data.events) ? data.events : [];
-      for (const ev of events) {
-        if (this.closed) return;
-        if (!ev || typeof ev !== 'object') continue;
-        if (typeof ev.seq === 'number') {
-          if (ev.seq <= this.after) continue; // already processed
-          this.after = ev.seq;
-        }
-        if (ev.type === 'error' && ev.code === 'overflow') {
-          // Events were dropped: this session cannot resume without a gap.
-          this.onEvent(ev);
-          this._expired(ev.message || 'The session fell too far behind.', true);
-          return;
-        }
-        if ((ev.type === 'ok' || ev.type === 'error') && this.pending.settle(ev)) continue;
-        if (ev.type === 'ok') continue;
-        try {
-          this.onEvent(ev);
-        } catch (e) {
-          console.error('chatd: event handler failed', e, ev);
-        }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return await res.json();
+    } finally {
+      clearTimeout(guard);
+    }
+  }
+
+  async _backOff(error) {
+    const delay = backoffDelay(this.failures++);
+    this.onHealth({ ok: false, retryAt: Date.now() + delay, error: error.message });
+    await sleep(delay);
+  }
+
+  _healthy() {
+    this.lastInbound = Date.now();
+    if (this.failures) {
+      this.failures = 0;
+      this.onHealth({ ok: true });
+    }
+  }
+
+  /** Hand a poll's events on, each once; false if the session ended. */
+  _deliver(events) {
+    for (const ev of events) {
+      if (this.closed) return false;
+      if (!ev || typeof ev !== 'object') continue;
+      if (typeof ev.seq === 'number') {
+        if (ev.seq <= this.after) continue; // already processed
+        this.after = ev.seq;
+      }
+      if (ev.type === 'error' && ev.code === 'overflow') {
+        // Events were dropped: this session cannot resume without a gap.
+        this.onEvent(ev);
+        this._expired(ev.message || 'The session fell too far behind.', true);
+        return false;
+      }
+      if ((ev.type === 'ok' || ev.type === 'error') && this.pending.settle(ev)) continue;
+      if (ev.type === 'ok') continue;
+      try {
+        this.onEvent(ev);
+      } catch (e) {
+        console.error('chatd: event handler failed', e, ev);
       }
     }
+    return true;
   }
 
   _expired(reason, discard = false) {

@@ -33,68 +33,74 @@ export class WebSocketTransport {
   /** Resolves with the welcome; rejects with err.beforeWelcome = true. */
   open(timeoutMs = 8000) {
     return new Promise((resolve, reject) => {
-      let opened = false;
-      let settled = false;
-      const fail = (why) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.closed = true;
-        try {
-          this.ws.close();
-        } catch {
-          /* already closed */
-        }
-        const err = new Error(why);
-        err.beforeWelcome = true;
-        err.opened = opened;
-        reject(err);
-      };
-      const timer = setTimeout(() => fail('The WebSocket did not get a welcome in time.'), timeoutMs);
-      let ws;
+      const attempt = { opened: false, settled: false, timer: null, resolve, reject };
+      attempt.timer = setTimeout(() => this._failOpen(attempt, 'The WebSocket did not get a welcome in time.'), timeoutMs);
       try {
-        ws = this.ws = new WebSocket(this.url);
+        this.ws = new WebSocket(this.url);
       } catch (e) {
         this.ws = null;
-        fail(`The WebSocket could not be created: ${e.message}`);
+        this._failOpen(attempt, `The WebSocket could not be created: ${e.message}`);
         return;
       }
-      ws.onopen = () => {
-        opened = true;
-      };
-      ws.onerror = () => {
-        if (!this.welcomed) fail(opened ? 'The WebSocket failed before the welcome.' : 'The WebSocket could not connect.');
-      };
-      ws.onclose = (e) => {
-        if (!this.welcomed) {
-          fail(`The WebSocket closed before the welcome (code ${e.code}).`);
-          return;
-        }
-        this._closed({ code: e.code, reason: e.reason, clean: e.wasClean });
-      };
-      ws.onmessage = (e) => {
-        this.lastInbound = Date.now();
-        if (typeof e.data !== 'string') return; // binary frames are not part of the protocol
-        let obj;
-        try {
-          obj = JSON.parse(e.data);
-        } catch {
-          return;
-        }
-        if (!obj || typeof obj !== 'object') return;
-        if (!this.welcomed) {
-          if (obj.type === 'welcome') {
-            this.welcomed = true;
-            settled = true;
-            clearTimeout(timer);
-            resolve(obj);
-            return;
-          }
-          // Anything before the welcome is unexpected; pass it on anyway.
-        }
-        this._inbound(obj);
-      };
+      this._listen(this.ws, attempt);
     });
+  }
+
+  /** The attempt to open failed before the welcome: reject open() once. */
+  _failOpen(attempt, why) {
+    if (attempt.settled) return;
+    attempt.settled = true;
+    clearTimeout(attempt.timer);
+    this.closed = true;
+    try {
+      this.ws.close();
+    } catch {
+      /* already closed */
+    }
+    const err = new Error(why);
+    err.beforeWelcome = true;
+    err.opened = attempt.opened;
+    attempt.reject(err);
+  }
+
+  _listen(ws, attempt) {
+    ws.onopen = () => {
+      attempt.opened = true;
+    };
+    ws.onerror = () => {
+      if (!this.welcomed) {
+        this._failOpen(attempt, attempt.opened ? 'The WebSocket failed before the welcome.' : 'The WebSocket could not connect.');
+      }
+    };
+    ws.onclose = (e) => {
+      if (!this.welcomed) {
+        this._failOpen(attempt, `The WebSocket closed before the welcome (code ${e.code}).`);
+        return;
+      }
+      this._closed({ code: e.code, reason: e.reason, clean: e.wasClean });
+    };
+    ws.onmessage = (e) => this._message(e, attempt);
+  }
+
+  _message(e, attempt) {
+    this.lastInbound = Date.now();
+    if (typeof e.data !== 'string') return; // binary frames are not part of the protocol
+    let obj;
+    try {
+      obj = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    if (!obj || typeof obj !== 'object') return;
+    if (!this.welcomed && obj.type === 'welcome') {
+      this.welcomed = true;
+      attempt.settled = true;
+      clearTimeout(attempt.timer);
+      attempt.resolve(obj);
+      return;
+    }
+    // Anything before the welcome is unexpected; pass it on anyway.
+    this._inbound(obj);
   }
 
   _inbound(obj) {
