@@ -33,7 +33,7 @@ export function createConv(kind, key, name, lastId = null) {
 }
 
 /** The stream reached id: move the cursor. True if it moved. */
-export function advance(conv, id) {
+function advance(conv, id) {
   if (conv.lastId !== null && id <= conv.lastId) return false;
   conv.lastId = id;
   return true;
@@ -57,7 +57,7 @@ export function startJoin(conv) {
 }
 
 /** The smallest message id shown, or null. */
-export function oldestId(conv) {
+function oldestId(conv) {
   let min = null;
   for (const id of conv.ids.keys()) if (min === null || id < min) min = id;
   return min;
@@ -128,7 +128,7 @@ export function acknowledge(conv, id) {
   return true;
 }
 
-export function messagesOf(ev) {
+function messagesOf(ev) {
   return Array.isArray(ev.messages) ? ev.messages.filter((m) => m && typeof m === 'object') : [];
 }
 

@@ -23,7 +23,7 @@ export function isoLinkified(text, cls = 'text') {
 
 export const now = () => new Date().toISOString();
 
-export function timeEl(ts) {
+function timeEl(ts) {
   const d = parseTs(ts);
   return h('time', { class: 'ts', datetime: d.toISOString(), title: fullTime(d) }, hhmm(d));
 }
