@@ -1,11 +1,16 @@
-# -*- test-case-name: tests.core.test_hub -*-
+# -*- test-case-name: tests.core.test_errors -*-
 """
-Typed chat errors with stable machine codes.
+The one registry of error codes: every refusal chatd can send, with its
+stable machine code, whichever layer refuses it (the core's rules, a
+codec, a front end, the connection gate).
 
 Every front end maps a L{ChatError} to its own wire format using C{code}
 (stable, for programs) and C{message} (for people).  A code never changes
-meaning once released; docs/protocol.md lists them all.
+meaning once released; docs/protocol.md lists exactly these codes (a test
+compares the two).
 """
+
+from typing import Dict, Type
 
 
 class ChatError(Exception):
@@ -20,11 +25,21 @@ class ChatError(Exception):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.code}: {self.message}>"
 
+    # Errors are values: the same refusal compares equal wherever it was made.
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other.message == self.message
 
-class NickInUse(ChatError):
-    """Another session holds that nick (compared after case folding)."""
+    def __hash__(self) -> int:
+        return hash((type(self), self.message))
 
-    code = "nick-in-use"
+
+# -- the chat rules (chatd.core) -------------------------------------------------
+
+
+class NoNick(ChatError):
+    """The session must choose a nick first."""
+
+    code = "no-nick"
 
 
 class InvalidNick(ChatError):
@@ -33,16 +48,16 @@ class InvalidNick(ChatError):
     code = "invalid-nick"
 
 
+class NickInUse(ChatError):
+    """Another session holds that nick, or one that looks like it."""
+
+    code = "nick-in-use"
+
+
 class InvalidRoom(ChatError):
     """The room name breaks the room name rules."""
 
     code = "invalid-room"
-
-
-class InvalidText(ChatError):
-    """Text holds characters that may not be relayed."""
-
-    code = "invalid-text"
 
 
 class NotInRoom(ChatError):
@@ -63,16 +78,16 @@ class NoSuchNick(ChatError):
     code = "no-such-nick"
 
 
+class InvalidText(ChatError):
+    """Text holds characters that may not be relayed."""
+
+    code = "invalid-text"
+
+
 class TooLong(ChatError):
     """Text is over the configured maximum length."""
 
     code = "too-long"
-
-
-class NoNick(ChatError):
-    """The session must choose a nick first."""
-
-    code = "no-nick"
 
 
 class EmptyText(ChatError):
@@ -87,22 +102,152 @@ class TooManyRooms(ChatError):
     code = "too-many-rooms"
 
 
-class RateLimited(ChatError):
-    """The session sends commands faster than allowed."""
-
-    code = "rate-limited"
-
-
-class BadCommand(ChatError):
-    """A command was malformed (wire formats raise this)."""
-
-    code = "bad-command"
-
-
 class Unavailable(ChatError):
     """The server could not do it right now; the client may retry."""
 
     code = "unavailable"
 
 
-ALL_CODES = tuple(cls.code for cls in ChatError.__subclasses__())
+class Internal(ChatError):
+    """The server failed; the cause is logged, the client gets this."""
+
+    code = "internal"
+
+
+# -- wire formats (chatd.wire) ----------------------------------------------------
+
+
+class BadJSON(ChatError):
+    """(JSON) not a JSON object, not UTF-8, or nested too deeply."""
+
+    code = "bad-json"
+
+
+class UnknownType(ChatError):
+    """(JSON) the command's C{type} is missing or unknown."""
+
+    code = "unknown-type"
+
+
+class BadCommand(ChatError):
+    """(JSON) a field is missing or has the wrong type."""
+
+    code = "bad-command"
+
+
+class Usage(ChatError):
+    """(lines) a command was typed wrong; the message shows the right form."""
+
+    code = "usage"
+
+
+class UnknownCommand(ChatError):
+    """(lines) there is no such C{/command}."""
+
+    code = "unknown-command"
+
+
+class LineTooLong(ChatError):
+    """(lines) the line is over C{[lines] max_line} bytes and was discarded."""
+
+    code = "line-too-long"
+
+
+class InvalidUTF8(ChatError):
+    """(lines) the line is not valid UTF-8."""
+
+    code = "invalid-utf8"
+
+
+# -- front ends (chatd.frontends) ----------------------------------------------------
+
+
+class Binary(ChatError):
+    """(WebSocket) binary frames are not part of the protocol."""
+
+    code = "binary"
+
+
+class Overflow(ChatError):
+    """(long-poll) the session fell too far behind; events were dropped."""
+
+    code = "overflow"
+
+
+class RateLimited(ChatError):
+    """(long-poll) the address has as many sessions as allowed, or the server is full."""
+
+    code = "rate-limited"
+
+
+class NoSuchSession(ChatError):
+    """(long-poll) the session token is unknown: it ended or expired."""
+
+    code = "no-such-session"
+
+
+class NotFound(ChatError):
+    """(long-poll) there is nothing at that path."""
+
+    code = "not-found"
+
+
+class MethodNotAllowed(ChatError):
+    """(long-poll) the path does not answer that HTTP method."""
+
+    code = "method-not-allowed"
+
+
+class BadRequest(ChatError):
+    """(long-poll) a query argument is malformed."""
+
+    code = "bad-request"
+
+
+class TooLarge(ChatError):
+    """(long-poll) the request body is over C{[web] max_body}."""
+
+    code = "too-large"
+
+
+# -- the connection gate ---------------------------------------------------------------
+
+
+class TooManyConnections(ChatError):
+    """The address has C{connections_per_ip} connections already."""
+
+    code = "too-many-connections"
+
+
+class ServerFull(ChatError):
+    """The server has C{max_connections} connections already."""
+
+    code = "server-full"
+
+
+class Banned(ChatError):
+    """The address is banned."""
+
+    code = "banned"
+
+
+def _registry() -> Dict[str, Type[ChatError]]:
+    found: Dict[str, Type[ChatError]] = {}
+    pending = list(ChatError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.code in found and found[cls.code] is not cls:
+            raise AssertionError(f"error code {cls.code!r} is defined twice")
+        found[cls.code] = cls
+    return found
+
+
+#: Every code chatd sends, and the class that carries it.
+REGISTRY: Dict[str, Type[ChatError]] = _registry()
+ALL_CODES = tuple(sorted(REGISTRY))
+
+
+def error(code: str, message: str) -> ChatError:
+    """The registered error for C{code}; an unknown code is a bug."""
+    return REGISTRY[code](message)

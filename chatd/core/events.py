@@ -1,23 +1,24 @@
 # -*- test-case-name: tests.core.test_events -*-
 """
-Events: the immutable values the core hands to every front end.
+Events: the immutable values the core hands to every front end, one small
+class per kind of event (as wsproto's events are), each with only the
+fields it has.  C{type} is the event's name on the wire (docs/protocol.md
+has a table of fields per type); codecs dispatch on it.
 
-One L{Event} class with a C{type} discriminator keeps the codecs simple: a
-codec looks at C{type} and reads the fields that type uses (table in
-docs/protocol.md).  An event that is fanned out to a room is encoded once
-per wire format: L{Event.encoded} caches each codec's bytes on the event,
-so ten thousand members cost one encoding and ten thousand writes.
+An event that is fanned out to a room is encoded once per wire format:
+L{Event.encoded} caches each codec's bytes on the event, so ten thousand
+members cost one encoding and ten thousand writes.
 
-Numbering: C{message} and C{action} events carry an C{id} handed out by the
-store, increasing per room and across restarts (the room's stream
-position).  Presence events (join, part, quit, nick, topic) are not
-stored, so they are not numbered and their C{id} is C{None}.
+Numbering: L{Message} and L{Action} carry an C{id} handed out by the store,
+increasing by one per room and across restarts (the room's stream
+position).  Presence events (join, part, quit, nick, topic, kick) are not
+stored, so they are not numbered.
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
 
-#: Event types fanned out to the members of a room.
+#: Wire names of the event types.
 MESSAGE = "message"
 ACTION = "action"
 JOIN = "join"
@@ -25,7 +26,7 @@ PART = "part"
 QUIT = "quit"
 NICK = "nick"
 TOPIC = "topic"
-#: Event types delivered to one or two sessions.
+KICK = "kick"
 PRIVATE = "private"
 NOTICE = "notice"
 MEMBERS = "members"
@@ -35,48 +36,26 @@ HISTORY = "history"
 #: Types that are stored and numbered.
 NUMBERED = frozenset({MESSAGE, ACTION})
 
-
-@dataclass(frozen=True, slots=True)
-class RoomInfo:
-    """One row of a room listing."""
-
-    name: str
-    members: int
-    topic: str
+_event = dataclass(frozen=True, slots=True, eq=False, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@_event
 class Event:
     """
     Something that happened, as every front end will render it.
 
-    @ivar type: one of the module's type constants.
-    @ivar room: the room it happened in, or C{None} (nick, private, notice).
-    @ivar nick: who did it: sender, joiner, leaver, new nick, topic setter.
-    @ivar text: message, action or private text; a part/quit reason lives
-        in C{reason}; a topic in C{topic}.
-    @ivar id: per-room stream position of a message or action, else C{None}.
+    Fields a type does not have read as C{None} (C{room}, C{nick}, C{id}),
+    so code that routes events can ask any event where it belongs.
+
     @ivar ts: UTC time as POSIX seconds, from the core's injected clock.
     """
 
-    type: str
-    room: Optional[str] = None
-    nick: Optional[str] = None
-    text: Optional[str] = None
-    id: Optional[int] = None
+    type: ClassVar[str] = ""
+    room = None
+    nick = None
+    id = None
     ts: float = 0.0
-    old: Optional[str] = None
-    to: Optional[str] = None
-    reason: Optional[str] = None
-    topic: Optional[str] = None
-    nicks: Tuple[str, ...] = ()
-    rooms: Tuple[RoomInfo, ...] = ()
-    messages: Tuple["Event", ...] = ()
-    truncated: bool = False
-    #: The client message id its sender gave, if any (lets the sender match
-    #: its own message to the pending copy it shows); every member sees it.
-    cid: Optional[str] = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, init=False, repr=False)
 
     def encoded(self, codec: Callable[["Event"], bytes]) -> bytes:
         """
@@ -91,3 +70,161 @@ class Event:
         if data is None:
             data = cache[codec] = codec(self)
         return data
+
+
+# -- stored and numbered -------------------------------------------------------
+
+
+@_event
+class Message(Event):
+    """Said in a room.  C{cid} is its sender's own id for it, if given."""
+
+    type: ClassVar[str] = MESSAGE
+    room: str
+    nick: str
+    text: str
+    id: Optional[int] = None
+    cid: Optional[str] = None
+
+
+@_event
+class Action(Event):
+    """Acted in a room (C{/me waves})."""
+
+    type: ClassVar[str] = ACTION
+    room: str
+    nick: str
+    text: str
+    id: Optional[int] = None
+    cid: Optional[str] = None
+
+
+# -- presence in a room ----------------------------------------------------------
+
+
+@_event
+class Join(Event):
+    type: ClassVar[str] = JOIN
+    room: str
+    nick: str
+
+
+@_event
+class Part(Event):
+    type: ClassVar[str] = PART
+    room: str
+    nick: str
+    reason: Optional[str] = None
+
+
+@_event
+class Quit(Event):
+    """A member left the server; sent to each room it was in."""
+
+    type: ClassVar[str] = QUIT
+    room: str
+    nick: str
+    reason: Optional[str] = None
+
+
+@_event
+class Kick(Event):
+    """C{nick} was put out of C{room} by C{by} (an operator, or the server)."""
+
+    type: ClassVar[str] = KICK
+    room: str
+    nick: str
+    by: str
+    reason: Optional[str] = None
+
+
+@_event
+class Topic(Event):
+    """A room's topic: set (broadcast) or read (a reply); C{nick} set it."""
+
+    type: ClassVar[str] = TOPIC
+    room: str
+    topic: str
+    nick: Optional[str] = None
+
+
+@_event
+class Nick(Event):
+    """C{old} is now known as C{nick}; C{old} is None for a first nick."""
+
+    type: ClassVar[str] = NICK
+    nick: str
+    old: Optional[str] = None
+
+
+# -- to one or two sessions --------------------------------------------------------
+
+
+@_event
+class Private(Event):
+    type: ClassVar[str] = PRIVATE
+    nick: str
+    to: str
+    text: str
+
+
+@_event
+class Notice(Event):
+    """A server notice (an operator's broadcast), from C{nick}."""
+
+    type: ClassVar[str] = NOTICE
+    nick: str
+    text: str
+
+
+@_event
+class Members(Event):
+    """A room's members and its topic; C{nick} set the topic."""
+
+    type: ClassVar[str] = MEMBERS
+    room: str
+    nicks: Tuple[str, ...]
+    topic: str = ""
+    nick: Optional[str] = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """One row of a room listing."""
+
+    name: str
+    members: int
+    topic: str
+
+
+@_event
+class Rooms(Event):
+    type: ClassVar[str] = ROOMS
+    rooms: Tuple[RoomInfo, ...] = ()
+
+
+@_event
+class History(Event):
+    """
+    Stored messages of a room, oldest first.  C{truncated}: some that were
+    asked for are not here (older than the page, pruned, or more than a
+    resume replays).
+    """
+
+    type: ClassVar[str] = HISTORY
+    room: str
+    messages: Tuple[Event, ...] = ()
+    truncated: bool = False
+
+
+#: Event classes by wire type.
+BY_TYPE: Dict[str, Type[Event]] = {
+    cls.type: cls
+    for cls in (Message, Action, Join, Part, Quit, Kick, Topic, Nick, Private, Notice, Members, Rooms, History)
+}
+
+
+def stored(type: str, room: str, nick: str, text: str, id: int, ts: float, cid: Optional[str] = None) -> Event:
+    """A stored message or action as the store hands it back."""
+    cls = Action if type == ACTION else Message
+    return cls(room=room, nick=nick, text=text, id=id, ts=ts, cid=cid)

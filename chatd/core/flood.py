@@ -3,8 +3,9 @@
 Flood control: a token bucket per session that delays input instead of
 refusing it (IRC servers call this "fakelag"), the same for every front end.
 
-Each command spends tokens (most cost 1; joins, nick changes and private
-messages cost more, as they are what floods abuse).  Tokens come back at
+Each command spends tokens (its C{cost} in L{chatd.core.commands}: most
+cost 1; joins, nick changes and private messages cost more, as they are
+what floods abuse).  Tokens come back at
 C{flood_rate} per second up to C{flood_burst}.  While tokens last, commands
 run at once.  Past the burst they are held, in the order they came, and run
 as tokens come back: a pasted page arrives complete and in order, a few
@@ -24,10 +25,6 @@ from twisted.logger import Logger
 
 log = Logger(namespace="chatd.flood")
 
-#: Extra cost of the commands floods are made of (both the line and the
-#: JSON names: C{msg} is a private message in both).
-COSTS = {"join": 2, "nick": 3, "msg": 2}
-
 #: Bytes each held command counts against C{recvq} besides its own size.
 HELD_OVERHEAD = 128
 
@@ -38,11 +35,6 @@ _SLACK = 1e-6
 
 Run = Callable[[], object]
 Drop = Optional[Callable[[str], None]]
-
-
-def cost_of(command: str) -> int:
-    """Tokens C{command} (a command name, or C{"invalid"}) costs."""
-    return COSTS.get(command, 1)
 
 
 class Throttle:
@@ -74,30 +66,40 @@ class Throttle:
         """How many commands are held."""
         return len(self.held) if self.held else 0
 
-    def submit(self, cost: int, size: int, run: Run, drop: Drop = None) -> bool:
-        """
-        Run C{run} now if nothing is held and the tokens suffice, else hold
-        it behind what is already held.
-
-        @param size: the command's size in bytes as received.
-        @param drop: called with a reason if a held command will never run
-            (the session ended first); for front ends that owe an answer.
-        @return: whether it ran now.
-        """
+    def take(self, cost: int) -> bool:
+        """Spend C{cost} tokens now if nothing is held and they suffice."""
         rules = self.hub.rules
         self._refill(rules)
         if self.held is None and self.tokens + _SLACK >= min(cost, rules.flood_burst):
             self.tokens -= cost
-            run()
             return True
+        return False
+
+    def hold(self, cost: int, size: int, run: Run, drop: Drop = None) -> None:
+        """
+        Hold C{run} behind what is already held, to run when the tokens
+        are back; past C{recvq}, call C{on_flood} instead.
+
+        @param size: the command's size in bytes as received.
+        @param drop: called with a reason if the command will never run
+            (the session ended first); for front ends that owe an answer.
+        """
+        rules = self.hub.rules
         if self.held is None:
             self.held = deque()
         self.held.append((cost, size, run, drop))
         self.held_bytes += size + HELD_OVERHEAD
         if self.held_bytes > rules.recvq:
             self.on_flood(self.held_bytes)
-            return False
+            return
         self._schedule(rules)
+
+    def submit(self, cost: int, size: int, run: Run, drop: Drop = None) -> bool:
+        """Run C{run} now (L{take}), or hold it (L{hold}); return whether it ran."""
+        if self.take(cost):
+            run()
+            return True
+        self.hold(cost, size, run, drop)
         return False
 
     def clear(self, reason: str) -> None:

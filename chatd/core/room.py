@@ -1,6 +1,11 @@
 # -*- test-case-name: tests.core.test_hub -*-
 """
-A room with members, and the fan-out loop.
+A room on this node: its record (name, topic, settings), its local
+members, and the fan-out loop.
+
+A room's record lives in the store and outlives its members; a node keeps
+a L{Room} in memory while it has local members, fed by the room bus
+through its L{chatd.core.feed.RoomFeed}.
 
 Fan-out policy (the hot path), stated plainly:
 
@@ -16,44 +21,49 @@ Fan-out policy (the hot path), stated plainly:
 """
 
 from collections import Counter
-from typing import Callable, Dict
+from typing import Callable, Dict, Mapping, Optional
+
+from twisted.internet.defer import Deferred
 
 from chatd.core.events import Event
-from chatd.core.text import fold
 
 Deliver = Callable[[Event], None]
 
 
 class Room:
     """
-    A room that currently has members.
+    A room that has members on this node.
 
-    C{members} maps each member's session to the callable that receives the
-    room's events for it: normally its sink's C{deliver}, or, while a joiner
-    waits for its scrollback, a list's C{append} that holds live events
-    until the scrollback is out (so nothing arrives out of order).
+    C{members} maps each local member's session to the callable that
+    receives the room's events for it: normally its sink's C{deliver}, or,
+    while a joiner waits for its scrollback, a list's C{append} that holds
+    live events until the scrollback is out (so nothing arrives out of
+    order).
+
+    @ivar opened: a Deferred that has fired once the room's record is
+        loaded and its feed started; joins wait for it.
     """
 
-    __slots__ = ("name", "key", "topic", "setter", "members", "stats")
+    __slots__ = ("name", "key", "topic", "topic_by", "settings", "members", "stats", "feed", "opened")
 
-    def __init__(self, name: str, key: str, topic: str = "", setter: str = "", stats=None) -> None:
+    def __init__(self, name: str, key: str, topic: str = "", topic_by: str = "",
+                 settings: Optional[Mapping] = None, stats=None) -> None:
         self.name = name
         self.key = key
         self.topic = topic
-        self.setter = setter
+        self.topic_by = topic_by
+        self.settings: Mapping = settings or {}
         self.members: Dict[object, Deliver] = {}
         self.stats = stats if stats is not None else Counter()
+        self.feed = None
+        self.opened: Optional[Deferred] = None
 
     def broadcast(self, event: Event) -> None:
-        """Hand C{event} to every member, including its sender."""
+        """Hand C{event} to every local member."""
         targets = tuple(self.members.values())
         self.stats["deliveries"] += len(targets)
         for deliver in targets:
             deliver(event)
-
-    def nicks(self) -> tuple:
-        """Members' nicks, sorted case-insensitively."""
-        return tuple(sorted((s.nick for s in self.members), key=fold))
 
     def __repr__(self) -> str:
         return f"<Room {self.name} members={len(self.members)}>"

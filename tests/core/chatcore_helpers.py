@@ -11,6 +11,7 @@ from zope.interface import implementer
 from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
 from chatd.core.rules import Rules
+from chatd.core.text import fold
 from chatd.store.memory import MemoryStore
 
 #: The clock starts here: 2023-11-14T22:13:20Z.
@@ -64,8 +65,16 @@ class World:
         session = self.hub.connect(sink, peer="127.0.0.1:1", frontend="test")
         sink.session = session
         if nick is not None:
-            session.set_nick(nick)
+            result(session.set_nick(nick))
         return session, sink
+
+    def holder(self, nick):
+        """The session holding C{nick} right now, or None (as presence says)."""
+        return result(self.hub.presence.find(fold(nick)))
+
+    def members(self, room):
+        """The nicks in C{room}, as presence says (None: nobody is in it)."""
+        return result(self.hub.presence.members(fold(room)))
 
     def settle(self) -> None:
         """Forget everything delivered so far, to every client."""

@@ -3,6 +3,7 @@ Flood control in the core (fakelag): input past the flood rate is held and
 run late, in order, never refused; held input past recvq disconnects.
 """
 
+from chatd.core import commands as cmd
 from chatd.core.rules import Rules
 from chatd.core.flood import HELD_OVERHEAD
 
@@ -16,14 +17,15 @@ def world(**rules):
 
 
 def say(session, room, text):
-    """Send a say the way every front end does: through flood control."""
-    return session.submit("say", len(text), lambda: session.say(room, text))
+    """Send a say the way every front end does (Session.handle); True if it ran at once."""
+    d = session.handle(cmd.Say(room=room, text=text), len(text))
+    return d.called
 
 
 def register(w, nick):
     """Connect and choose a nick through flood control, as a client does (it costs 3)."""
     session, sink = w.connect()
-    assert session.submit("nick", len(nick), lambda: session.set_nick(nick))
+    assert session.handle(cmd.Nick(nick=nick), len(nick)).called
     return session, sink
 
 
@@ -72,11 +74,11 @@ def test_held_commands_keep_their_order_and_see_what_came_before():
     w = world(flood_burst=3)
     _, watcher = w.member("watcher", "#new")
     alice, alice_sink = register(w, "alice")  # the nick took all 3 tokens
-    assert not alice.submit("join", 10, lambda: alice.join("#new"))
+    assert not alice.handle(cmd.Join(room="#new"), 10).called
     assert not say(alice, "#new", "first words")
     assert watcher.events == []
     w.clock.advance(1)  # 3 tokens: the join (2), then the say (1)
-    assert [(e.type, e.text) for e in watcher.events] == [("join", None), ("message", "first words")]
+    assert [(e.type, getattr(e, "text", None)) for e in watcher.events] == [("join", None), ("message", "first words")]
     assert alice_sink.of_type("error") == []
 
 
@@ -86,13 +88,15 @@ def test_joins_nicks_and_private_messages_cost_more():
     w.connect("target")
     bot, _ = register(w, "bot")  # 3 spent: 7 left
     ran = []
-    assert bot.submit("msg", 5, lambda: ran.append("msg"))  # 5 left
-    assert bot.submit("join", 5, lambda: ran.append("join"))  # 3 left
-    assert bot.submit("nick", 5, lambda: ran.append("nick"))  # 0 left
-    assert not bot.submit("who", 5, lambda: ran.append("who"))
-    assert ran == ["msg", "join", "nick"]
+    sent = [bot.handle(command, 5) for command in (
+        cmd.Msg(to="target", text="hi"),  # 5 left
+        cmd.Join(room="#a"),  # 3 left
+        cmd.Nick(nick="bot2"),  # 0 left
+        cmd.Who(room="#a"),
+    )]
+    assert [d.called for d in sent] == [True, True, True, False]
     w.clock.advance(1 / 3)
-    assert ran == ["msg", "join", "nick", "who"]
+    assert sent[-1].called
 
 
 def test_a_script_flooding_without_pause_is_disconnected_at_recvq():
@@ -115,7 +119,7 @@ def test_a_script_flooding_without_pause_is_disconnected_at_recvq():
     assert spam == [f"spam {i}" for i in range(12)]
     w.clock.advance(60)
     assert texts(victim) == spam, "held commands of a closed session must never run"
-    assert "bot" not in w.hub.nicks
+    assert w.holder("bot") is None
     assert w.hub.stats["flood_disconnects"] == 1
 
 
@@ -124,13 +128,13 @@ def test_held_commands_that_never_run_are_answered():
     w = world(flood_burst=1)
     alice, _ = w.connect("alice")
     dropped = []
-    alice.submit("who", 5, lambda: None, dropped.append)  # runs: the one token
-    alice.submit("who", 5, lambda: None, dropped.append)
-    alice.submit("who", 5, lambda: None, dropped.append)
+    alice.submit(1, 5, lambda: None, dropped.append)  # runs: the one token
+    alice.submit(1, 5, lambda: None, dropped.append)
+    alice.submit(1, 5, lambda: None, dropped.append)
     alice.close("Quit: bye")
     assert dropped == ["Quit: bye", "Quit: bye"]
     late = []
-    alice.submit("who", 5, lambda: late.append("ran"), dropped.append)
+    alice.submit(1, 5, lambda: late.append("ran"), dropped.append)
     assert late == [] and len(dropped) == 3 and "ended" in dropped[2]
 
 
@@ -153,7 +157,7 @@ def test_a_reload_applies_new_limits_to_held_input_at_once():
     alice, _ = w.connect("alice")
     ran = []
     for n in range(10):
-        alice.submit("who", 5, lambda n=n: ran.append(n))
+        alice.submit(1, 5, lambda n=n: ran.append(n))
     assert ran == [0]
     w.clock.advance(1)
     assert ran == [0, 1]
@@ -168,13 +172,13 @@ def test_a_held_command_that_fails_does_not_stop_the_rest():
     alice, _ = w.connect("alice")
     w.clock.advance(1)
     ran = []
-    alice.submit("who", 5, lambda: ran.append("first"))
+    alice.submit(1, 5, lambda: ran.append("first"))
 
     def broken():
         raise RuntimeError("boom")
 
-    alice.submit("who", 5, broken)
-    alice.submit("who", 5, lambda: ran.append("third"))
+    alice.submit(1, 5, broken)
+    alice.submit(1, 5, lambda: ran.append("third"))
     w.clock.pump([1, 1, 1])
     assert ran == ["first", "third"]
 
@@ -189,7 +193,7 @@ def test_operator_log_lines_name_clients_in_words():
         w = world(flood_burst=1, recvq=300)
         anonymous, _ = w.connect()
         for _ in range(5):
-            anonymous.submit("who", 50, lambda: None)
+            anonymous.submit(1, 50, lambda: None)
     finally:
         globalLogPublisher.removeObserver(seen.append)
     lines = [formatEvent(e) for e in seen if e.get("log_namespace") == "chatd.session"]
