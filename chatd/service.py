@@ -28,6 +28,7 @@ from chatd.admin.protocol import AdminFactory
 from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
 from chatd.endpoints import listen_failure
+from chatd.frontends import peers
 from chatd.frontends.gate import OPERATOR_CONNECTIONS, OPERATOR_IDLE, Gate, GatedFactory, OperatorGate, http_refusal
 from chatd.frontends.httpbounds import set_deadlines
 from chatd.frontends.lines import LineFactory
@@ -56,22 +57,6 @@ def make_store(config: Config, reactor):
     from chatd.store.sqlite import SQLiteStore
 
     return SQLiteStore(config.db, reactor, durability=config.durability)
-
-
-def describe_address(address) -> str:
-    """
-    Where a listener is, as an operator writes it: C{127.0.0.1:2323},
-    C{[::1]:2323}, or a unix socket's path (Twisted keeps it as bytes).
-    """
-    host = getattr(address, "host", None)
-    if host is not None:
-        return f"[{host}]:{address.port}" if ":" in host else f"{host}:{address.port}"
-    name = getattr(address, "name", None)
-    if isinstance(name, bytes):
-        name = os.fsdecode(name)
-    if name and name.startswith("\0"):
-        return "@" + name[1:]  # Linux's abstract namespace, written as ss(8) does
-    return name or "an unnamed socket"
 
 
 class ChatService(MultiService):
@@ -127,7 +112,7 @@ class ChatService(MultiService):
             log.info(
                 "chatd {kind} listener ready on {address} ({description})",
                 kind=kind,
-                address=describe_address(port.getHost()),
+                address=peers.describe(port.getHost()),
                 description=description,
             )
         log.info("chatd is ready; history store: {store}", store=self.hub.store.name)

@@ -68,7 +68,7 @@ def test_existing_sessions_get_new_flood_limits():
     session = service.hub.connect(Sink(), "127.0.0.1:1", "test")
     ran = []
     for n in range(5):
-        session.submit("who", 5, lambda n=n: ran.append(n))
+        session.submit(1, 5, lambda n=n: ran.append(n))
     assert ran == [0], "one token: the rest are held"
     new["config"] = replace(service.config, rules=replace(service.config.rules, flood_rate=7, flood_burst=30))
     service.reload()
@@ -77,5 +77,5 @@ def test_existing_sessions_get_new_flood_limits():
     ran.clear()
     service.reactor.advance(10)
     for n in range(30):
-        session.submit("who", 5, lambda n=n: ran.append(n))
+        session.submit(1, 5, lambda n=n: ran.append(n))
     assert len(ran) == 30, "the new burst applies to this session"

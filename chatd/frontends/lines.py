@@ -2,27 +2,29 @@
 """
 The line front end: telnet and nc users.
 
-Bytes go through L{chatd.wire.lines.LineDecoder} into commands on a core
-session; core events come back through L{LineMember.deliver} and are
-rendered once per event for every line member (L{Event.encoded}).  The only
-state kept here is presentation: the user's current room.
+Bytes go through L{chatd.wire.telnet.LineDecoder} and L{chatd.wire.lines.parse}
+into core commands for L{chatd.core.session.Session.handle}; core events
+come back through L{LineMember.deliver} and are rendered once per event for
+every line member (L{Event.encoded}).  No chat rule lives here; the only
+state kept is presentation: the name of the current room, for the notices
+that name it.
 """
 
 from typing import Optional
 
-from twisted.internet.defer import maybeDeferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from chatd.core import commands as cmd
 from chatd.core import events as ev
-from chatd.core.errors import ChatError, NotInRoom
-from chatd.core.text import check_room
+from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import ISink
+from chatd.frontends import peers
 from chatd.frontends.gate import Refusal, lines_refusal
 from chatd.frontends.outbox import Outbox
 from chatd.wire import lines as wire
-from chatd.wire.lines import Problem
+from chatd.wire.telnet import LineDecoder
 
 log = Logger(namespace="chatd.lines")
 
@@ -30,32 +32,28 @@ log = Logger(namespace="chatd.lines")
 MAX_OVERLONG = 5
 
 
-def peer_of(transport) -> str:
-    addr = transport.getPeer()
-    host = getattr(addr, "host", None)
-    if host is None:
-        return str(getattr(addr, "name", "") or "unix")
-    return f"{host}:{addr.port}"
-
-
 @implementer(ISink)
 class LineMember(Protocol):
     """One telnet or nc connection: a core session's sink."""
 
     session = None
+    #: The name of the current room, for the notices that name it.
     current: Optional[str] = None
+    #: Whether the user has been told their first nick.
+    named = False
     outbox: Optional[Outbox] = None
     _timer = None
     gate_host: Optional[str] = None
 
     def connectionMade(self) -> None:
         factory = self.factory
-        self.decoder = wire.LineDecoder(factory.max_line)
+        self.decoder = LineDecoder(factory.max_line)
         self.outbox = Outbox(
             self.transport, factory.sendq, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:lines"
         )
-        self.peer = peer_of(self.transport)
-        self.session = factory.hub.connect(self, peer=self.peer, frontend="lines")
+        address = self.transport.getPeer()
+        self.peer = peers.describe(address)
+        self.session = factory.hub.connect(self, peer=self.peer, frontend="lines", host=peers.host_of(address))
         log.info("lines connection from {peer}", peer=self.peer)
         self.write(wire.render_info(f"{factory.hub.name}: {factory.motd}"))
         self.write(wire.render_info("Choose a nick: type it and press Enter. /help lists commands."))
@@ -80,12 +78,7 @@ class LineMember(Protocol):
             self.outbox.write(data)
 
     def error(self, code: str, message: str) -> None:
-        self.factory.hub.count_error(code)
         self.write(wire.render_error(code, message))
-
-    def refused(self, code: str, message: str, size: int = 0) -> None:
-        """Input refused here, before the core: it still goes through flood control."""
-        self.session.submit("invalid", size, lambda: self.error(code, message))
 
     def _too_slow(self, queued: int) -> None:
         self.factory.hub.stats["slow_dropped"] += 1
@@ -101,131 +94,74 @@ class LineMember(Protocol):
     def dataReceived(self, data: bytes) -> None:
         if self._timer is not None and self.factory.idle_timeout:
             self._activity()
-        items = self.decoder.feed(data)
-        if self.decoder.replies:
-            self.write(bytes(self.decoder.replies))
-            self.decoder.replies.clear()
+        decoder = self.decoder
+        items = decoder.feed(data)
+        if decoder.replies:
+            self.write(bytes(decoder.replies))
+            decoder.replies.clear()
         for item in items:
             if self.session is None or self.session.closed:
                 return
-            try:
-                if isinstance(item, Problem):
-                    self.refused(item.code, item.message)
-                else:
-                    self.lineReceived(item)
-            except Exception:
-                log.failure("Failed to handle a line from {peer}; the user got an 'internal' error", peer=self.peer)
-                self.error("internal", "The server failed to handle that line; it has been logged.")
-        if self.decoder.overlong >= MAX_OVERLONG or self.decoder.discarded > 64 * self.decoder.max_line:
+            if isinstance(item, ChatError):
+                self.handle(cmd.Refused(error=item), 0)
+                continue
+            command = wire.parse(item)
+            if command is not None:
+                self.handle(command, len(item))
+        if decoder.overlong >= MAX_OVERLONG or decoder.discarded > 64 * decoder.max_line:
             self.disconnect("You keep sending lines over the length limit.")
 
-    def lineReceived(self, line: str) -> None:
+    def handle(self, command, size: int) -> None:
         """
-        Parse one line and hand it to flood control, which runs it now or,
-        for a client going faster than the flood rate, later: every line
-        runs in the order it was typed, each seeing what the lines before
-        it did.
+        Hand one command to the core (which runs every command in the
+        order it was typed, late if the user goes faster than the flood
+        rate) and show its answer.
         """
-        try:
-            command = wire.parse(line)
-        except wire.UsageError as e:
-            self.refused("usage", f"Usage: {e}", len(line))
-            return
-        if command is None:
-            return
-        name = command[0]
-        if self.session.nick is None and name == "say":
-            name = "nick"  # the first plain line is the nick
-        self.session.submit(name, len(line), lambda: self._run(command))
-
-    def _run(self, command) -> None:
-        if self.session.nick is None and command[0] == "say":
-            command = ("nick", command[1].strip())
-        maybeDeferred(getattr(self, "do_" + command[0]), *command[1:]).addErrback(self._failed)
+        d = self.session.handle(command, size)
+        answer = _ANSWERS.get(type(command))
+        if answer is not None:
+            d.addCallback(lambda result: answer(self, result, command))
+        d.addErrback(self._failed)
 
     def _failed(self, failure) -> None:
+        if self.session.closed and failure.check(Unavailable):
+            return  # held commands of a closed session: the reason was told already
         if failure.check(ChatError):
             self.error(failure.value.code, failure.value.message)
             return
-        log.failure("Command failed for {peer}; the user got an 'internal' error", failure, peer=self.peer)
+        log.failure("Showing an answer to {peer} failed; the user got an 'internal' error", failure, peer=self.peer)
         self.error("internal", "The server failed to run that command; it has been logged.")
 
-    def _room(self, room: Optional[str]) -> str:
-        room = room or self.current
-        if room is None:
-            raise NotInRoom("You are not in a room; /join #room first.")
-        return room
+    # -- answers -----------------------------------------------------------
 
-    # -- commands ----------------------------------------------------------
-
-    def do_nick(self, nick: str):
-        first = self.session.nick is None
-        self.session.set_nick(nick)
-        if first:
+    def _answer_nick(self, result, _) -> None:
+        if result is not None and result.type != ev.NICK:
+            return  # a plain line, said in the current room
+        if not self.named:
+            self.named = True
             self._registered()
+            nick = self.session.nick
             self.write(wire.render_info(f"You are now {nick}. /join #lobby to start chatting; /help lists commands."))
         else:
-            self.write(wire.render_info(f"You are now known as {nick}"))
+            self.write(wire.render_info(f"You are now known as {self.session.nick}"))
 
-    def do_join(self, room: str):
-        d = self.session.join(room)
-        # Joined now (the scrollback may still be on its way): the next
-        # line is said there.
-        joined_room = self.session.rooms.get(check_room(room))
-        if joined_room is not None:
-            self.current = joined_room.name
+    def _answer_join(self, members, _) -> None:
+        self.write(wire.render_info(f"Your current room is {members.room}; plain lines are said there."))
 
-        def joined(members):
-            self.write(wire.render_info(f"Your current room is {members.room}; plain lines are said there."))
-
-        return d.addCallback(joined)
-
-    def do_part(self, room: Optional[str], reason: Optional[str]):
-        event = self.session.part(self._room(room), reason)
+    def _answer_part(self, event, _) -> None:
         if self.current is not None and event.room == self.current:
-            rooms = [r.name for r in self.session.rooms.values()]
-            self.current = rooms[-1] if rooms else None
+            current = self.session.current
+            self.current = current.name if current is not None else None
             if self.current:
                 self.write(wire.render_info(f"Your current room is now {self.current}"))
 
-    def do_say(self, text: str):
-        if self.current is None:
-            raise NotInRoom("You are not in a room yet; /join #lobby first.")
-        return self.session.say(self.current, text)
+    def _answer_topic(self, event, command) -> None:
+        if command.topic is None:  # read; a topic set is shown as the room's event
+            self.write(wire.render_topic(event))
 
-    def do_me(self, text: str):
-        return self.session.act(self._room(None), text)
-
-    def do_msg(self, to: str, text: str):
-        self.session.private(to, text)
-
-    def do_topic(self, room: Optional[str], text: Optional[str]):
-        room = self._room(room)
-        if text is None:
-            self.write(wire.render_topic(self.session.topic(room)))
-            return None
-        return self.session.set_topic(room, text)
-
-    def do_who(self, room: Optional[str]):
-        self.write(wire.render_members(self.session.who(self._room(room))))
-
-    def do_rooms(self):
-        self.write(wire.render_rooms(self.session.list_rooms()))
-
-    def do_history(self, count: Optional[int]):
-        d = self.session.history(self._room(None), count)
-        return d.addCallback(lambda e: self.write(wire.render_history(e)))
-
-    def do_help(self):
-        self.write(b"".join(wire.line(text) for text in wire.HELP))
-
-    def do_quit(self, reason: Optional[str]):
-        self.session.close(reason or "Quit")
+    def _answer_quit(self, *_) -> None:
         self.write(wire.render_info("Bye."))
         self.outbox.loseConnection()
-
-    def do_unknown(self, word: str):
-        self.error("unknown-command", f"There is no /{word[:32]} command; /help lists them.")
 
     def _registered(self) -> None:
         """The nick is set: swap the registration timer for the idle timer."""
@@ -243,6 +179,7 @@ class LineMember(Protocol):
         if mine and (t == ev.MESSAGE or t == ev.ACTION):
             return  # the user's terminal already shows what they typed
         if t == ev.JOIN and mine:
+            self.current = event.room
             data = wire.render_own_join(event)
         elif t == ev.PRIVATE and mine and event.to != self.session.nick:
             data = wire.render_sent_private(event)
@@ -312,3 +249,18 @@ class LineFactory(Factory):
         member = super().buildProtocol(addr)
         member.gate_host = host
         return member
+
+
+#: How a command's result is shown, for the commands that show one.
+_ANSWERS = {
+    cmd.Nick: LineMember._answer_nick,
+    cmd.Line: LineMember._answer_nick,
+    cmd.Join: LineMember._answer_join,
+    cmd.Part: LineMember._answer_part,
+    cmd.Topic: LineMember._answer_topic,
+    cmd.Who: lambda member, event, _: member.write(wire.render_members(event)),
+    cmd.Rooms: lambda member, event, _: member.write(wire.render_rooms(event)),
+    cmd.History: lambda member, event, _: member.write(wire.render_history(event)),
+    cmd.Help: lambda member, _, __: member.write(b"".join(wire.line(text) for text in wire.HELP)),
+    cmd.Quit: LineMember._answer_quit,
+}

@@ -6,7 +6,7 @@ The HTTP long-poll front end: the JSON protocol under C{/api/}
 A L{PollSession} is the core session's L{ISink}: it encodes each event
 once (shared with every other JSON member) and queues it in a
 L{PollQueue}, which numbers it and holds it until a poll acknowledges it.
-No chat rule lives here; commands go through L{jsonapi.submit}.
+No chat rule lives here; commands go through L{jsonapi.execute}.
 
 HTTP status codes are for HTTP-level problems only (400 malformed body,
 404, 405, 413, 429, 500); a well-formed command the core refuses is a
@@ -28,9 +28,9 @@ from twisted.web import server
 from twisted.web.resource import Resource
 from zope.interface import implementer
 
+from chatd.core import commands as cmd
 from chatd.core.errors import ChatError, RateLimited
 from chatd.core.interfaces import ISink
-from chatd.core.text import NICK_MAX
 from chatd.frontends import jsonapi
 from chatd.frontends.httpbounds import client_ip as _client_ip
 from chatd.frontends.httpbounds import limited_request_factory
@@ -151,7 +151,7 @@ class PollSessions:
             idle=self.web.session_idle,
             on_idle=lambda: self._expire(session),
         )
-        session.core = self.hub.connect(session, peer=ip, frontend=TRANSPORT)
+        session.core = self.hub.connect(session, peer=ip, frontend=TRANSPORT, host=None if ip == "local" else ip)
         self._by_token[token] = session
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         return session
@@ -218,11 +218,6 @@ class LongPollResource(Resource):
         self.sessions = PollSessions(hub, clock, config.web, max_bytes=4 * config.sendq, per_ip=sessions_per_ip)
         self.requestFactory = limited_request_factory(config.web.max_body)
         self.cors_origins = frozenset(config.web.cors_origins)
-        rules, web = hub.rules, self.web
-        self._limits = dict(
-            message=rules.max_message, topic=rules.max_topic, nick=NICK_MAX, history=rules.history_max,
-            body=web.max_body, poll_timeout=web.max_poll_timeout, idle=web.session_idle, backlog=web.backlog,
-        )
 
     def render(self, request):
         request.setHeader(b"Cache-Control", b"no-store")
@@ -262,7 +257,10 @@ class LongPollResource(Resource):
         except RateLimited as e:
             raise HTTPError(429, e.code, e.message)
         log.debug("Long-poll session opened for {peer}", peer=session.ip)
-        welcome = jsonproto.welcome(self.hub.name, self._limits, transport=TRANSPORT)
+        web = self.web
+        limits = jsonproto.limits(self.hub.rules, body=web.max_body, poll_timeout=web.max_poll_timeout,
+                                  idle=web.session_idle, backlog=web.backlog)
+        welcome = jsonproto.welcome(self.hub.name, limits, transport=TRANSPORT)
         here = b"/" + b"/".join(request.prepath + [b"sessions", session.token.encode("ascii")])
         request.setHeader(b"Location", here)
         self._send(request, 201, jsonproto.encode({"session": session.token, "welcome": welcome}))
@@ -275,18 +273,21 @@ class LongPollResource(Resource):
     def _command(self, request, session: PollSession) -> None:
         body = self._body(request)
         try:
-            command = jsonproto.decode_command(body)
+            command, ref = jsonproto.decode_command(body)
         except ChatError as e:
-            # Garbage waits its turn under flood control like any command.
-            refusal = HTTPError(400, e.code, e.message, getattr(e, "ref", None))
-            session.core.submit(
-                "invalid", len(body), lambda: self._refuse(request, refusal),
-                lambda reason: self._refuse(request, HTTPError(404, "no-such-session", reason)),
-            )
+            # Garbage waits its turn under flood control like any command,
+            # then gets its 400 (counted by the core, like every refusal).
+            session.core.handle(cmd.Refused(error=e), len(body)).addErrback(self._bad_body, request, e)
             return
-        d = jsonapi.submit(session.core, command, len(body))
+        d = jsonapi.execute(session.core, command, ref, len(body))
         d.addCallback(self._replied, request, session)
         d.addErrback(self._failed, request)
+
+    def _bad_body(self, failure, request, error: ChatError) -> None:
+        if failure.value is error:
+            self._send(request, 400, jsonapi.refusal(error.code, error.message, getattr(error, "ref", None)))
+        else:  # the session ended while the body waited its turn
+            self._refuse(request, HTTPError(404, "no-such-session", failure.getErrorMessage()))
 
     def _replied(self, replies, request, session: PollSession) -> None:
         for data in replies[:-1]:  # a reading command's data event

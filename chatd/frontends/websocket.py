@@ -43,9 +43,11 @@ from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from zope.interface import implementer, noLongerProvides
 
+from chatd.core import commands as cmd
+from chatd.core.errors import Binary
 from chatd.core.interfaces import ISink
-from chatd.core.text import NICK_MAX
 from chatd.frontends import jsonapi
+from chatd.frontends import peers
 from chatd.frontends.outbox import Outbox
 from chatd.wire import jsonproto
 
@@ -81,8 +83,8 @@ def _error(code: str, message: str) -> bytes:
     return _frame(jsonproto.encode(jsonproto.error(code, message)))
 
 
-_BINARY = jsonproto.encode(jsonproto.error(
-    "binary", "Binary frames are not part of the protocol; send each command as JSON in a text frame."))
+_BINARY = cmd.Refused(error=Binary(
+    "Binary frames are not part of the protocol; send each command as JSON in a text frame."))
 _INTERNAL = _error("internal", "The server failed to handle this frame; it has been logged.")
 
 
@@ -138,12 +140,6 @@ def _hide_tls_from_autobahn(transport) -> None:
             pass  # declared by its class; Autobahn copes with those it knows
 
 
-def peer_of(transport) -> str:
-    addr = transport.getPeer()
-    host = getattr(addr, "host", None)
-    return str(addr) if host is None else f"{host}:{addr.port}"
-
-
 def _release_producer(transport) -> None:
     """
     Free the transport's producer slot for our L{Outbox}.  After
@@ -170,7 +166,8 @@ class WebSocketMember(WebSocketServerProtocol):
         self.secure = _is_secure(self.transport)
         _hide_tls_from_autobahn(self.transport)
         super().connectionMade()
-        self.address = peer_of(self.transport)
+        self.address = peers.describe(self.transport.getPeer())
+        self.host = peers.host_of(self.transport.getPeer())
         self._inbox: List[List] = []  # commands not yet answered, in order
         _release_producer(self.transport)
         factory = self.factory
@@ -202,7 +199,7 @@ class WebSocketMember(WebSocketServerProtocol):
 
     def onOpen(self) -> None:
         factory = self.factory
-        self.session = factory.hub.connect(self, peer=self.address, frontend="websocket")
+        self.session = factory.hub.connect(self, peer=self.address, frontend="websocket", host=self.host)
         log.info("websocket connection from {peer}", peer=self.address)
         self._write(factory.welcome)
 
@@ -322,8 +319,7 @@ class WebSocketMember(WebSocketServerProtocol):
     def _handle(self, payload: bytes, isBinary: bool):
         """A Deferred firing with the frames that answer this one."""
         if isBinary:
-            self.factory.hub.count_error("binary")
-            d = jsonapi.run_refusal(self.session, len(payload), _BINARY)
+            d = jsonapi.execute(self.session, _BINARY, None, len(payload))
         else:
             try:
                 d = jsonapi.run(self.session, payload)
@@ -377,22 +373,19 @@ class WebSocketMemberFactory(WebSocketServerFactory):
         self.turn = turn
         self.sendq = config.sendq
         self.allowed_origins = frozenset(self.origin_keys(web.allowed_origins))
-        rules = hub.rules
-        self.welcome = _frame(
-            jsonproto.encode(
-                jsonproto.welcome(
-                    hub.name,
-                    {
-                        "message": rules.max_message,
-                        "topic": rules.max_topic,
-                        "nick": NICK_MAX,
-                        "history": rules.history_max,
-                        "frame": web.max_frame,
-                    },
-                    "websocket",
-                )
-            )
-        )
+        self.max_frame = web.max_frame
+        self._welcome = (None, b"")
+
+    @property
+    def welcome(self) -> bytes:
+        """The welcome frame, with the limits in force (encoded again only after a reload changes them)."""
+        rules, frame = self._welcome
+        if rules is not self.hub.rules:
+            rules = self.hub.rules
+            frame = _frame(jsonproto.encode(jsonproto.welcome(
+                self.hub.name, jsonproto.limits(rules, frame=self.max_frame), "websocket")))
+            self._welcome = (rules, frame)
+        return frame
 
     @staticmethod
     def origin_keys(origins):

@@ -14,56 +14,28 @@ encoding again.
 
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
+from chatd.core import commands as cmd
 from chatd.core import events as ev
-from chatd.core.errors import BadCommand, ChatError
+from chatd.core.errors import BadCommand, BadJSON, ChatError, UnknownType
 from chatd.core.events import Event
+from chatd.core.text import NICK_MAX
 
 PROTOCOL_VERSION = 1
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
-
-class BadJSON(ChatError):
-    """The bytes are not one JSON object."""
-
-    code = "bad-json"
-
-
-class UnknownType(ChatError):
-    """The command's C{type} is not one the server knows."""
-
-    code = "unknown-type"
-
-
-#: Each command: its fields, mapped to (python type, required).
-_STR, _INT = str, int
-COMMANDS: Dict[str, Dict[str, tuple]] = {
-    "nick": {"nick": (_STR, True)},
-    "join": {"room": (_STR, True), "since": (_INT, False)},
-    "part": {"room": (_STR, True), "reason": (_STR, False)},
-    "say": {"room": (_STR, True), "text": (_STR, True), "cid": (_STR, False)},
-    "action": {"room": (_STR, True), "text": (_STR, True), "cid": (_STR, False)},
-    "msg": {"to": (_STR, True), "text": (_STR, True)},
-    "topic": {"room": (_STR, True), "topic": (_STR, False)},
-    "who": {"room": (_STR, True)},
-    "rooms": {},
-    "history": {"room": (_STR, True), "limit": (_INT, False), "before": (_INT, False)},
+#: Each command the JSON protocol carries: its class and its fields as
+#: (name, type, required), from the core's one declaration.
+COMMANDS: Dict[str, Tuple[type, tuple]] = {
+    name: (cls, cmd.fields_of(cls)) for name, cls in cmd.JSON_COMMANDS.items()
 }
 
 #: Longest C{ref} echoed back, in characters.
 MAX_REF = 100
 
-
-@dataclass(frozen=True)
-class Command:
-    """A decoded, shape-checked client command."""
-
-    type: str
-    args: Dict[str, Any] = field(default_factory=dict)
-    ref: Union[str, int, None] = None
+Ref = Union[str, int, None]
 
 
 def _ref_of(obj: Dict[str, Any]) -> Union[str, int, None]:
@@ -81,9 +53,9 @@ def _ref_of(obj: Dict[str, Any]) -> Union[str, int, None]:
     return ref
 
 
-def decode_command(data: Union[bytes, str]) -> Command:
+def decode_command(data: Union[bytes, str]) -> Tuple[cmd.Command, Ref]:
     """
-    Decode one command.
+    Decode one command: the core command and the client's C{ref}.
 
     @raise BadJSON: not UTF-8, not JSON, or not a JSON object.
     @raise UnknownType: C{type} is missing or unknown.
@@ -113,14 +85,15 @@ def decode_command(data: Union[bytes, str]) -> Command:
             raise UnknownType(
                 f"Unknown command type {kind[:40]!r}; known types: {', '.join(sorted(COMMANDS))}."
             )
+        cls, fields = spec
         args: Dict[str, Any] = {}
-        for name, (kind_of, required) in spec.items():
+        for name, kind_of, required in fields:
             value = obj.get(name)
             if value is None:
                 if required:
                     raise BadCommand(f'The {kind} command needs a "{name}" field.')
                 continue
-            if kind_of is _INT:
+            if kind_of is int:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
                     raise BadCommand(f'"{name}" must be a whole number of 0 or more.')
             elif not isinstance(value, str):
@@ -129,7 +102,7 @@ def decode_command(data: Union[bytes, str]) -> Command:
     except ChatError as e:
         e.ref = ref
         raise
-    return Command(kind, args, ref)
+    return cls(**args), ref
 
 
 def iso_ts(ts: float) -> str:
@@ -156,6 +129,8 @@ _SHAPES = {
     ev.ACTION: _message,
     ev.JOIN: lambda e: {"type": "join", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)},
     ev.PART: lambda e: _with_reason({"type": "part", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}, e),
+    ev.KICK: lambda e: _with_reason(
+        {"type": "kick", "room": e.room, "nick": e.nick, "by": e.by, "ts": iso_ts(e.ts)}, e),
     ev.QUIT: lambda e: _with_reason({"type": "quit", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}, e),
     ev.NICK: lambda e: {"type": "nick", "old": e.old, "new": e.nick, "ts": iso_ts(e.ts)},
     ev.TOPIC: lambda e: {"type": "topic", "room": e.room, "topic": e.topic or "", "nick": e.nick, "ts": iso_ts(e.ts)},
@@ -215,6 +190,15 @@ def error(code: str, message: str, ref: Union[str, int, None] = None) -> Dict[st
     if ref is not None:
         d["ref"] = ref
     return d
+
+
+def limits(rules, **transport: int) -> Dict[str, int]:
+    """
+    The limits a welcome tells a client: the chat rules' (from
+    L{chatd.core.rules.Rules}, as in force now) and the transport's own.
+    """
+    return {"message": rules.max_message, "topic": rules.max_topic, "nick": NICK_MAX,
+            "history": rules.history_max, **transport}
 
 
 def welcome(server: str, limits: Dict[str, int], transport: str, session: Optional[str] = None) -> Dict[str, Any]:

@@ -333,9 +333,9 @@ def test_malformed_commands(chat, data, code, ref):
 def test_execute_runs_a_decoded_command(chat):
     """execute() answers an already decoded command like run()."""
     alice, _ = chat.client()
-    command = jsonproto.decode_command(b'{"type":"nick","nick":"alice","ref":1}')
+    command, ref = jsonproto.decode_command(b'{"type":"nick","nick":"alice","ref":1}')
     box = []
-    jsonapi.execute(alice, command).addCallback(box.append)
+    jsonapi.execute(alice, command, ref).addCallback(box.append)
     assert [json.loads(b) for b in box[0]] == [{"type": "ok", "ref": 1}]
 
 
@@ -389,8 +389,8 @@ def test_unexpected_exception_becomes_internal_and_is_logged(chat, logged, monke
     assert event["log_failure"].check(RuntimeError)
     assert str(event["log_failure"].value) == "kaboom"
     assert event["log_level"] == LogLevel.critical
-    assert event["log_namespace"] == "chatd.jsonapi"
-    assert event["session"] is alice
+    assert event["log_namespace"] == "chatd.session"  # the core maps every failure, for every front end
+    assert (event["who"], event["command"]) == ("alice", "say")
 
 
 def test_asynchronous_failure_becomes_internal_and_is_logged(chat, logged, monkeypatch):

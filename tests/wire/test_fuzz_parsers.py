@@ -6,8 +6,8 @@ and the long-poll HTTP API behind a real twisted.web Site.
 
 Each property is what an attacker must never break:
 
-  - parsers raise nothing but their documented refusal (L{UsageError},
-    L{ChatError} subclasses);
+  - parsers raise nothing but their documented refusal (L{ChatError}
+    subclasses; the line parser raises nothing and returns a refusal);
   - the line decoder's memory is bounded by C{max_line}, and it never
     hands out a line holding CR or LF;
   - no control character typed (or JSON-escaped) by one user reaches the
@@ -52,7 +52,8 @@ from chatd.frontends.longpoll import LongPollResource, limited_request_factory
 from chatd.store.memory import MemoryStore
 from chatd.wire import jsonproto
 from chatd.wire import lines as wire
-from chatd.wire.lines import IAC, LineDecoder, Problem, UsageError
+from chatd.core import commands as cmd
+from chatd.wire.telnet import IAC, LineDecoder
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,7 +107,7 @@ def test_line_decoder_never_raises_and_stays_bounded(chunks, max_line):
         items = decoder.feed(chunk)
         assert decoder.pending <= max_line
         for item in items:
-            if isinstance(item, Problem):
+            if isinstance(item, ChatError):
                 assert item.code in ("line-too-long", "invalid-utf8")
                 continue
             assert isinstance(item, str)
@@ -137,7 +138,8 @@ def test_line_decoder_does_not_depend_on_how_bytes_are_split(chunks, max_line):
 
 # -- 2. the line command parser ---------------------------------------------------
 
-KNOWN = {"say", "nick", "join", "part", "msg", "me", "topic", "who", "rooms", "history", "help", "quit", "unknown"}
+KNOWN = {cmd.Line, cmd.Nick, cmd.Join, cmd.Part, cmd.Msg, cmd.Action, cmd.Topic, cmd.Who, cmd.Rooms, cmd.History,
+         cmd.Help, cmd.Quit, cmd.Refused}
 COMMAND_WORDS = ["/nick", "/join", "/part", "/msg", "/me", "/topic", "/who", "/rooms", "/list", "/history",
                  "/help", "/quit", "/", "//", "/NICK", "/HiStOrY", "/\u0130"]
 
@@ -152,24 +154,21 @@ command_lines = st.one_of(
 @FUZZ
 @given(line=command_lines)
 @example(line="/history " + "9" * 5000)
-def test_parse_raises_only_usage_errors(line):
-    try:
-        command = wire.parse(line)
-    except UsageError as e:
-        assert str(e)
-        return
+def test_parse_never_raises(line):
+    command = wire.parse(line)
     if command is None:
         assert not line.strip()
         return
-    assert command[0] in KNOWN
-    if command[0] == "history":
-        assert command[1] is None or command[1] >= 0
+    assert type(command) in KNOWN
+    if isinstance(command, cmd.Refused):
+        assert command.error.code in ("usage", "unknown-command") and command.error.message
+    if isinstance(command, cmd.History):
+        assert command.limit is None or command.limit >= 0
 
 
 def test_parse_history_with_a_huge_number_is_a_usage_error():
     """Regression: int() refuses over 4,300 digits with ValueError, which once escaped as 'internal'."""
-    with pytest.raises(UsageError):
-        wire.parse("/history " + "9" * 5000)
+    assert wire.parse("/history " + "9" * 5000).error.code == "usage"
 
 
 # -- 3. the JSON command decoder ------------------------------------------------------
@@ -216,8 +215,8 @@ def commands(draw):
     """Command-shaped objects: a real type, its fields, wrong and nasty values."""
     kind = draw(st.one_of(st.sampled_from(sorted(jsonproto.COMMANDS)), tricky, scalars))
     obj = {"type": kind}
-    fields = jsonproto.COMMANDS.get(kind, {}) if isinstance(kind, str) else {}
-    for name in fields:
+    fields = jsonproto.COMMANDS[kind][1] if isinstance(kind, str) and kind in jsonproto.COMMANDS else ()
+    for name, _, _ in fields:
         if draw(st.booleans()):
             obj[name] = draw(st.one_of(tricky, scalars, json_values))
     if draw(st.booleans()):
@@ -245,22 +244,21 @@ json_bytes = st.one_of(
 @example(data=b'{"type":"history","room":"#a","limit":' + b"9" * 5000 + b"}")
 def test_decode_command_raises_only_chat_errors(data):
     try:
-        command = jsonproto.decode_command(data)
+        command, ref = jsonproto.decode_command(data)
     except ChatError as e:
         assert e.code in ("bad-json", "unknown-type", "bad-command"), e
         # Error messages never echo raw input: they are always encodable.
         jsonproto.encode(jsonproto.error(e.code, e.message))
         return
-    assert command.type in jsonproto.COMMANDS
-    spec = jsonproto.COMMANDS[command.type]
-    for name, value in command.args.items():
-        kind, _ = spec[name]
+    assert command.name in jsonproto.COMMANDS
+    for name, kind, required in jsonproto.COMMANDS[command.name][1]:
+        value = getattr(command, name)
+        if value is None:
+            assert not required
+            continue
         assert isinstance(value, kind) and not isinstance(value, bool)
         if kind is int:
             assert 0 <= value < 2**63
-    for name, (_, required) in spec.items():
-        assert not required or name in command.args
-    ref = command.ref
     assert ref is None or (isinstance(ref, str) and len(ref) <= jsonproto.MAX_REF) or (
         isinstance(ref, int) and not isinstance(ref, bool) and abs(ref) < 2**53
     )

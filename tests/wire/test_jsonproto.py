@@ -5,6 +5,7 @@ the shapes docs/protocol.md shows.
 """
 
 import json
+from dataclasses import fields
 import pathlib
 import re
 
@@ -16,7 +17,8 @@ from chatd.core import events as ev
 from chatd.core.errors import BadCommand
 from chatd.core.events import Event, RoomInfo
 from chatd.wire import jsonproto
-from chatd.wire.jsonproto import BadJSON, Command, UnknownType, decode_command, encode_event, iso_ts
+from chatd.core.errors import BadJSON, UnknownType
+from chatd.wire.jsonproto import decode_command, encode_event, iso_ts
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -24,6 +26,13 @@ TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 def cmd(**obj):
     return json.dumps(obj).encode()
+
+
+def decode(data):
+    """Decode one command as (type, the fields it was given, ref)."""
+    command, ref = decode_command(data)
+    given = {f.name: getattr(command, f.name) for f in fields(command) if getattr(command, f.name) is not None}
+    return command.name, given, ref
 
 
 # -- decoding commands ----------------------------------------------------------------
@@ -68,9 +77,9 @@ def cmd(**obj):
 )
 def test_decode_each_command(obj, type, args):
     """Every documented command decodes to its type and arguments; unknown fields are ignored."""
-    command = decode_command(json.dumps(obj).encode())
-    assert command == Command(type, args, None)
-    assert decode_command(json.dumps(obj)) == command  # str works too
+    command = decode(json.dumps(obj).encode())
+    assert command == (type, args, None)
+    assert decode(json.dumps(obj)) == command  # str works too
 
 
 def test_decode_documented_examples():
@@ -79,14 +88,14 @@ def test_decode_documented_examples():
     block = text.split("### Client commands", 1)[1].split("```json", 1)[1].split("```", 1)[0]
     examples = [ln for ln in block.splitlines() if ln.strip()]
     assert len(examples) >= 12
-    types = {decode_command(ln.encode()).type for ln in examples}
+    types = {decode(ln.encode())[0] for ln in examples}
     assert types == set(jsonproto.COMMANDS)
 
 
 def test_decode_keeps_unicode_and_surrogates_for_the_core():
     """Text is decoded as sent; a JSON-escaped lone surrogate is passed on for the core to refuse."""
-    c = decode_command(b'{"type":"say","room":"#caf\\u00e9","text":"\\ud800 \xe2\x98\x95"}')
-    assert c.args == {"room": "#café", "text": "\ud800 ☕"}
+    c = decode(b'{"type":"say","room":"#caf\\u00e9","text":"\\ud800 \xe2\x98\x95"}')
+    assert c[1] == {"room": "#café", "text": "\ud800 ☕"}
 
 
 # -- ref ---------------------------------------------------------------------------
@@ -95,13 +104,13 @@ def test_decode_keeps_unicode_and_surrogates_for_the_core():
 @pytest.mark.parametrize("ref", ["a", "x" * 100, "", 0, 1, -5, 2**53 - 1, -(2**53 - 1)])
 def test_ref_is_echoed(ref):
     """A string up to 100 characters or an integer (JSON safe) is accepted as ref."""
-    assert decode_command(cmd(type="rooms", ref=ref)).ref == ref
+    assert decode(cmd(type="rooms", ref=ref))[2] == ref
 
 
 def test_ref_absent_or_null_is_none():
     """A command with no ref (or ref null) has none."""
-    assert decode_command(cmd(type="rooms")).ref is None
-    assert decode_command(cmd(type="rooms", ref=None)).ref is None
+    assert decode(cmd(type="rooms"))[2] is None
+    assert decode(cmd(type="rooms", ref=None))[2] is None
 
 
 @pytest.mark.parametrize("ref", [True, False, 1.5, [1], {"a": 1}, "x" * 101, 2**53, -(2**53)])
@@ -237,11 +246,11 @@ def test_decode_never_fails_unexpectedly(value):
     """Any JSON value decodes to a Command or a ChatError with a documented code, nothing else."""
     for obj in (value, {"type": "say", "room": value, "text": value, "ref": value}, {"type": value}):
         try:
-            command = decode_command(json.dumps(obj).encode())
+            command = decode(json.dumps(obj).encode())
         except (BadJSON, BadCommand, UnknownType) as e:
             assert e.code in ("bad-json", "bad-command", "unknown-type")
             continue
-        assert command.type in jsonproto.COMMANDS
+        assert command[0] in jsonproto.COMMANDS
 
 
 # -- encoding events --------------------------------------------------------------------------
@@ -270,23 +279,23 @@ def _shape(obj):
     return type(obj).__name__
 
 
-MESSAGE = Event(ev.MESSAGE, room="#lobby", nick="alice", text="hello", id=42, ts=TS, cid="b7c1-0001")
+MESSAGE = ev.Message(room="#lobby", nick="alice", text="hello", id=42, ts=TS, cid="b7c1-0001")
 EVENTS = {
     "message": MESSAGE,
-    "action": Event(ev.ACTION, room="#lobby", nick="alice", text="waves", id=43, ts=TS),
-    "join": Event(ev.JOIN, room="#lobby", nick="bob", ts=TS),
-    "part": Event(ev.PART, room="#lobby", nick="bob", reason="lunch", ts=TS),
-    "quit": Event(ev.QUIT, room="#lobby", nick="bob", reason="Connection closed", ts=TS),
-    "nick": Event(ev.NICK, nick="robert", old="bob", ts=TS),
-    "topic": Event(ev.TOPIC, room="#lobby", topic="Welcome", nick="alice", ts=TS),
-    "private": Event(ev.PRIVATE, nick="alice", to="bob", text="psst", ts=TS),
-    "notice": Event(ev.NOTICE, nick="chatd", text="Server restarting in 5 minutes", ts=TS),
-    "members": Event(ev.MEMBERS, room="#lobby", nicks=("alice", "bob"), topic="Welcome", ts=TS),
-    "rooms": Event(ev.ROOMS, rooms=(RoomInfo("#lobby", 2, "Welcome"),), ts=TS),
-    "history": Event(
-        ev.HISTORY,
+    "action": ev.Action(room="#lobby", nick="alice", text="waves", id=43, ts=TS),
+    "join": ev.Join(room="#lobby", nick="bob", ts=TS),
+    "part": ev.Part(room="#lobby", nick="bob", reason="lunch", ts=TS),
+    "quit": ev.Quit(room="#lobby", nick="bob", reason="Connection closed", ts=TS),
+    "kick": ev.Kick(room="#lobby", nick="bob", by="an operator", reason="spam", ts=TS),
+    "nick": ev.Nick(nick="robert", old="bob", ts=TS),
+    "topic": ev.Topic(room="#lobby", topic="Welcome", nick="alice", ts=TS),
+    "private": ev.Private(nick="alice", to="bob", text="psst", ts=TS),
+    "notice": ev.Notice(nick="chatd", text="Server restarting in 5 minutes", ts=TS),
+    "members": ev.Members(room="#lobby", nicks=("alice", "bob"), topic="Welcome", ts=TS),
+    "rooms": ev.Rooms(rooms=(RoomInfo("#lobby", 2, "Welcome"),), ts=TS),
+    "history": ev.History(
         room="#lobby",
-        messages=(Event(ev.MESSAGE, room="#lobby", nick="alice", text="hello", id=42, ts=TS),),
+        messages=(ev.Message(room="#lobby", nick="alice", text="hello", id=42, ts=TS),),
         ts=TS,
     ),
 }
@@ -329,23 +338,23 @@ def test_message_without_cid_has_no_cid_key():
 
 def test_part_and_quit_without_reason_omit_it():
     """A part or quit with no reason has no reason key."""
-    assert "reason" not in enc(Event(ev.PART, room="#a", nick="bob", ts=TS))
-    assert "reason" not in enc(Event(ev.QUIT, room="#a", nick="bob", ts=TS))
+    assert "reason" not in enc(ev.Part(room="#a", nick="bob", ts=TS))
+    assert "reason" not in enc(ev.Quit(room="#a", nick="bob", ts=TS))
 
 
 def test_cleared_topic_and_empty_members():
     """A cleared topic is an empty string, never null; members of a topicless room say topic ''."""
-    assert enc(Event(ev.TOPIC, room="#a", nick="bob", topic="", ts=TS))["topic"] == ""
-    assert enc(Event(ev.MEMBERS, room="#a", nicks=("bob",), ts=TS))["topic"] == ""
+    assert enc(ev.Topic(room="#a", nick="bob", topic="", ts=TS))["topic"] == ""
+    assert enc(ev.Members(room="#a", nicks=("bob",), ts=TS))["topic"] == ""
 
 
 def test_history_truncated_flag_and_action_rows():
     """History rows keep their type (message or action) and truncated is a boolean."""
     rows = (
-        Event(ev.MESSAGE, room="#a", nick="x", text="1", id=1, ts=TS),
-        Event(ev.ACTION, room="#a", nick="x", text="2", id=2, ts=TS),
+        ev.Message(room="#a", nick="x", text="1", id=1, ts=TS),
+        ev.Action(room="#a", nick="x", text="2", id=2, ts=TS),
     )
-    got = enc(Event(ev.HISTORY, room="#a", messages=rows, truncated=True))
+    got = enc(ev.History(room="#a", messages=rows, truncated=True))
     assert got["truncated"] is True
     assert [m["type"] for m in got["messages"]] == ["message", "action"]
     assert [m["id"] for m in got["messages"]] == [1, 2]
@@ -363,7 +372,7 @@ def test_encoded_bytes_start_with_brace_and_are_compact_utf8(type):
 
 def test_non_ascii_is_sent_as_utf8_not_escaped():
     """Non-ASCII text is sent as UTF-8 bytes, not \\u escapes."""
-    data = encode_event(Event(ev.MESSAGE, room="#café", nick="zoë", text="☕", id=1, ts=TS))
+    data = encode_event(ev.Message(room="#café", nick="zoë", text="☕", id=1, ts=TS))
     assert "☕".encode() in data and b"\\u" not in data
 
 
