@@ -19,7 +19,7 @@ from zope.interface import implementer
 from chatd import chatctl
 from chatd.admin.bans import Bans
 from chatd.admin.protocol import AdminFactory
-from chatd.core.events import NOTICE, QUIT
+from chatd.core.events import KICK, NOTICE, QUIT
 from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
 from chatd.core.rules import Rules
@@ -58,7 +58,9 @@ class Server:
 
     def connect(self, nick, frontend="lines", peer="192.0.2.1:5000", rooms=()):
         sink = Sink()
-        session = sink.session = self.hub.connect(sink, peer=peer, frontend=frontend)
+        # What a front end passes as the client's IP: long-poll peers carry no port.
+        host = peer if frontend == "longpoll" else peer.rpartition(":")[0]
+        session = sink.session = self.hub.connect(sink, peer=peer, frontend=frontend, host=host)
         session.set_nick(nick)
         for room in rooms:
             session.join(room)
@@ -125,14 +127,16 @@ def test_sessions_include_those_without_rooms(server):
 
 
 def test_kick(server, logged):
-    """The session is disconnected with the reason; its rooms see a quit; the action is logged."""
+    """The session is disconnected with the reason; its rooms see a kick event; the action is logged."""
     alice = server.connect("alice", rooms=["#lobby"])
     bob = server.connect("bob", peer="192.0.2.2:1", rooms=["#lobby"])
     assert server.ask("kick Alice spamming links") == ["ok kicked alice (lines 192.0.2.1:5000)"]
     assert alice.disconnects == ["Kicked by an operator: spamming links"]
-    (quit,) = [e for e in bob.events if e.type == QUIT]
-    assert quit.nick == "alice" and quit.reason == "Kicked by an operator: spamming links"
-    assert "alice" not in server.hub.nicks
+    (kick,) = [e for e in bob.events if e.type == KICK]
+    assert (kick.room, kick.nick, kick.by, kick.reason) == ("#lobby", "alice", "an operator", "spamming links")
+    assert [e for e in bob.events if e.type == QUIT] == []
+    assert alice.events[-1].type == "kick" and alice.events[-1].nick == "alice"
+    assert server.hub.find("alice") is None
     (event,) = logged()
     assert event["nick"] == "alice" and event["peer"] == "192.0.2.1:5000" and event["frontend"] == "lines"
     assert event["operator"] == "unknown"  # a StringTransport has no socket to ask
@@ -167,7 +171,7 @@ def test_ban_by_nick_kicks_every_session_from_that_address(server, logged):
 
 def test_ban_logs_a_session_without_a_nick_in_words(server, logged):
     sink = Sink()
-    sink.session = server.hub.connect(sink, peer="192.0.2.9:1000", frontend="lines")  # never chose a nick
+    sink.session = server.hub.connect(sink, peer="192.0.2.9:1000", frontend="lines", host="192.0.2.9")  # no nick
     assert server.ask("ban 192.0.2.9") == ["ok banned 192.0.2.9/32 for 60 minutes; kicked 1 sessions"]
     texts = [formatEvent(e) for e in logged()]
     assert "Disconnecting banned a client without a nick (lines 192.0.2.9:1000)" in texts

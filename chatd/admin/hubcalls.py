@@ -1,11 +1,8 @@
 # -*- test-case-name: tests.test_admin -*-
 """
-Every call the kick and ban commands make into the hub's sessions.
-
-Today an operator's kick ends the session through its front end (its
-rooms see a plain quit), and a ban finds sessions by their transport's
-peer address.  Both reach into sessions here and nowhere else, so that
-core kick and ban commands can replace these few functions.
+Every call the kick and ban commands make into the core: finding a
+session by nick or address, and putting it out with L{Hub.kick}, so its
+rooms see a C{kick} event on every front end.
 """
 
 from typing import List, Optional
@@ -29,7 +26,7 @@ def find_session(hub, nick: str):
         key = check_nick(nick)
     except ChatError as e:
         raise Refused(e.message)
-    session = hub.nicks.get(key)
+    session = hub.find(nick) if key else None
     if session is None:
         raise Refused(f"nobody is called {nick}")
     return session
@@ -37,14 +34,7 @@ def find_session(hub, nick: str):
 
 def session_ip(session) -> Optional[Address]:
     """A session's client address, or C{None} (unix sockets)."""
-    transport = getattr(session.sink, "transport", None)
-    if transport is not None:
-        host = getattr(transport.getPeer(), "host", None)
-        return parse_ip(host) if host else None
-    peer = session.peer or ""
-    if session.frontend == "longpoll":  # long-poll peers carry no port
-        return parse_ip(peer)
-    return parse_ip(peer.rpartition(":")[0]) if ":" in peer else parse_ip(peer)
+    return parse_ip(session.host) if session.host else None
 
 
 def sessions_from(hub, network: Network) -> List:
@@ -52,10 +42,10 @@ def sessions_from(hub, network: Network) -> List:
     return [s for s in tuple(hub.sessions) if (ip := session_ip(s)) is not None and ip in network]
 
 
-def disconnect_session(hub, session, reason: str) -> None:
+def kick(hub, session, reason: str, farewell: Optional[str] = None) -> None:
     """
-    End C{session} for an operator: its front end closes the connection
-    with C{reason}, and its rooms see a quit with that reason.  (C{hub}
-    is where a core kick command will run.)
+    Put C{session} out for an operator: its rooms see a C{kick} event with
+    C{reason}, and it is disconnected with C{farewell} (by default, "Kicked
+    by an operator: reason").
     """
-    session.sink.disconnect(reason)
+    hub.kick(session, reason, by="an operator", farewell=farewell)

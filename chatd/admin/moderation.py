@@ -46,10 +46,9 @@ class Moderation:
             return error(str(e))
         except ChatError as e:
             return error(e.message)
-        reason = "Kicked by an operator" + (f": {why}" if why else ".")
         log.info("Operator {operator} kicked {nick} ({frontend} {peer}): {reason}", operator=operator,
-                 nick=session.nick, frontend=session.frontend, peer=session.peer, reason=reason)
-        hubcalls.disconnect_session(hub, session, reason)
+                 nick=session.nick, frontend=session.frontend, peer=session.peer, reason=why or "no reason given")
+        hubcalls.kick(hub, session, why)
         return ok(f"kicked {session.nick} ({session.frontend} {session.peer})")
 
     def ban(self, args: str, operator: str) -> Reply:
@@ -75,14 +74,14 @@ class Moderation:
         except (ValueError, Refused) as e:
             return error(str(e))
         self.factory.bans.add(net, minutes * 60.0)
-        reason = f"Banned by an operator for {minutes} minutes."
         kicked = hubcalls.sessions_from(hub, net)
         log.info("Operator {operator} banned {network} for {minutes} minutes (asked: {target}); kicking {count} sessions",
                  operator=operator, network=str(net), minutes=minutes, target=target, count=len(kicked))
         for s in kicked:
             log.info("Disconnecting banned {nick} ({frontend} {peer})", nick=s.nick or "a client without a nick",
                      frontend=s.frontend, peer=s.peer)
-            hubcalls.disconnect_session(hub, s, reason)
+            hubcalls.kick(hub, s, f"banned for {minutes} minutes",
+                          farewell=f"Banned by an operator for {minutes} minutes.")
         return ok(f"banned {net} for {minutes} minutes; kicked {len(kicked)} sessions")
 
     def unban(self, args: str, operator: str) -> Reply:
