@@ -21,9 +21,7 @@ Fan-out policy (the hot path), stated plainly:
 """
 
 from collections import Counter
-from typing import Callable, Dict, Mapping, Optional
-
-from twisted.internet.defer import Deferred
+from typing import Callable, Dict, List, Mapping, Optional
 
 from chatd.core.events import Event
 
@@ -38,13 +36,10 @@ class Room:
     receives the room's events for it: normally its sink's C{deliver}, or,
     while a joiner waits for its scrollback, a list's C{append} that holds
     live events until the scrollback is out (so nothing arrives out of
-    order).
-
-    @ivar opened: a Deferred that has fired once the room's record is
-        loaded and its feed started; joins wait for it.
+    order; the list is in C{waiting}).
     """
 
-    __slots__ = ("name", "key", "topic", "topic_by", "settings", "members", "stats", "feed", "opened")
+    __slots__ = ("name", "key", "topic", "topic_by", "settings", "members", "waiting", "stats", "feed")
 
     def __init__(self, name: str, key: str, topic: str = "", topic_by: str = "",
                  settings: Optional[Mapping] = None, stats=None) -> None:
@@ -54,9 +49,10 @@ class Room:
         self.topic_by = topic_by
         self.settings: Mapping = settings or {}
         self.members: Dict[object, Deliver] = {}
+        #: Joiners still waiting for their scrollback, and what is held for them.
+        self.waiting: Dict[object, List[Event]] = {}
         self.stats = stats if stats is not None else Counter()
         self.feed = None
-        self.opened: Optional[Deferred] = None
 
     def broadcast(self, event: Event) -> None:
         """Hand C{event} to every local member."""

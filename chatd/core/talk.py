@@ -149,6 +149,7 @@ class Talk:
         hub.bus.publish(key, joined)
         held: List[ev.Event] = []
         room.members[self] = held.append
+        room.waiting[self] = held
         self.rooms[key] = room
         self.current = room
         hub.presence.enter(key, self)
@@ -169,28 +170,47 @@ class Talk:
 
         def failed(failure):
             # History could not be read: say so, then go live anyway.
-            self._release(room, held, [], True)
+            self._release(room, held, since, [], True)
             return failure
 
-        return d.addCallbacks(lambda rows: self._release(room, held, *rows) or members, failed)
+        return d.addCallbacks(lambda rows: self._release(room, held, since, *rows) or members, failed)
 
-    def _release(self, room: Room, held: List, rows, more: bool) -> None:
+    def _release(self, room: Room, held: List, since: Optional[int], rows, more: bool) -> None:
         """Deliver the scrollback, then the events held meanwhile, then go live."""
-        if room.members.get(self) != held.append:
+        if room.waiting.get(self) is not held:
             return  # parted or quit while the history was being read
-        last = rows[-1].id if rows else -1
+        last = rows[-1].id if rows else (since if since is not None else -1)
         self.sink.deliver(ev.History(room=room.name, messages=tuple(rows), truncated=more, ts=self.hub.now()))
-        if room.members.get(self) != held.append:
+        if room.waiting.pop(self, None) is not held:
             return  # delivering the history closed the session (too slow)
         deliver = self.sink.deliver
-        room.members[self] = deliver
         nick = self.nick
         for event in held:
             if event.id is not None:
                 if event.id > last:
                     deliver(event)
+                    last = event.id
             elif not (event.type == ev.JOIN and event.nick == nick):  # our own join came first
                 deliver(event)
+        fed = room.feed.last
+        room.members[self] = deliver if fed is not None and fed >= last else self._catching_up(room, last)
+
+    def _catching_up(self, room: Room, last: int):
+        """
+        Our history read saw messages the room's feed has not delivered yet
+        (the bus is behind the store): skip them when they come, then take
+        the feed as it is.
+        """
+        deliver = self.sink.deliver
+
+        def ahead(event) -> None:
+            id = event.id
+            if id is None or id > last:
+                deliver(event)
+            if id is not None and id >= last and room.members.get(self) is ahead:
+                room.members[self] = deliver
+
+        return ahead
 
     def _members(self, room: Room) -> Deferred:
         def members(nicks) -> ev.Members:
@@ -208,7 +228,7 @@ class Talk:
 
     def _leave_telling(self, room: Room, event: ev.Event) -> None:
         """Leave C{room}; its members hear C{event}, and so do we unless still waiting for its scrollback."""
-        live = room.members.get(self) == self.sink.deliver
+        live = self not in room.waiting
         self._leave(room)
         self.hub.bus.publish(room.key, event)
         if live:
@@ -217,6 +237,7 @@ class Talk:
     def _leave(self, room: Room) -> None:
         """No longer a member (others are told by the caller, through the bus)."""
         room.members.pop(self, None)
+        room.waiting.pop(self, None)
         del self.rooms[room.key]
         self.hub.presence.leave(room.key, self)
         if self.current is room:
