@@ -10,7 +10,6 @@ most C{shutdown_grace} seconds) for their connections to close, and
 flushes the store.
 """
 
-import os
 import signal
 from dataclasses import fields
 from typing import Callable, List, Optional, Tuple

@@ -36,12 +36,18 @@ class ISink(Interface):
 
 class IStore(Interface):
     """
-    Keeps room messages and topics, and hands out message ids.
+    Keeps room messages and room records, and hands out message ids.
 
     Ids come from the store, not from the core, so that several chatd
     processes behind one shared store (Redis, PostgreSQL) can never hand out
-    the same id twice.  Every method that touches disk returns a Deferred;
-    results for one room fire in the order the calls were made.
+    the same id twice.  For the same reason every read and write returns a
+    Deferred, even where one store could answer at once: what the store
+    knows may have been written by another process.  Results fire in the
+    order the calls were made.
+
+    A room is a L{chatd.store.records.RoomRecord} that exists from the first
+    time anything about it is stored (a message, a topic, a record) and
+    stays while the room is empty.
     """
 
     def open():
@@ -54,7 +60,8 @@ class IStore(Interface):
         """
         Store a message or action and give it its id.
 
-        @param room: the room's display name.
+        @param room: the room's display name (the name of its record, if
+            this is the first thing stored about the room).
         @param identity: who sent it, stable for the idempotency window
             (the sender's folded nick).
         @param cid: client message id, or C{None}.
@@ -77,11 +84,32 @@ class IStore(Interface):
             C{after}) when some that matched were already pruned.
         """
 
-    def topic(room):
-        """Return C{(topic, setter)} of C{room} as last stored."""
+    def room(room):
+        """
+        Read a room's record.
+
+        @param room: any spelling of the room's name (they fold alike).
+        @return: Deferred firing with a L{chatd.store.records.RoomRecord},
+            or C{None} if nothing about the room was ever stored.
+        """
+
+    def save_room(record):
+        """
+        Create or update a room's record: its C{name}, C{topic},
+        C{topic_by} and C{settings}.  Its C{last_id} and C{pruned_below}
+        are the store's own (only L{append} and L{prune} change them), so
+        theirs in C{record} are ignored.
+
+        @param record: a L{chatd.store.records.RoomRecord}; the room is the
+            one C{record.name} folds to.
+        @return: Deferred firing with C{None} once committed.
+        """
 
     def set_topic(room, topic, nick):
-        """Store a room's topic; Deferred firing when committed."""
+        """
+        Store a room's topic (C{topic_by} is C{nick}), creating its record
+        if needed; Deferred firing when committed.
+        """
 
     def prune(max_messages_per_room, max_age_seconds, now):
         """
@@ -91,6 +119,9 @@ class IStore(Interface):
         """
 
     def last_id(room):
-        """The id of the newest stored message in C{room}, or 0."""
+        """
+        Deferred firing with the id of the newest message ever given out in
+        C{room} (still counted once pruned), or 0 for a room with none.
+        """
 
     name = Attribute("A short name for logs: 'memory', 'sqlite:/path'.")

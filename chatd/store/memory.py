@@ -124,11 +124,6 @@ class MemoryStore:
         r.name, r.topic, r.topic_by, r.settings = record.name, record.topic, record.topic_by, record.settings
         return succeed(None)
 
-    def topic(self, room):
-        """Deprecated: read L{room} instead (see L{IStore.topic})."""
-        r = self._rooms.get(fold(room))
-        return (r.topic, r.topic_by) if r else ("", "")
-
     def set_topic(self, room, topic, nick):
         r = self._room(room)
         r.topic, r.topic_by = topic, nick

@@ -19,7 +19,7 @@ queues calls and fires their Deferreds, in call order.
 """
 
 import sqlite3
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorFromThreads
@@ -44,7 +44,6 @@ _WHAT = {"append": "Storing the message", "recent": "Reading the history", "set_
          "prune": "Pruning old messages"}
 
 #: The operations that change a room's topic.
-_TOPICAL = frozenset({"set_topic", "save_room"})
 
 #: C{PRAGMA synchronous} read back, in tap.cfg's words.
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
@@ -82,7 +81,6 @@ class SQLiteStore:
         self._log = Logger(namespace="chatd.store", source=self)
         self._state = "new"
         self._waiting: List[Deferred] = []  # for open() or close()
-        self._topics: Dict[str, Tuple[str, str]] = {}  # only for the deprecated topic()
 
         def open_() -> Tables:
             db, opened = schema.connect(path, durability)
@@ -140,10 +138,6 @@ class SQLiteStore:
     def set_topic(self, room: str, topic: str, nick: str) -> Deferred:
         return self._submit("set_topic", (fold(room), room, topic, nick))
 
-    def topic(self, room: str) -> Tuple[str, str]:
-        """Deprecated: read L{room} instead (see L{IStore.topic})."""
-        return self._topics.get(fold(room), ("", ""))
-
     def prune(self, max_messages_per_room: Optional[int], max_age_seconds: Optional[float],
               now: float) -> Deferred:
         """
@@ -173,7 +167,7 @@ class SQLiteStore:
     def _opened(self, summary: Any, error: Optional[BaseException]) -> None:
         d = self._waiting.pop(0)
         if error is None:
-            opened, self._topics = summary
+            opened = summary
             self._log.info(
                 "{store} is open: schema version {version}{migrated}, journal {journal},"
                 " durability {durability}",
@@ -192,7 +186,7 @@ class SQLiteStore:
         self._closed(None)
 
     def _deliver(self, results: Results) -> None:
-        """Keep the topics, then fire each Deferred in call order."""
+        """Fire each Deferred in call order."""
         errors = [_wrap(_WHAT[op.kind], self.name, value) for op, ok, value in results if not ok]
         if errors:
             self._log.failure(
@@ -200,21 +194,12 @@ class SQLiteStore:
                 LogLevel.error, store=self.name, count=len(errors), total=len(results),
             )
         for op, ok, value in results:
-            if ok and op.kind in _TOPICAL:
-                self._remember(op)
             if op.d.called:  # the caller cancelled it
                 continue
             if ok:
                 op.d.callback(value)
             else:
                 op.d.errback(_wrap(_WHAT[op.kind], self.name, value))
-
-    def _remember(self, op: Op) -> None:
-        """Keep the deprecated L{topic} answering from what was committed."""
-        if op.kind == "set_topic":
-            self._topics[op.args[0]] = op.args[2], op.args[3]
-        else:
-            self._topics[op.args[0]] = op.args[1].topic, op.args[1].topic_by
 
     def _closed(self, error: Optional[BaseException]) -> None:
         if error is not None:

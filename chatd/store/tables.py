@@ -62,9 +62,9 @@ class Tables:
             for key, rid, name, topic, by, last, pruned, settings in rows
         }
 
-    def summary(self) -> Tuple[Opened, Dict[str, Tuple[str, str]]]:
-        """What opening found, and each room's topic (for the deprecated L{topic})."""
-        return self._opened, {key: (r.topic, r.topic_by) for key, r in self._rooms.items()}
+    def summary(self) -> Opened:
+        """What opening found."""
+        return self._opened
 
     def _row(self, key: str, name: str) -> _Row:
         r = self._rooms.get(key)

@@ -502,7 +502,8 @@ def test_topic_set_and_get(world):
     carol, _ = world.connect("carol")
     got = result(carol.topic("#LOBBY"))
     assert (got.type, got.room, got.topic, got.nick) == ("topic", "#lobby", "Welcome", "alice")
-    assert result(world.store.topic("#lobby")) == ("Welcome", "alice")
+    record = result(world.store.room("#lobby"))
+    assert (record.topic, record.topic_by) == ("Welcome", "alice")
     members = result(carol.join("#lobby"))
     assert (members.topic, members.nick) == ("Welcome", "alice")
 
@@ -534,7 +535,7 @@ def test_topic_errors(world):
     assert raises(InvalidText, alice.set_topic, "#mine", "a\nb").code == "invalid-text"
     assert raises(TooLong, alice.set_topic, "#mine", "x" * 391).code == "too-long"
     assert result(alice.set_topic("#mine", "x" * 390)).topic == "x" * 390
-    assert result(world.store.topic("#lobby")) == ("", "")
+    assert result(world.store.room("#lobby")) is None, "nothing was ever stored for #lobby: no topic"
 
 
 # -- who / rooms --------------------------------------------------------------------------

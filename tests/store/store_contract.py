@@ -128,13 +128,11 @@ class StoreContract:
 
     @pytest_twisted.inlineCallbacks
     def test_topic(self, store):
-        """Topics are kept per folded room; unknown rooms have none (the deprecated synchronous read too)."""
-        assert store.topic("#a") == ("", "")
+        """Topics are kept per folded room; unknown rooms have none."""
+        assert (yield store.room("#a")) is None
         yield store.set_topic("#A", "Welcome", "alice")
-        assert store.topic("#a") == ("Welcome", "alice")
         assert (yield store.room("#a")) == RoomRecord("#A", topic="Welcome", topic_by="alice")
         yield store.set_topic("#a", "", "bob")
-        assert store.topic("#a") == ("", "bob")
         assert (yield store.room("#a")) == RoomRecord("#A", topic_by="bob")
 
     @pytest_twisted.inlineCallbacks
@@ -160,7 +158,6 @@ class StoreContract:
         record = yield store.room("#DEN")
         assert record == RoomRecord("#Den", "Quiet", "alice", settings)
         assert [type(record.settings[k]) for k in settings] == [bool, bool, int, str, str]
-        assert store.topic("#den") == ("Quiet", "alice")
         yield store.save_room(RoomRecord("#den", settings={"limit": 30}))
         assert (yield store.room("#Den")) == RoomRecord("#den", settings={"limit": 30})
 
@@ -256,6 +253,5 @@ class DurableContract:
         assert (yield store.room("#empty")) == RoomRecord("#Empty", settings={"owner": "bob"})
         assert type((yield store.room("#a")).settings["moderated"]) is bool
         assert (yield store.last_id("#a")) == 5
-        assert store.topic("#a") == ("Hello", "alice")
         assert (yield say(store, "#a", "next"))[0] == 6
         assert (yield StoreContract.page(store, 10, after=0)) == ([4, 5, 6], True)

@@ -54,7 +54,8 @@ def test_reopen_keeps_everything(open_store):
 
     store = yield open_store()
     assert ((yield store.last_id("#a")), (yield store.last_id("#BEE"))) == (3, 1)
-    assert store.topic("#A") == ("Hello", "alice")
+    record = yield store.room("#A")
+    assert (record.topic, record.topic_by) == ("Hello", "alice")
     assert (yield say(store, "#a", "next"))[0] == 4
     assert (yield say(store, "#bee", "x", ts=1010.0, cid="c1")) == (1, 1000.0, False)
     rows, more = yield store.recent("#bee", 10)

@@ -77,7 +77,6 @@ def test_version_1_opens(open_store, tmp_path, logged):
     assert [e["migrated"] for e in logged if "migrated" in e] == [" (migrated from version 1)"]
     assert (yield store.room("#LOBBY")) == RoomRecord("#Lobby", "Welcome", "alice", last_id=5, pruned_below=3)
     assert (yield store.room("#quiet")) == RoomRecord("#Quiet", "Shh", "bob")
-    assert store.topic("#lobby") == ("Welcome", "alice")
     rows, more = yield store.recent("#lobby", 10, after=1)
     assert more
     assert [(e.type, e.room, e.nick, e.text, e.id, e.ts, e.cid) for e in rows] == [
