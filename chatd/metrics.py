@@ -30,7 +30,9 @@ from prometheus_client.metrics_core import Metric
 from twisted.web import pages
 from twisted.web.resource import Resource
 from chatd import __version__
-from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite
+from chatd.frontends.gate import GatedFactory, http_refusal
+from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite, set_deadlines
+from chatd.frontends.registry import Built, FrontEnd
 
 #: Front ends always reported, at 0 when idle, so their series never vanish.
 FRONTENDS = ("lines", "websocket", "longpoll")
@@ -255,5 +257,19 @@ def makeMetricsSite(hub, reactor) -> MetricsSite:
     registry, lag = makeRegistry(hub, reactor)
     return MetricsSite(_Root(MetricsResource(registry)), registry, lag, reactor)
 
+
+def build(config, shared):
+    """
+    The metrics front end on the C{[metrics] listen} endpoint: an HTTP
+    listener like the web one, behind the connection gate, with its
+    deadlines.
+    """
+    site = makeMetricsSite(shared.hub, shared.reactor)
+    set_deadlines(site, config.web)
+    return Built(GatedFactory(shared.gate, site, http_refusal, "metrics"),
+                 lambda old, new: set_deadlines(site, new.web) or [])
+
+
+FRONT_END = FrontEnd("metrics", lambda config: (config.metrics,) if config.metrics else (), build)
 
 __all__ = ["makeMetricsSite", "makeRegistry", "ChatCollector", "LagMonitor", "MetricsResource", "MetricsSite"]

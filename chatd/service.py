@@ -1,48 +1,41 @@
 # -*- test-case-name: tests.test_service -*-
 """
-Build the service tree from a L{chatd.config.Config}.
+Build the service tree from a L{chatd.config.Config} and the registry of
+front ends (L{chatd.frontends.registry}).
 
-C{ChatService} owns the listeners: it binds every endpoint in
-C{privilegedStartService} (so a port in use stops the daemon at once with
-one clear line), keeps them from accepting until the store is open, then
-accepts.  On stop it closes the listeners, tells every client, waits (at
-most C{shutdown_grace} seconds) for their connections to close, and
-flushes the store.
+L{ChatService} is a C{MultiService} of one L{Listener} per endpoint of
+each front end.  The listeners bind in C{privilegedStartService} (a port
+in use stops the daemon at once with one clear line) and accept nothing
+until the store is open.  On stop the service closes the listeners, tells
+every client, waits (at most C{shutdown_grace} seconds) for their
+connections to close, and flushes the store.
 """
 
 import signal
-from dataclasses import fields
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chatd import logsetup, notify
 from chatd.admin.bans import Bans
-from chatd.admin.protocol import AdminFactory
 from chatd.config import Config, ConfigError
 from chatd.core.hub import Hub
-from chatd.endpoints import listen_failure
-from chatd.frontends import peers
-from chatd.frontends.gate import OPERATOR_CONNECTIONS, OPERATOR_IDLE, Gate, GatedFactory, OperatorGate, http_refusal
-from chatd.frontends.httpbounds import set_deadlines
-from chatd.frontends.lines import LineFactory
+from chatd.frontends.gate import Gate
 from chatd.frontends.outbox import Turn
-from chatd.frontends.longpoll import LongPollResource
-from chatd.frontends.web import makeSite
-from chatd.metrics import makeMetricsSite
+from chatd.frontends.registry import Built, Shared, front_ends
+from chatd.listener import Listener, ListenFailed
 from chatd.tls import listener as tls_listener
 
 log = Logger(namespace="chatd.service")
 
 SHUTDOWN_REASON = "The server is shutting down; please reconnect in a moment."
 
-#: Settings that only a restart applies (listeners and the store).
-RESTART_ONLY = ("lines", "db", "durability", "name", "metrics", "admin")
+#: Settings besides the listeners that only a restart applies, as tap.cfg names them.
+RESTART_ONLY = {"db": "[history] db", "durability": "[history] durability", "name": "[server] name"}
 
 #: Seconds between retention passes over the history store.
 PRUNE_EVERY = 3600
@@ -59,12 +52,9 @@ def make_store(config: Config, reactor):
 
 
 class ChatService(MultiService):
-    """The whole daemon: store, hub and listeners."""
+    """The whole daemon: the hub and its store, and a listener per endpoint."""
 
-    def __init__(
-        self, config: Config, reactor, hub: Hub, listeners: List[Tuple[str, str, str, object]],
-        loader: Optional[Callable[[], Config]] = None,
-    ) -> None:
+    def __init__(self, config: Config, reactor, hub: Hub, loader: Optional[Callable[[], Config]] = None) -> None:
         super().__init__()
         self.config = config
         self.loader = loader
@@ -72,31 +62,25 @@ class ChatService(MultiService):
         self.reloaders: List[Callable[[Config, Config], List[str]]] = []
         self.reactor = reactor
         self.hub = hub
-        self.listeners = listeners
-        self.ports: List[Tuple[str, str, object]] = []
+        #: Each front end as built, by name.
+        self.frontends: Dict[str, Built] = {}
         self.ready: Deferred = Deferred()
         self._pruner: Optional[LoopingCall] = None
 
-    def privilegedStartService(self) -> None:
-        for kind, description, endpoint, factory in self.listeners:
-            result: list = []
-            serverFromString(self.reactor, endpoint).listen(factory).addBoth(result.append)
-            if not result or isinstance(result[0], Failure):
-                why = listen_failure(result[0].value) if result else "listening did not complete"
-                self._close_ports()
-                raise SystemExit(f"chatd: cannot listen for {kind} on {description}: {why}")
-            port = result[0]
-            port.stopReading()  # accept nothing until the store is open
-            self.ports.append((kind, description, port))
-        super().privilegedStartService()
+    @property
+    def listeners(self) -> List[Listener]:
+        return [child for child in self if isinstance(child, Listener)]
 
-    def _close_ports(self) -> None:
-        for _, _, port in self.ports:
-            port.stopListening()
-        self.ports = []
+    def privilegedStartService(self) -> None:
+        try:
+            super().privilegedStartService()
+        except ListenFailed as e:
+            for listener in self.listeners:
+                listener.stopService()
+            raise SystemExit(str(e))
 
     def startService(self) -> None:
-        if not self.ports and self.listeners:
+        if any(listener.port is None for listener in self.listeners):
             self.privilegedStartService()
         super().startService()
         if self.loader is not None:
@@ -106,16 +90,11 @@ class ChatService(MultiService):
         d.addErrback(self._store_failed)
 
     def _accept(self, _) -> None:
-        for kind, description, port in self.ports:
-            port.startReading()
-            log.info(
-                "chatd {kind} listener ready on {address} ({description})",
-                kind=kind,
-                address=peers.describe(port.getHost()),
-                description=description,
-            )
+        listeners = self.listeners
+        for listener in listeners:
+            listener.accept()
         log.info("chatd is ready; history store: {store}", store=self.hub.store.name)
-        notify.ready(f"serving {len(self.ports)} listeners")
+        notify.ready(f"serving {len(listeners)} listeners")
         self._pruner = LoopingCall(self._prune)
         self._pruner.clock = self.reactor
         self._pruner.start(PRUNE_EVERY, now=True)
@@ -160,12 +139,8 @@ class ChatService(MultiService):
         report: List[str] = []
         for reloader in self.reloaders:
             report.extend(reloader(old, new))
-        restart = [
-            f.name for f in fields(Config)
-            if f.name in RESTART_ONLY and getattr(old, f.name) != getattr(new, f.name)
-        ]
-        if old.web.listen != new.web.listen:
-            restart.append("web.listen")
+        restart = [f"[{fe.name}] listen" for fe in front_ends() if fe.endpoints(old) != fe.endpoints(new)]
+        restart += [key for name, key in RESTART_ONLY.items() if getattr(old, name) != getattr(new, name)]
         if restart:
             report.append("needs a restart to take effect: " + ", ".join(restart))
         for line in report or ["no changes"]:
@@ -174,9 +149,7 @@ class ChatService(MultiService):
 
     def stopService(self) -> Deferred:
         notify.stopping()
-        super().stopService()
-        for _, _, port in self.ports:
-            port.stopListening()
+        super().stopService()  # the listeners stop listening
         self.hub.shutdown(SHUTDOWN_REASON)
         if self._pruner is not None and self._pruner.running:
             self._pruner.stop()
@@ -206,7 +179,8 @@ class ChatService(MultiService):
 
 def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[], Config]] = None) -> ChatService:
     """
-    Wire a hub to its store and front ends, one listener per endpoint.
+    Wire a hub to its store, and each front end of the registry to one
+    listener per endpoint the configuration names.
 
     @param loader: reads the configuration again, for SIGHUP reloads.
     """
@@ -214,90 +188,39 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
         logsetup.set_level(config.log_level)
     store = store if store is not None else make_store(config, reactor)
     hub = Hub(reactor, store, config.rules, name=config.name)
+    service = ChatService(config, reactor, hub, loader)
     bans = Bans(reactor)
     gate = Gate(config.connections_per_ip, config.max_connections, banned=bans.is_banned, stats=hub.stats)
-    turn = Turn(reactor)  # one flush per reactor turn for every connection
-    lines = LineFactory(
-        hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd,
-        registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout, turn=turn,
-    )
-    listeners: List[Tuple[str, str, str, object]] = []
+    shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=Turn(reactor), bans=bans, reload=service.reload)
     certificates = []
-    lines.gate = gate  # line connections count against the gate themselves
-    api = LongPollResource(hub, config, reactor)
-    site = makeSite(hub, config, reactor, api_resource=api, turn=turn)
-    site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
-    kinds = [
-        ("lines", config.lines_listeners(), lines),
-        ("web", config.web_listeners(), GatedFactory(gate, site, http_refusal, "web")),
-    ]
-    for kind, descriptions, factory in kinds:
+    for front_end in front_ends():
+        descriptions = front_end.endpoints(config)
+        if not descriptions:
+            continue
+        built = service.frontends[front_end.name] = front_end.build(config, shared)
+        service.reloaders.append(built.reload)
         for description in descriptions:
-            endpoint, wrapped, tls = tls_listener(description, factory)
-            listeners.append((kind, description, endpoint, wrapped))
+            endpoint, factory, tls = tls_listener(description, built.factory)
+            Listener(reactor, front_end.name, description, endpoint, factory).setServiceParent(service)
             if tls is not None:
                 certificates.append(tls)
-    service = ChatService(config, reactor, hub, listeners, loader)
-    # Metrics: an HTTP listener like the web one (the gate, the deadlines).
-    if config.metrics:
-        metrics = makeMetricsSite(hub, reactor)
-        set_deadlines(metrics, config.web)
-        service.reloaders.append(lambda old, new: set_deadlines(metrics, new.web) or [])
-        listeners.append(("metrics", config.metrics, config.metrics, GatedFactory(gate, metrics, http_refusal, "metrics")))
-    # Admin: operators only, with its own cap, so a full gate never locks them out.
-    if config.admin:
-        admin = AdminFactory(hub, bans, reload=service.reload, clock=reactor, started=reactor.seconds())
-        gated = OperatorGate(admin, OPERATOR_CONNECTIONS, OPERATOR_IDLE, reactor)
-        listeners.append(("admin", config.admin, config.admin, gated))
     service.bans = bans
     service.gate = gate
-    service.lines = lines
     service.certificates = certificates
-    service.reloaders.append(lambda old, new: _reload_core(hub, gate, lines, old, new))
-    service.reloaders.append(lambda old, new: _reload_web(site, api, old, new))
+    service.reloaders.append(lambda old, new: _reload_core(hub, gate, old, new))
     service.reloaders.append(lambda old, new: _reload_certificates(certificates))
     service.reloaders.append(_reload_log_level)
     return service
 
 
-def _reload_core(hub: Hub, gate: Gate, lines: LineFactory, old: Config, new: Config) -> List[str]:
-    """Apply limits, motd and timeouts; existing sessions get the new limits."""
-    report = []
-    if new.rules != old.rules:
-        hub.rules = new.rules  # sessions read it at each use: flood limits apply at once
-        report.append("limits updated")
-    if new.motd != old.motd:
-        lines.motd = new.motd
-        report.append("motd updated")
-    lines.registration_timeout = new.registration_timeout
-    lines.idle_timeout = new.idle_timeout
-    lines.max_line = new.max_line
-    lines.sendq = new.sendq
+def _reload_core(hub: Hub, gate: Gate, old: Config, new: Config) -> List[str]:
+    """The chat rules (sessions read them at each use: flood limits apply at once) and the gate's limits."""
     gate.per_address = new.connections_per_ip
     gate.total = new.max_connections
-    for session in hub.sessions:
-        outbox = getattr(session.sink, "outbox", None)
-        if outbox is not None:
-            outbox.bound = new.sendq
-    return report
-
-
-def _reload_web(site, api, old: Config, new: Config) -> List[str]:
-    """New WebSocket connections get the new sendq and origins; HTTP the new deadlines and CORS list."""
-    members = site.websocket
-    members.sendq = new.sendq
-    set_deadlines(site, new.web)
-    report = []
-    if new.web.cors_origins != old.web.cors_origins:
-        api.cors_origins = frozenset(new.web.cors_origins)
-        report.append("CORS origins updated")
-    if new.web.allowed_origins == old.web.allowed_origins:
-        return report
-    try:
-        members.allowed_origins = frozenset(members.origin_keys(new.web.allowed_origins))
-    except ValueError as e:
-        return report + [f"error: [web] allowed_origins not changed: {e}"]
-    return report + ["allowed origins updated"]
+    if new.rules == old.rules:
+        return []
+    hub.rules = new.rules
+    return ["limits updated"]
 
 
 def _reload_log_level(old: Config, new: Config) -> List[str]:

@@ -32,10 +32,11 @@ def test_reload_applies_live_settings_and_reports_restart_ones():
     report = service.reload()
     assert "motd updated" in report and "limits updated" in report
     assert "allowed origins updated" in report and "CORS origins updated" in report
-    assert any(line.startswith("needs a restart to take effect: ") and "lines" in line and "db" in line for line in report)
-    assert service.lines.motd == "Fresh motd" and service.lines.registration_timeout == 30
+    assert "needs a restart to take effect: [lines] listen, [history] db" in report
+    lines = service.frontends["lines"].factory
+    assert lines.motd == "Fresh motd" and lines.registration_timeout == 30
     assert service.hub.rules.max_message == 100
-    site = service.listeners[1][3].wrappedFactory
+    site = service.frontends["web"].factory.wrappedFactory
     assert site.headerTimeout == 4
     assert ("https", "chat.example", 443) in site.websocket.allowed_origins
 
@@ -79,3 +80,20 @@ def test_existing_sessions_get_new_flood_limits():
     for n in range(30):
         session.submit(1, 5, lambda n=n: ran.append(n))
     assert len(ran) == 30, "the new burst applies to this session"
+
+
+def test_a_new_sendq_reaches_connections_already_open():
+    """sendq changes live for every connection of every front end, without the service reaching into them."""
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.testing import StringTransport
+
+    new = {}
+    service = build(lambda: new["config"])
+    lines = service.frontends["lines"].factory
+    member = lines.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40001))
+    member.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 40001)))
+    assert member.outbox.bound == service.config.sendq
+    new["config"] = replace(service.config, sendq=1234)
+    service.reload()
+    assert member.outbox.bound == 1234
+    assert service.frontends["web"].factory.wrappedFactory.websocket.sendq == 1234

@@ -24,6 +24,8 @@ from chatd.admin.control import Control
 from chatd.admin.moderation import Moderation
 from chatd.admin.reports import Reports
 from chatd.admin.wire import Reply, error, ok
+from chatd.frontends.gate import OPERATOR_CONNECTIONS, OPERATOR_IDLE, OperatorGate
+from chatd.frontends.registry import Built, FrontEnd
 
 log = Logger(namespace="chatd.admin")
 
@@ -124,3 +126,16 @@ class AdminFactory(Factory):
         self.commands: Dict[str, Command] = {"quit": _quit}
         for group in (Reports(self), Moderation(self), Control(self)):
             self.commands.update(group.commands())
+
+
+def build(config, shared):
+    """
+    The admin front end on the C{[admin] listen} endpoint: operators only,
+    with its own cap and idle timeout, so a full gate never locks them out.
+    """
+    reactor = shared.reactor
+    admin = AdminFactory(shared.hub, shared.bans, reload=shared.reload, clock=reactor, started=reactor.seconds())
+    return Built(OperatorGate(admin, OPERATOR_CONNECTIONS, OPERATOR_IDLE, reactor))
+
+
+FRONT_END = FrontEnd("admin", lambda config: (config.admin,) if config.admin else (), build)

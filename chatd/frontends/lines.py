@@ -10,7 +10,7 @@ state kept is presentation: the name of the current room, for the notices
 that name it.
 """
 
-from typing import Optional
+from typing import List, Optional
 
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
@@ -22,7 +22,8 @@ from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import ISink
 from chatd.frontends import peers
 from chatd.frontends.gate import Refusal, lines_refusal
-from chatd.frontends.outbox import Outbox
+from chatd.frontends.outbox import Outbox, SendLimit
+from chatd.frontends.registry import Built, FrontEnd
 from chatd.wire import lines as wire
 from chatd.wire.telnet import LineDecoder
 
@@ -49,7 +50,7 @@ class LineMember(Protocol):
         factory = self.factory
         self.decoder = LineDecoder(factory.max_line)
         self.outbox = Outbox(
-            self.transport, factory.sendq, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:lines"
+            self.transport, factory.send_limit, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:lines"
         )
         address = self.transport.getPeer()
         self.peer = peers.describe(address)
@@ -231,13 +232,33 @@ class LineFactory(Factory):
         self.hub = hub
         self.clock = hub.clock
         self.max_line = max_line
-        self.sendq = sendq
+        #: The send-queue bound, shared by every connection (a reload reaches them all).
+        self.send_limit = SendLimit(sendq)
         self.motd = motd
         self.registration_timeout = registration_timeout
         self.idle_timeout = idle_timeout
         #: A L{chatd.frontends.outbox.Turn} to coalesce writes per reactor
         #: turn (the service gives one); None writes at once.
         self.turn = turn
+
+    @property
+    def sendq(self) -> int:
+        return self.send_limit.bytes
+
+    @sendq.setter
+    def sendq(self, value: int) -> None:
+        self.send_limit.bytes = value
+
+    def reload(self, old, new) -> List[str]:
+        """A reload: motd, timeouts, line length and sendq apply at once (sendq to every connection)."""
+        self.registration_timeout = new.registration_timeout
+        self.idle_timeout = new.idle_timeout
+        self.max_line = new.max_line
+        self.sendq = new.sendq
+        if new.motd == old.motd:
+            return []
+        self.motd = new.motd
+        return ["motd updated"]
 
     def buildProtocol(self, addr):
         host = getattr(addr, "host", None)
@@ -264,3 +285,16 @@ _ANSWERS = {
     cmd.Help: lambda member, _, __: member.write(b"".join(wire.line(text) for text in wire.HELP)),
     cmd.Quit: LineMember._answer_quit,
 }
+
+
+def build(config, shared) -> Built:
+    """The line front end: telnet and nc on every C{[lines] listen} endpoint."""
+    factory = LineFactory(
+        shared.hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd,
+        registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout, turn=shared.turn,
+    )
+    factory.gate = shared.gate  # line connections count against the gate themselves
+    return Built(factory, factory.reload)
+
+
+FRONT_END = FrontEnd("lines", lambda config: config.lines_listeners(), build)

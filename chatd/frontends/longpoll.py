@@ -20,7 +20,7 @@ checks the size again in case it does not.
 """
 
 import secrets
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
@@ -218,6 +218,13 @@ class LongPollResource(Resource):
         self.sessions = PollSessions(hub, clock, config.web, max_bytes=4 * config.sendq, per_ip=sessions_per_ip)
         self.requestFactory = limited_request_factory(config.web.max_body)
         self.cors_origins = frozenset(config.web.cors_origins)
+
+    def reload(self, old, new) -> List[str]:
+        """A reload: the CORS allow-list applies to the next request."""
+        if new.web.cors_origins == old.web.cors_origins:
+            return []
+        self.cors_origins = frozenset(new.web.cors_origins)
+        return ["CORS origins updated"]
 
     def render(self, request):
         request.setHeader(b"Cache-Control", b"no-store")

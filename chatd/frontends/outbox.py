@@ -30,7 +30,7 @@ Twisted's buffering and flow control take over exactly when they are
 needed.  TLS and other wrapped transports always go through C{write}.
 """
 
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
@@ -85,11 +85,24 @@ def socket_transport(transport) -> Optional[tcp.Connection]:
     return None
 
 
+class SendLimit:
+    """
+    A send-queue bound (C{[limits] sendq}) shared by the connections of one
+    front end, so that a reload changes it for every one of them at once.
+    """
+
+    __slots__ = ("bytes",)
+
+    def __init__(self, bytes: int) -> None:
+        self.bytes = bytes
+
+
 @implementer(IPushProducer)
 class Outbox:
     """
     @param transport: the connection's transport.
-    @param bound: most bytes queued while the transport is paused.
+    @param bound: most bytes queued while the transport is paused: a
+        L{SendLimit} shared with other connections, or a number.
     @param on_overflow: called once, with the queued byte count, just
         before the connection is aborted.
     @param turn: coalesce writes until the end of the reactor turn; without
@@ -98,16 +111,16 @@ class Outbox:
     """
 
     __slots__ = (
-        "transport", "bound", "on_overflow", "turn", "paused", "overflowed", "queued",
+        "transport", "limit", "on_overflow", "turn", "paused", "overflowed", "queued",
         "stats", "stat_key", "_queue", "_pending", "_socket", "_grace", "__weakref__",
     )
 
     def __init__(
-        self, transport, bound: int, on_overflow: Callable[[int], None],
+        self, transport, bound: Union[SendLimit, int], on_overflow: Callable[[int], None],
         turn: Optional[Turn] = None, stats=None, stat_key: str = "bytes_out",
     ) -> None:
         self.transport = transport
-        self.bound = bound
+        self.limit = bound if isinstance(bound, SendLimit) else SendLimit(bound)
         self.on_overflow = on_overflow
         self.turn = turn
         self.paused = False
@@ -121,6 +134,11 @@ class Outbox:
         self._socket = socket_transport(transport)
         self._grace = None
         transport.registerProducer(self, True)
+
+    @property
+    def bound(self) -> int:
+        """Most bytes queued while the transport is paused, as the limit says now."""
+        return self.limit.bytes
 
     def write(self, data: bytes) -> None:
         if self.turn is None:

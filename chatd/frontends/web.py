@@ -20,7 +20,7 @@ C{Last-Modified}.  Every static response carries the security headers
 import warnings
 from importlib.resources import files
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from autobahn.twisted.resource import WebSocketResource
 from twisted.web import http
@@ -34,7 +34,10 @@ with warnings.catch_warnings():
     from twisted.web.static import File
 
 from chatd.config import ConfigError
+from chatd.frontends.gate import GatedFactory, http_refusal
 from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite, access_log_formatter, set_deadlines
+from chatd.frontends.longpoll import LongPollResource
+from chatd.frontends.registry import Built, FrontEnd
 from chatd.frontends.websocket import WebSocketMemberFactory
 
 #: Idle timeout of an HTTP connection between requests, in seconds.
@@ -227,3 +230,23 @@ def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
     site.displayTracebacks = False
     site.websocket = members  # for reloads: sendq and allowed_origins apply live
     return site
+
+
+def build(config, shared) -> Built:
+    """
+    The web front end on every C{[web] listen} endpoint: the browser
+    client, the WebSocket at /ws and the long-poll API at /api/, behind
+    the connection gate.
+    """
+    api = LongPollResource(shared.hub, config, shared.reactor)
+    site = makeSite(shared.hub, config, shared.reactor, api_resource=api, turn=shared.turn)
+    site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
+
+    def reload(old, new) -> List[str]:
+        set_deadlines(site, new.web)
+        return api.reload(old, new) + site.websocket.reload(old, new)
+
+    return Built(GatedFactory(shared.gate, site, http_refusal, "web"), reload)
+
+
+FRONT_END = FrontEnd("web", lambda config: config.web_listeners(), build)

@@ -48,7 +48,7 @@ from chatd.core.errors import Binary
 from chatd.core.interfaces import ISink
 from chatd.frontends import jsonapi
 from chatd.frontends import peers
-from chatd.frontends.outbox import Outbox
+from chatd.frontends.outbox import Outbox, SendLimit
 from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.websocket")
@@ -172,7 +172,7 @@ class WebSocketMember(WebSocketServerProtocol):
         _release_producer(self.transport)
         factory = self.factory
         self.outbox = Outbox(
-            self.transport, factory.sendq, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:websocket"
+            self.transport, factory.send_limit, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:websocket"
         )
 
     def onConnect(self, request) -> None:
@@ -371,7 +371,8 @@ class WebSocketMemberFactory(WebSocketServerFactory):
         )
         self.hub = hub
         self.turn = turn
-        self.sendq = config.sendq
+        #: The send-queue bound, shared by every connection (a reload reaches them all).
+        self.send_limit = SendLimit(config.sendq)
         self.allowed_origins = frozenset(self.origin_keys(web.allowed_origins))
         self.max_frame = web.max_frame
         self._welcome = (None, b"")
@@ -386,6 +387,25 @@ class WebSocketMemberFactory(WebSocketServerFactory):
                 self.hub.name, jsonproto.limits(rules, frame=self.max_frame), "websocket")))
             self._welcome = (rules, frame)
         return frame
+
+    @property
+    def sendq(self) -> int:
+        return self.send_limit.bytes
+
+    @sendq.setter
+    def sendq(self, value: int) -> None:
+        self.send_limit.bytes = value
+
+    def reload(self, old, new) -> List[str]:
+        """A reload: sendq applies to every connection; allowed origins to new handshakes."""
+        self.sendq = new.sendq
+        if new.web.allowed_origins == old.web.allowed_origins:
+            return []
+        try:
+            self.allowed_origins = frozenset(self.origin_keys(new.web.allowed_origins))
+        except ValueError as e:
+            return [f"error: [web] allowed_origins not changed: {e}"]
+        return ["allowed origins updated"]
 
     @staticmethod
     def origin_keys(origins):

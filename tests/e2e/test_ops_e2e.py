@@ -82,7 +82,7 @@ def chatctl(*words, cwd=None, env=None):
 
 
 def test_admin_socket_status_kick_broadcast(make_daemon, tmp_path):
-    """The admin socket answers status, kicks a user (others see the quit) and broadcasts a notice."""
+    """The admin socket answers status, kicks a user (others see the kick) and broadcasts a notice."""
     sock_path = tmp_path / "admin.sock"
     admin = f"unix:{sock_path}:mode=600"  # the string the daemon took, given to chatctl as is
     d = make_daemon(args=["--admin", admin])
@@ -97,7 +97,7 @@ def test_admin_socket_status_kick_broadcast(make_daemon, tmp_path):
     assert chatctl("--socket", admin, "broadcast", "maintenance at noon").returncode == 0
     alice.expect("maintenance at noon")
     assert chatctl("--socket", str(sock_path), "kick", "bob", "spamming").returncode == 0
-    assert alice.expect("bob has quit").startswith("[#lobby] -!- bob has quit")
+    assert alice.expect("bob was kicked") == "[#lobby] -!- bob was kicked by an operator (spamming)"
     assert bob.wait_closed()
     nobody = chatctl("kick", "nobody", env={"CHATD_ADMIN_SOCKET": admin})
     assert (nobody.returncode, nobody.stderr) == (1, "error nobody is called nobody\n")
@@ -166,3 +166,28 @@ def test_sigterm_tells_every_front_end(make_daemon):
     d.proc.wait(20)
     assert d.proc.returncode in (0, -signal.SIGTERM)
     assert "Traceback" not in d.log()
+
+
+def test_a_kick_is_seen_alike_on_every_front_end(make_daemon, tmp_path):
+    """chatctl kick: telnet, WebSocket and long-poll members all see the kick; the kicked one is told and let go."""
+    sock_path = tmp_path / "admin.sock"
+    d = make_daemon(args=["--admin", f"unix:{sock_path}"])
+    telnet = LineClient(d.lines_port).login("tel", "#den")
+    web = WSUser(d.ws_url, nick="webby", room="#den")
+    poller = PollClient(d.web_url, nick="polly", room="#den")
+    target = WSUser(d.ws_url, nick="troll", room="#den")
+    telnet.expect("troll has joined")
+
+    kicked = chatctl("--admin", f"unix:{sock_path}", "kick", "troll", "posting spam")
+    assert kicked.returncode == 0, kicked.stderr
+    assert telnet.expect("troll was") == "[#den] -!- troll was kicked by an operator (posting spam)"
+    expected = {"type": "kick", "room": "#den", "nick": "troll", "by": "an operator", "reason": "posting spam"}
+    for client in (web, poller, target):
+        got = client.expect(lambda e: e["type"] == "kick")
+        assert {k: v for k, v in got.items() if k not in ("ts", "seq")} == expected  # seq: the long-poll cursor
+    farewell = target.expect(lambda e: e["type"] == "shutdown")
+    assert farewell["reason"] == "Kicked by an operator: posting spam"
+    for client in (web, poller):
+        assert not [e for e in client.seen if e["type"] == "quit"], "a kick is not also a quit"
+    telnet.send("and the room goes on")
+    web.expect(lambda e: e.get("text") == "and the room goes on")
