@@ -18,7 +18,7 @@ Policy, in one place:
   - A browser page may connect only from this server's own origin, or one
     listed in C{allowed_origins}; a client sending no Origin (not a
     browser) is accepted.
-  - An event is framed once for every member (L{_frame_of}, cached by
+  - An event is framed once for every member (L{frame_of}, cached by
     L{chatd.core.events.Event.encoded}).  Every frame, control frames
     included, goes through the connection's L{Outbox}: a member that
     reads too slowly is cut off past C{sendq} bytes without delaying
@@ -29,25 +29,22 @@ Policy, in one place:
     waits for the store, reading from that client pauses.
 """
 
-from typing import List, Optional, Tuple
-from urllib.parse import urlsplit
+from typing import List, Optional
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.util import encode_truncate
 from autobahn.websocket.protocol import PreparedMessage
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.defer import fail
-from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper
-from twisted.protocols.tls import TLSMemoryBIOProtocol
-from zope.interface import implementer, noLongerProvides
+from zope.interface import implementer
 
 from chatd.core import commands as cmd
 from chatd.core.errors import Binary
 from chatd.core.interfaces import ISink
 from chatd.frontends import jsonapi
 from chatd.frontends import peers
+from chatd.frontends.handshake import hide_tls_from_autobahn, is_secure, origin_key, release_producer
 from chatd.frontends.outbox import Outbox, SendLimit
 from chatd.wire import jsonproto
 
@@ -59,7 +56,6 @@ PIPELINE = 64
 #: Close code for a server shutdown or kick (RFC 6455 section 7.4.1).
 GOING_AWAY = 1001
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _OPEN = WebSocketServerProtocol.STATE_OPEN
 _CLOSED = WebSocketServerProtocol.STATE_CLOSED
 
@@ -69,7 +65,7 @@ def _frame(payload: bytes) -> bytes:
     return PreparedMessage(payload, False, False, True).payloadHybi
 
 
-def _frame_of(event) -> bytes:
+def frame_of(event) -> bytes:
     """
     The codec of L{chatd.core.events.Event.encoded}: the event's text frame.
 
@@ -88,70 +84,6 @@ _BINARY = cmd.Refused(error=Binary(
 _INTERNAL = _error("internal", "The server failed to handle this frame; it has been logged.")
 
 
-def origin_key(origin: str) -> Optional[Tuple[str, str, int]]:
-    """
-    C{(scheme, host, port)} of an http(s) origin, lower-cased, with the
-    scheme's default port filled in; C{None} for anything else (C{null},
-    other schemes, paths, junk).
-    """
-    try:
-        parts = urlsplit(origin.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
-        return None
-    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
-
-
-def _is_secure(transport) -> bool:
-    """
-    Whether the connection is TLS, looking through protocol wrappers: a
-    C{TLSMemoryBIOProtocol} (chatd's reloadable TLS listeners) may sit
-    under other wrappers (the connection gate), and a Twisted C{ssl:}
-    endpoint's transport provides L{ISSLTransport}.
-    """
-    for _ in range(8):  # wrappers nest a few deep at most
-        if ISSLTransport.providedBy(transport) or isinstance(transport, TLSMemoryBIOProtocol):
-            return True
-        if not isinstance(transport, ProtocolWrapper):
-            return False
-        transport = transport.transport
-    return False
-
-
-def _hide_tls_from_autobahn(transport) -> None:
-    """
-    Autobahn derives a TLS channel binding (for WAMP authentication) from
-    any transport providing L{ISSLTransport} and raises unless that
-    transport is the TLS protocol itself.  Under a protocol wrapper (the
-    connection gate) it is not, so the wrapper stops claiming
-    L{ISSLTransport} for this connection, which twisted.web has handed
-    over for good.  chatd needs no channel binding, and L{_is_secure}
-    looks beneath wrappers.
-    """
-    if ISSLTransport.providedBy(transport) and not isinstance(transport, TLSMemoryBIOProtocol):
-        try:
-            noLongerProvides(transport, ISSLTransport)
-        except ValueError:
-            pass  # declared by its class; Autobahn copes with those it knows
-
-
-def _release_producer(transport) -> None:
-    """
-    Free the transport's producer slot for our L{Outbox}.  After
-    C{WebSocketResource} takes a connection over, twisted.web's HTTP
-    channel is still registered there; it has nothing left to produce.
-    """
-    try:
-        transport.unregisterProducer()
-    except RuntimeError:
-        pass  # nothing registered (test transports say so loudly)
-
-
 @implementer(ISink)
 class WebSocketMember(WebSocketServerProtocol):
     """One WebSocket connection: a core session's sink."""
@@ -163,13 +95,13 @@ class WebSocketMember(WebSocketServerProtocol):
     # -- connection --------------------------------------------------------
 
     def connectionMade(self) -> None:
-        self.secure = _is_secure(self.transport)
-        _hide_tls_from_autobahn(self.transport)
+        self.secure = is_secure(self.transport)
+        hide_tls_from_autobahn(self.transport)
         super().connectionMade()
         self.address = peers.describe(self.transport.getPeer())
         self.host = peers.host_of(self.transport.getPeer())
         self._inbox: List[List] = []  # commands not yet answered, in order
-        _release_producer(self.transport)
+        release_producer(self.transport)
         factory = self.factory
         self.outbox = Outbox(
             self.transport, factory.send_limit, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:websocket"
@@ -262,7 +194,7 @@ class WebSocketMember(WebSocketServerProtocol):
 
     def deliver(self, event) -> None:
         try:
-            self._write(event.encoded(_frame_of))
+            self._write(event.encoded(frame_of))
         except Exception:
             log.failure("Could not deliver a {type} event to {peer}", type=event.type, peer=self.address)
 

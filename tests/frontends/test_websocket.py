@@ -25,8 +25,9 @@ from rawwire import masked_frame
 from chatd.config import Config, WebConfig
 from chatd.core.hub import Hub
 from chatd.core.rules import Rules
-from chatd.frontends import websocket
-from chatd.frontends.websocket import WebSocketMemberFactory, origin_key
+from chatd.frontends import handshake, websocket
+from chatd.frontends.handshake import origin_key
+from chatd.frontends.websocket import WebSocketMemberFactory
 from chatd.store.memory import MemoryStore
 from chatd.wire import jsonproto
 
@@ -289,13 +290,13 @@ def test_two_members_see_each_other(world):
 
 def test_each_event_is_framed_once_for_all_members(world, monkeypatch):
     calls = []
-    real = websocket._frame_of
+    real = websocket.frame_of
 
     def counting(event):
         calls.append(event)
         return real(event)
 
-    monkeypatch.setattr(websocket, "_frame_of", counting)
+    monkeypatch.setattr(websocket, "frame_of", counting)
     members = [world.member(nick) for nick in ("alice", "bob", "carol", "dave")]
     for m in members:
         m.events()
@@ -303,8 +304,9 @@ def test_each_event_is_framed_once_for_all_members(world, monkeypatch):
     members[0].send(type="say", room="#lobby", text="once")
     assert len(calls) == 1
     [event] = calls
-    frame = event._cache[counting]
-    assert frame.endswith(event._cache[jsonproto.encode_event])  # JSON shared with long-poll too
+    frame = event.encoded(counting)
+    assert len(calls) == 1, "the frame was cached on the event, not made again"
+    assert frame.endswith(event.encoded(jsonproto.encode_event))  # JSON shared with long-poll too
     for m in members[1:]:
         assert m.transport.value() == frame
     assert members[0].transport.value().startswith(frame)  # then the sender's ok
@@ -454,9 +456,9 @@ def test_unanswered_close_is_dropped_after_the_close_timeout(make_world, clock):
     ],
 )
 def test_origin_rules(make_world, monkeypatch, origin, host, secure, status):
-    # The scheme comes from _is_secure, tested below with real TLS wrappers;
+    # The scheme comes from is_secure, tested below with real TLS wrappers;
     # wss also runs end to end.
-    monkeypatch.setattr(websocket, "_is_secure", lambda transport: secure)
+    monkeypatch.setattr(websocket, "is_secure", lambda transport: secure)
     world = make_world(allowed_origins=("https://app.example", "http://localhost:3000"))
     with capturedLogs() as logged:
         client = world.connect(origin=origin, host=host)
@@ -479,21 +481,21 @@ def test_is_secure():
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
     plain = StringTransport()
-    assert not websocket._is_secure(plain)
+    assert not handshake.is_secure(plain)
     gate = ProtocolWrapper(WrappingFactory(Factory.forProtocol(Protocol)), Protocol())
     gate.makeConnection(plain)
-    assert not websocket._is_secure(gate)
+    assert not handshake.is_secure(gate)
 
     ssl_endpoint = StringTransport()
     directlyProvides(ssl_endpoint, ISSLTransport)  # what an ssl: endpoint's transport provides
-    assert websocket._is_secure(ssl_endpoint)
+    assert handshake.is_secure(ssl_endpoint)
 
     factory = TLSMemoryBIOFactory(CertificateOptions(), False, Factory.forProtocol(Protocol))
     tls = factory.protocol(factory, Protocol())
-    assert websocket._is_secure(tls)  # TLS wrapping a site directly
+    assert handshake.is_secure(tls)  # TLS wrapping a site directly
     gated = ProtocolWrapper(WrappingFactory(Factory.forProtocol(Protocol)), Protocol())
     gated.transport = tls
-    assert websocket._is_secure(gated)  # TLS under the connection gate
+    assert handshake.is_secure(gated)  # TLS under the connection gate
 
 
 def test_tls_under_a_wrapper_is_hidden_from_autobahn(world):
