@@ -76,15 +76,10 @@ class Say(Command):
 
 
 @_command
-class Action(Command):
-    """Act in a room (C{/me waves})."""
+class Action(Say):
+    """Act in a room (C{/me waves}); the same fields as L{Say}."""
 
     name: ClassVar[str] = "action"
-    needs_nick: ClassVar[bool] = True
-    needs_room: ClassVar[bool] = True
-    room: Optional[str] = None
-    text: str
-    cid: Optional[str] = None
 
 
 @_command

@@ -88,15 +88,10 @@ class Message(Event):
 
 
 @_event
-class Action(Event):
-    """Acted in a room (C{/me waves})."""
+class Action(Message):
+    """Acted in a room (C{/me waves}); the same fields as L{Message}."""
 
     type: ClassVar[str] = ACTION
-    room: str
-    nick: str
-    text: str
-    id: Optional[int] = None
-    cid: Optional[str] = None
 
 
 # -- presence in a room ----------------------------------------------------------
@@ -110,32 +105,32 @@ class Join(Event):
 
 
 @_event
-class Part(Event):
-    type: ClassVar[str] = PART
+class Departure(Event):
+    """C{nick} left C{room}, for C{reason} if it gave one."""
+
     room: str
     nick: str
     reason: Optional[str] = None
 
 
 @_event
-class Quit(Event):
+class Part(Departure):
+    type: ClassVar[str] = PART
+
+
+@_event
+class Quit(Departure):
     """A member left the server; sent to each room it was in."""
 
     type: ClassVar[str] = QUIT
-    room: str
-    nick: str
-    reason: Optional[str] = None
 
 
 @_event
-class Kick(Event):
+class Kick(Departure):
     """C{nick} was put out of C{room} by C{by} (an operator, or the server)."""
 
     type: ClassVar[str] = KICK
-    room: str
-    nick: str
     by: str
-    reason: Optional[str] = None
 
 
 @_event

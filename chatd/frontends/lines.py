@@ -22,7 +22,7 @@ from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import ISink
 from chatd.frontends import peers
 from chatd.frontends.gate import Refusal, lines_refusal
-from chatd.frontends.outbox import Outbox, SendLimit
+from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.frontends.registry import Built, FrontEnd
 from chatd.wire import lines as wire
 from chatd.wire.telnet import LineDecoder
@@ -211,7 +211,7 @@ class LineMember(Protocol):
         log.info("lines connection from {peer} closed", peer=getattr(self, "peer", "?"))
 
 
-class LineFactory(Factory):
+class LineFactory(SendLimited, Factory):
     """
     Builds L{LineMember}s sharing one hub.
 
@@ -240,14 +240,6 @@ class LineFactory(Factory):
         #: A L{chatd.frontends.outbox.Turn} to coalesce writes per reactor
         #: turn (the service gives one); None writes at once.
         self.turn = turn
-
-    @property
-    def sendq(self) -> int:
-        return self.send_limit.bytes
-
-    @sendq.setter
-    def sendq(self, value: int) -> None:
-        self.send_limit.bytes = value
 
     def reload(self, old, new) -> List[str]:
         """A reload: motd, timeouts, line length and sendq apply at once (sendq to every connection)."""

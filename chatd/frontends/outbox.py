@@ -97,6 +97,23 @@ class SendLimit:
         self.bytes = bytes
 
 
+class SendLimited:
+    """
+    A protocol factory whose connections share one L{SendLimit}
+    (C{send_limit}): setting C{sendq} changes it for every one of them.
+    """
+
+    send_limit: SendLimit
+
+    @property
+    def sendq(self) -> int:
+        return self.send_limit.bytes
+
+    @sendq.setter
+    def sendq(self, value: int) -> None:
+        self.send_limit.bytes = value
+
+
 @implementer(IPushProducer)
 class Outbox:
     """

@@ -45,7 +45,7 @@ from chatd.core.interfaces import ISink
 from chatd.frontends import jsonapi
 from chatd.frontends import peers
 from chatd.frontends.handshake import hide_tls_from_autobahn, is_secure, origin_key, release_producer
-from chatd.frontends.outbox import Outbox, SendLimit
+from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.websocket")
@@ -264,7 +264,7 @@ class WebSocketMember(WebSocketServerProtocol):
         return [_INTERNAL]
 
 
-class WebSocketMemberFactory(WebSocketServerFactory):
+class WebSocketMemberFactory(SendLimited, WebSocketServerFactory):
     """
     Builds L{WebSocketMember}s sharing one hub, with every Autobahn limit
     taken from C{config.web}.
@@ -319,14 +319,6 @@ class WebSocketMemberFactory(WebSocketServerFactory):
                 self.hub.name, jsonproto.limits(rules, frame=self.max_frame), "websocket")))
             self._welcome = (rules, frame)
         return frame
-
-    @property
-    def sendq(self) -> int:
-        return self.send_limit.bytes
-
-    @sendq.setter
-    def sendq(self, value: int) -> None:
-        self.send_limit.bytes = value
 
     def reload(self, old, new) -> List[str]:
         """A reload: sendq applies to every connection; allowed origins to new handshakes."""
