@@ -71,7 +71,7 @@ def build_revision(name: str, rev: str) -> Build:
     sha = found.stdout.strip()
     if found.returncode != 0 or not sha:
         raise SystemExit(f"bench: {rev!r} is neither a venv directory nor a git revision of this repository")
-    subject = git("log", "-1", "--format=%h %s", sha, text=True).stdout.strip()
+    subject = git("log", "-1", "--format=%s", sha, text=True).stdout.strip()
     venv = VENVS / sha[:12]
     twistd = venv / "bin" / "twistd"
     marker = venv / ".chatd-bench-built"
@@ -85,7 +85,8 @@ def build_revision(name: str, rev: str) -> Build:
         marker.write_text(sha + "\n")
     if len(subject) > 72:
         subject = subject[:70] + "..."
-    return Build(name, str(twistd), f"{rev}: {subject} (built into {venv.relative_to(ROOT)})")
+    named = rev if sha.startswith(rev) else f"{rev} = {sha[:7]}"
+    return Build(name, str(twistd), f"{named}: {subject} (built into {venv.relative_to(ROOT)})")
 
 
 def extract(sha: str, into: Path) -> None:
@@ -150,6 +151,24 @@ def verdict(ratio: float, lo: float, hi: float) -> str:
     return "same"
 
 
+def added_conn_kib(row: dict) -> Optional[float]:
+    """Idle: KiB per connection between the first and the last count, so
+    a fixed cost (a table loaded at the first login) does not count."""
+    points = row.get("points") or []
+    if len(points) < 2 or row.get("skipped") or row.get("aborted"):
+        return None
+    first, last = points[0], points[-1]
+    grown = last["per_conn_kib"] * last["connections"] - first["per_conn_kib"] * first["connections"]
+    return grown / (last["connections"] - first["connections"])
+
+
+def measures(label: str, cost) -> List[tuple]:
+    """What is compared for a scenario: (label, unit, row -> number)."""
+    if not label.startswith("idle"):
+        return [(label, "µs CPU/deliv", cost)]
+    return [(label, "KiB/conn", cost), (label + ", each added", "KiB/conn", added_conn_kib)]
+
+
 def summarize(rows: List[dict], cost) -> List[dict]:
     """Per scenario: each build's runs, the pair ratios, the verdict."""
     groups: Dict[str, Dict[str, Dict[int, dict]]] = {}
@@ -158,29 +177,34 @@ def summarize(rows: List[dict], cost) -> List[dict]:
         if build:
             groups.setdefault(row["label"], {A: {}, B: {}})[build][row["case"]["rep"]] = row
     out = []
-    for label, runs in groups.items():
-        costs = {b: {rep: cost(r) for rep, r in runs[b].items() if cost(r) and not r.get("loss")} for b in (A, B)}
-        pairs = [costs[B][rep] / costs[A][rep] for rep in sorted(costs[A]) if rep in costs[B]]
+    for scenario, runs in groups.items():
         every = list(runs[A].values()) + list(runs[B].values())
-        item = {
-            "scenario": label,
-            "unit": "KiB/conn" if label.startswith("idle") else "µs CPU/deliv",
-            "runs": len(every),
-            "failed": sum(1 for r in every if r.get("loss") or r.get("skipped") or not cost(r)),
-            "other_cpu_max": max((r.get("other_cpu_util") or 0) for r in every),
-            "pairs": pairs,
-        }
-        for b in (A, B):
-            values = list(costs[b].values())
-            item[b] = median(values) if values else None
-            item[f"{b}_spread"] = spread(values) if values else None
-        if item[A] and item[B] and pairs:
-            item["ratio"] = item[B] / item[A]
-            item["verdict"] = verdict(item["ratio"], min(pairs), max(pairs))
-        else:
-            item["ratio"], item["verdict"] = None, "no result: see the runs above"
-        out.append(item)
+        for label, unit, measure in measures(scenario, cost):
+            out.append(compare_one(label, unit, runs, every, measure))
     return out
+
+
+def compare_one(label: str, unit: str, runs: Dict[str, Dict[int, dict]], every: List[dict], measure) -> dict:
+    values = {b: {rep: measure(r) for rep, r in runs[b].items() if measure(r) and not r.get("loss")} for b in (A, B)}
+    pairs = [values[B][rep] / values[A][rep] for rep in sorted(values[A]) if rep in values[B]]
+    item = {
+        "scenario": label,
+        "unit": unit,
+        "runs": len(every),
+        "failed": sum(1 for r in every if r.get("loss") or r.get("skipped") or not measure(r)),
+        "other_cpu_max": max((r.get("other_cpu_util") or 0) for r in every),
+        "pairs": pairs,
+    }
+    for b in (A, B):
+        found = list(values[b].values())
+        item[b] = median(found) if found else None
+        item[f"{b}_spread"] = spread(found) if found else None
+    if item[A] and item[B] and pairs:
+        item["ratio"] = item[B] / item[A]
+        item["verdict"] = verdict(item["ratio"], min(pairs), max(pairs))
+    else:
+        item["ratio"], item["verdict"] = None, "no result: see the runs above"
+    return item
 
 
 def percent(share: Optional[float]) -> str:

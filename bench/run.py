@@ -11,7 +11,7 @@ chatd benchmarks: chatd against reference servers, in the same run.
     python bench/run.py history --members 1000 --fe lines,ws --load flat
     python bench/run.py --profile           # py-spy on chatd, saturated lines and WS fan-out
     python bench/run.py --compare fe6b1c4   # before/after: chatd at a revision against the installed one
-    python bench/run.py --quick --compare main --to HEAD --repeat 5   # two revisions, the quick set
+    python bench/run.py --quick --compare HEAD~5 --to HEAD --repeat 5   # two revisions, the quick set
 
 Each measurement starts the server fresh on 127.0.0.1, drives it from the
 Node.js load generator (bench/node/loadgen.js), reads the server's CPU and
@@ -680,7 +680,13 @@ def main(argv=None) -> int:
     if any(c.server == "chatd" for c in cases):
         for name, build in (args.builds.items() or [("", None)]):
             key = server_build({"server": "chatd", "build": name})
-            probe = Chatd(db="memory", twistd=build and build.twistd).start()
+            probe = Chatd(db="memory", twistd=build and build.twistd)
+            try:
+                probe.start()
+            except RuntimeError as e:
+                probe.cleanup()
+                what = f" ({build.what})" if build else ""
+                raise SystemExit(f"bench: {key}{what} does not start, so nothing was measured: {e}")
             try:
                 available[key] = probe.frontends()
             finally:
