@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 DAEMON_STAMP := $(VENV)/.installed-daemon
 TEST_STAMP   := $(VENV)/.installed-test
 
-.PHONY: run test unit e2e bench venv install install-daemon clean check-config
+.PHONY: run test unit e2e bench bench-compare venv install install-daemon clean check-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ e2e: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Before/after in one run: chatd at git revision BASE (default: the last
+# commit) against this tree as installed, interleaved; BENCH_ARGS adds
+# options (--quick, --repeat 5, a scenario...).
+BASE ?= HEAD
+bench-compare: install
+	$(BIN)/python bench/run.py --compare $(BASE) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -41,19 +41,17 @@ class Throttle:
     """
     One session's bucket and its held input.
 
-    @param hub: where the clock (C{hub.clock}) and the rules in force
-        (C{hub.rules}, read at each use so a reload applies to every
-        session) come from.
-    @param on_flood: called once, with the held byte count, when held input
-        passes C{recvq}; it should disconnect the session (which calls
-        L{clear}).
+    @param session: whose input this is: its hub gives the clock and the
+        rules in force (read at each use, so a reload applies to every
+        session), and its C{flooding(held_bytes)} is called once held input
+        passes C{recvq} (it disconnects the session, which calls L{clear}).
     """
 
-    __slots__ = ("hub", "on_flood", "tokens", "stamp", "held", "held_bytes", "_call")
+    __slots__ = ("session", "tokens", "stamp", "held", "held_bytes", "_call")
 
-    def __init__(self, hub, on_flood: Callable[[int], None]) -> None:
-        self.hub = hub
-        self.on_flood = on_flood
+    def __init__(self, session) -> None:
+        self.session = session
+        hub = session.hub
         self.tokens = float(hub.rules.flood_burst)
         self.stamp = hub.clock.seconds()
         #: Commands waiting for tokens, oldest first; None while none wait.
@@ -68,7 +66,7 @@ class Throttle:
 
     def take(self, cost: int) -> bool:
         """Spend C{cost} tokens now if nothing is held and they suffice."""
-        rules = self.hub.rules
+        rules = self.session.hub.rules
         self._refill(rules)
         if self.held is None and self.tokens + _SLACK >= min(cost, rules.flood_burst):
             self.tokens -= cost
@@ -84,13 +82,13 @@ class Throttle:
         @param drop: called with a reason if the command will never run
             (the session ended first); for front ends that owe an answer.
         """
-        rules = self.hub.rules
+        rules = self.session.hub.rules
         if self.held is None:
             self.held = deque()
         self.held.append((cost, size, run, drop))
         self.held_bytes += size + HELD_OVERHEAD
         if self.held_bytes > rules.recvq:
-            self.on_flood(self.held_bytes)
+            self.session.flooding(self.held_bytes)
             return
         self._schedule(rules)
 
@@ -116,7 +114,7 @@ class Throttle:
                     log.failure("A front end failed to answer a dropped command")
 
     def _refill(self, rules) -> None:
-        now = self.hub.clock.seconds()
+        now = self.session.hub.clock.seconds()
         self.tokens = min(float(rules.flood_burst), self.tokens + (now - self.stamp) * rules.flood_rate)
         self.stamp = now
 
@@ -124,12 +122,12 @@ class Throttle:
         if self._call is not None or not self.held:
             return
         need = min(self.held[0][0], rules.flood_burst) - self.tokens
-        self._call = self.hub.clock.callLater(max(need, 0.0) / rules.flood_rate, self._release)
+        self._call = self.session.hub.clock.callLater(max(need, 0.0) / rules.flood_rate, self._release)
 
     def _release(self) -> None:
         """Tokens are back: run what they pay for, oldest first."""
         self._call = None
-        rules = self.hub.rules
+        rules = self.session.hub.rules
         self._refill(rules)
         while self.held:
             cost, size, run, _ = self.held[0]

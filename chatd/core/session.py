@@ -52,7 +52,7 @@ class Session(Talk):
         self.rooms: Dict[str, Room] = {}
         self.current: Optional[Room] = None
         self.closed = False
-        self.throttle = Throttle(hub, self._flooding)
+        self.throttle = Throttle(self)
 
     def __repr__(self) -> str:
         return f"<Session {self.logname} {self.frontend} {self.peer}>"
@@ -137,7 +137,8 @@ class Session(Talk):
         """How many commands are waiting for flood control to let them run."""
         return len(self.throttle)
 
-    def _flooding(self, held_bytes: int) -> None:
+    def flooding(self, held_bytes: int) -> None:
+        """Held input passed C{[limits] recvq}: disconnect this session for flooding."""
         rules = self.hub.rules
         self.hub.stats["flood_disconnects"] += 1
         log.warn(
