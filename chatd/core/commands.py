@@ -21,7 +21,9 @@ from typing import ClassVar, Dict, Optional, Tuple, Type
 
 from chatd.core.errors import ChatError
 
-_command = dataclass(frozen=True, slots=True, kw_only=True)
+# Not frozen: a frozen dataclass costs twice as much to make, and one is
+# made for every line a client sends; nothing changes a command once made.
+_command = dataclass(slots=True, kw_only=True)
 
 
 @_command

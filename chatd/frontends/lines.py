@@ -120,7 +120,7 @@ class LineMember(Protocol):
         """
         d = self.session.handle(command, size)
         answer = _ANSWERS.get(type(command))
-        if answer is not None:
+        if answer is not None and not (self.named and type(command) is cmd.Line):  # a line said: nothing to show
             d.addCallback(lambda result: answer(self, result, command))
         d.addErrback(self._failed)
 
