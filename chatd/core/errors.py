@@ -114,6 +114,126 @@ class Internal(ChatError):
     code = "internal"
 
 
+# -- accounts (chatd.core.accounts) ---------------------------------------------------
+
+
+class NotLoggedIn(ChatError):
+    """The command needs the session to be logged in to an account."""
+
+    code = "not-logged-in"
+
+
+class AlreadyLoggedIn(ChatError):
+    """The session is logged in already (log out first)."""
+
+    code = "already-logged-in"
+
+
+class BadPassword(ChatError):
+    """The password (or login token) is wrong, or the token expired."""
+
+    code = "bad-password"
+
+
+class WeakPassword(ChatError):
+    """The new password is too short or too long."""
+
+    code = "weak-password"
+
+
+class Insecure(ChatError):
+    """A password was sent in clear over a network connection that is not TLS."""
+
+    code = "insecure"
+
+
+class TooManyAttempts(ChatError):
+    """Too many failed logins for that account or from that address; wait."""
+
+    code = "too-many-attempts"
+
+
+class NickRegistered(ChatError):
+    """The nick belongs to an account this session is not logged in to."""
+
+    code = "nick-registered"
+
+
+class AccountExists(ChatError):
+    """An account with that name, or one that looks like it, exists."""
+
+    code = "account-exists"
+
+
+class NoSuchAccount(ChatError):
+    """No account has that name."""
+
+    code = "no-such-account"
+
+
+class InvalidAccount(ChatError):
+    """The name cannot be an account name (PRECIS UsernameCaseMapped)."""
+
+    code = "invalid-account"
+
+
+# -- moderation (chatd.core.moderation) -------------------------------------------------
+
+
+class NotOperator(ChatError):
+    """The command needs a role in the room (or server operator) that the session lacks."""
+
+    code = "not-operator"
+
+
+class Muted(ChatError):
+    """The session may read the room but not speak in it."""
+
+    code = "muted"
+
+
+class InviteOnly(ChatError):
+    """The room is invite-only (C{+i}) and the session was not invited."""
+
+    code = "invite-only"
+
+
+class BadKey(ChatError):
+    """The room has a key (C{+k}) and the join did not give it."""
+
+    code = "bad-key"
+
+
+class RoomFull(ChatError):
+    """The room is at its member limit (C{+l})."""
+
+    code = "room-full"
+
+
+class NotRegisteredRoom(ChatError):
+    """The command needs a registered room."""
+
+    code = "not-registered-room"
+
+
+class RoomRegistered(ChatError):
+    """The room is registered already."""
+
+    code = "room-registered"
+
+
+class InvalidMask(ChatError):
+    """A ban mask is none of C{~a:ACCOUNT}, a nick pattern or an address."""
+
+    code = "invalid-mask"
+
+
+class NoSuchMessage(ChatError):
+    """No message with that id is kept in that room."""
+
+    code = "no-such-message"
+
+
 # -- wire formats (chatd.wire) ----------------------------------------------------
 
 
@@ -226,7 +346,7 @@ class ServerFull(ChatError):
 
 
 class Banned(ChatError):
-    """The address is banned."""
+    """The address, account or nick is banned (from the server, or from the room)."""
 
     code = "banned"
 

@@ -32,6 +32,19 @@ NOTICE = "notice"
 MEMBERS = "members"
 ROOMS = "rooms"
 HISTORY = "history"
+ROLE = "role"
+MODE = "mode"
+BAN = "ban"
+UNBAN = "unban"
+MUTE = "mute"
+UNMUTE = "unmute"
+INVITE = "invite"
+DELETE = "delete"
+ROOM = "room"
+MODES = "modes"
+BANS = "bans"
+WHOIS = "whois"
+PRIVATES = "privates"
 
 #: Types that are stored and numbered.
 NUMBERED = frozenset({MESSAGE, ACTION})
@@ -157,10 +170,17 @@ class Nick(Event):
 
 @_event
 class Private(Event):
+    """
+    A private message from C{nick} to C{to}.  C{id}: its position in the
+    stored private messages of the account it is delivered to (only
+    between accounts; each account numbers its own).
+    """
+
     type: ClassVar[str] = PRIVATE
     nick: str
     to: str
     text: str
+    id: Optional[int] = None
 
 
 @_event
@@ -174,13 +194,17 @@ class Notice(Event):
 
 @_event
 class Members(Event):
-    """A room's members and its topic; C{nick} set the topic."""
+    """
+    A room's members and its topic; C{nick} set the topic.  C{roles}: the
+    members with a role (C{founder}, C{operator}, C{voice}), by nick.
+    """
 
     type: ClassVar[str] = MEMBERS
     room: str
     nicks: Tuple[str, ...]
     topic: str = ""
     nick: Optional[str] = None
+    roles: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,10 +236,158 @@ class History(Event):
     truncated: bool = False
 
 
+@_event
+class Privates(Event):
+    """Stored private messages of the logged-in account, oldest first (a login's replay)."""
+
+    type: ClassVar[str] = PRIVATES
+    messages: Tuple[Event, ...] = ()
+    truncated: bool = False
+
+
+# -- moderation ----------------------------------------------------------------------------
+
+
+@_event
+class Role(Event):
+    """C{nick} now has C{role} (C{founder}, C{operator}, C{voice}, or C{member}) in C{room}, by C{by}."""
+
+    type: ClassVar[str] = ROLE
+    room: str
+    nick: str
+    role: str
+    by: str
+
+
+@_event
+class ModeChange(Event):
+    """C{nick} changed the room's modes (C{+t}, C{-i}, C{+k} with its key in C{arg}, ...)."""
+
+    type: ClassVar[str] = MODE
+    room: str
+    nick: str
+    modes: str
+    arg: Optional[str] = None
+
+
+@_event
+class BanSet(Event):
+    """C{mask} is banned from C{room} (C{room} None: the whole server) until C{until} (None: for ever)."""
+
+    type: ClassVar[str] = BAN
+    room: Optional[str]
+    mask: str
+    by: str
+    reason: Optional[str] = None
+    until: Optional[float] = None
+
+
+@_event
+class BanLifted(Event):
+    type: ClassVar[str] = UNBAN
+    room: Optional[str]
+    mask: str
+    by: str
+
+
+@_event
+class Muted(Event):
+    """C{nick} can read C{room} but not speak, until C{until} (None: until unmuted)."""
+
+    type: ClassVar[str] = MUTE
+    room: str
+    nick: str
+    by: str
+    until: Optional[float] = None
+
+
+@_event
+class Unmuted(Event):
+    type: ClassVar[str] = UNMUTE
+    room: str
+    nick: str
+    by: str
+
+
+@_event
+class Invited(Event):
+    """C{nick} invited C{to} into C{room} (sent to both)."""
+
+    type: ClassVar[str] = INVITE
+    room: str
+    nick: str
+    to: str
+
+
+@_event
+class Deleted(Event):
+    """Message C{id} of C{room} was deleted by C{by}: show it as deleted."""
+
+    type: ClassVar[str] = DELETE
+    room: str
+    id: int
+    by: str
+
+
+@_event
+class RoomChanged(Event):
+    """C{room} was registered (C{founder} its founder), transferred to C{founder}, or dropped, by C{by}."""
+
+    type: ClassVar[str] = ROOM
+    room: str
+    action: str
+    by: str
+    founder: Optional[str] = None
+
+
+@_event
+class Modes(Event):
+    """A room's modes (the answer to C{mode} without flags): C{+mt}, its key and limit."""
+
+    type: ClassVar[str] = MODES
+    room: str
+    modes: str
+    key: Optional[str] = None
+    limit: Optional[int] = None
+    founder: Optional[str] = None
+
+
+@dataclass(frozen=True, slots=True)
+class BanInfo:
+    """One ban of a listing."""
+
+    mask: str
+    by: str
+    reason: Optional[str]
+    since: float
+    until: Optional[float]
+
+
+@_event
+class BanList(Event):
+    type: ClassVar[str] = BANS
+    room: Optional[str]
+    bans: Tuple[BanInfo, ...] = ()
+
+
+@_event
+class WhoIs(Event):
+    """Who C{nick} is; C{address} only for server operators."""
+
+    type: ClassVar[str] = WHOIS
+    nick: str
+    account: Optional[str] = None
+    rooms: Tuple[str, ...] = ()
+    address: Optional[str] = None
+    operator: bool = False
+
+
 #: Event classes by wire type.
 BY_TYPE: Dict[str, Type[Event]] = {
     cls.type: cls
-    for cls in (Message, Action, Join, Part, Quit, Kick, Topic, Nick, Private, Notice, Members, Rooms, History)
+    for cls in (Message, Action, Join, Part, Quit, Kick, Topic, Nick, Private, Notice, Members, Rooms, History,
+                Privates, Role, ModeChange, BanSet, BanLifted, Muted, Unmuted, Invited, Deleted, RoomChanged, Modes,
+                BanList, WhoIs)
 }
 
 

@@ -124,4 +124,100 @@ class IStore(Interface):
         C{room} (still counted once pruned), or 0 for a room with none.
         """
 
+    def message(room, id):
+        """Deferred firing with the stored message C{id} of C{room} (an event), or None."""
+
+    def delete_message(room, id):
+        """
+        Remove message C{id} from C{room}'s history (its id is never given
+        out again); Deferred firing with whether it was there.
+        """
+
     name = Attribute("A short name for logs: 'memory', 'sqlite:/path'.")
+
+
+class IAccountStore(Interface):
+    """
+    Keeps accounts, their login tokens and their private messages.  Every
+    method returns a Deferred; accounts are found by their folded name
+    (C{key}, L{chatd.core.text.fold}).
+    """
+
+    def create_account(record):
+        """
+        Store a new L{chatd.store.records.AccountRecord}.
+
+        @return: Deferred firing with C{None} once committed, or failing
+            with L{chatd.core.errors.AccountExists} when an account has the
+            same C{key} or the same look-alike C{look}.
+        """
+
+    def account(key):
+        """Deferred firing with the L{chatd.store.records.AccountRecord} called C{key}, or None."""
+
+    def find_account(key, look):
+        """
+        Deferred firing with the account whose name folds to C{key} or looks
+        like C{look} (L{chatd.core.text.skeleton}), or None: the account a
+        nick would impersonate.
+        """
+
+    def set_password(key, password_hash):
+        """Replace the account's password hash; Deferred firing when committed."""
+
+    def drop_account(key):
+        """
+        Delete the account with its tokens, its roles in rooms and its
+        private messages; rooms it founded stay registered to no one until
+        a server operator drops or transfers them.  Deferred firing when done.
+        """
+
+    def add_token(digest, key, expires):
+        """
+        Keep a login token for account C{key}: only C{digest} (the SHA-256
+        of the token, hex), never the token.  C{expires}: POSIX seconds.
+        """
+
+    def token_account(digest, now):
+        """Deferred firing with the account key of the token, or None if unknown or expired at C{now}."""
+
+    def remove_token(digest):
+        """Forget a token (logout); Deferred firing when committed."""
+
+    def append_private(key, nick, to, text, ts):
+        """
+        Keep a private message in account C{key}'s stream (both ends of a
+        message between accounts keep their own copy).
+
+        @return: Deferred firing with its id in that stream, one more than
+            the last, once committed.
+        """
+
+    def privates(key, limit, before=None, after=None):
+        """
+        Read account C{key}'s private messages, oldest first, like
+        L{IStore.recent}: Deferred firing with C{(rows, more)}, rows being
+        L{chatd.core.events.Private} events with their C{id}.
+        """
+
+
+class IModerationStore(Interface):
+    """
+    Keeps roles and bans.  A ban's C{scope} is a room's name (any spelling),
+    or None for the whole server.
+    """
+
+    def roles(room):
+        """Deferred firing with C{{account key: role}} of a room (C{founder}, C{operator}, C{voice})."""
+
+    def set_role(room, key, role):
+        """Give account C{key} C{role} in the room (None: no role); Deferred firing when committed."""
+
+    def bans(scope):
+        """Deferred firing with the L{chatd.store.records.BanRecord}s in force or not yet pruned, in setting order."""
+
+    def add_ban(scope, record):
+        """Keep a ban (replacing one with the same mask); Deferred firing when committed."""
+
+    def remove_ban(scope, mask):
+        """Lift the ban on C{mask}; Deferred firing with whether there was one."""

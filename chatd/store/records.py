@@ -97,3 +97,38 @@ class RoomRecord:
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"A room's {field} must be a whole number, 0 or more, not {value}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountRecord:
+    """
+    An account as the store keeps it.
+
+    @ivar name: the account name as registered (PRECIS UsernameCaseMapped).
+    @ivar key: the folded name (L{chatd.core.text.fold}): unique.
+    @ivar look: the look-alike key (L{chatd.core.text.skeleton}): unique.
+    @ivar password_hash: argon2's encoded hash of the password.
+    @ivar email: the address given at registration, or C{""}.
+    @ivar created: when, in POSIX seconds.
+    """
+
+    name: str
+    key: str
+    look: str
+    password_hash: str
+    email: str = ""
+    created: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class BanRecord:
+    """
+    A ban: C{mask} is C{~a:ACCOUNT}, a nick pattern or an address/network;
+    set by C{by} at C{since}, for C{reason}, until C{until} (None: for ever).
+    """
+
+    mask: str
+    by: str
+    since: float
+    reason: str = ""
+    until: Optional[float] = None

@@ -1,40 +1,10 @@
-# -*- test-case-name: tests.core.test_commands -*-
-"""
-Commands: everything a client can ask of the core, declared once.
+# -*- test-case-name: tests.core.test_hub -*-
+"""Chatting: nicks, rooms, messages, and what a terminal types."""
 
-Each command is one small class: its name (the JSON C{type} and the
-metrics' name), its fields with their types (a field without a default is
-required), what it costs in flood tokens, whether it needs a nick, and
-whether it acts on a room the session is in (C{needs_room}: a front end
-without a current-room notion, like JSON, must name the room; the line
-front end may leave it out and mean the session's current room).
+from typing import ClassVar, Optional
 
-Front ends decode bytes into these and hand them to
-L{chatd.core.session.Session.handle}, the one entry point, which charges
-flood control, runs the rule and maps every failure to one error code of
-L{chatd.core.errors}.  Codecs can derive their schema from the fields
-(L{fields_of}), so a new command is declared here and nowhere else.
-"""
-
-from dataclasses import MISSING, dataclass, fields
-from typing import ClassVar, Dict, Optional, Tuple, Type
-
+from chatd.core.commands.base import Command, command as _command
 from chatd.core.errors import ChatError
-
-# Not frozen: a frozen dataclass costs twice as much to make, and one is
-# made for every line a client sends; nothing changes a command once made.
-_command = dataclass(slots=True, kw_only=True)
-
-
-@_command
-class Command:
-    name: ClassVar[str] = ""
-    #: Flood tokens it costs (L{chatd.core.flood}).
-    cost: ClassVar[int] = 1
-    #: Refused with C{no-nick} before the session has a nick.
-    needs_nick: ClassVar[bool] = False
-    #: Acts on a room the session is in; C{room=None} means its current room.
-    needs_room: ClassVar[bool] = False
 
 
 @_command
@@ -55,6 +25,8 @@ class Join(Command):
     needs_nick: ClassVar[bool] = True
     room: str
     since: Optional[int] = None
+    #: The room's key, when it has one (C{/mode +k}).
+    key: Optional[str] = None
 
 
 @_command
@@ -164,28 +136,3 @@ class Refused(Command):
 
     name: ClassVar[str] = "invalid"
     error: ChatError
-
-
-#: The commands the JSON protocol carries, by C{type}.
-JSON_COMMANDS: Dict[str, Type[Command]] = {
-    cls.name: cls for cls in (Nick, Join, Part, Say, Action, Msg, Topic, Who, Rooms, History)
-}
-
-
-def fields_of(cls: Type[Command]) -> Tuple[Tuple[str, type, bool], ...]:
-    """
-    C{(name, type, required)} of each field a client sends for C{cls}.
-
-    Required: the field has no default, or it is the room of a command
-    that C{needs_room} (a client must name the room; only the line front
-    end has a current room to fall back on).
-    """
-    out = []
-    for f in fields(cls):
-        kind = f.type
-        args = getattr(kind, "__args__", None)
-        if args:  # Optional[X]
-            kind = next(a for a in args if a is not type(None))
-        required = f.default is MISSING or (f.name == "room" and cls.needs_room)
-        out.append((f.name, kind, required))
-    return tuple(out)
