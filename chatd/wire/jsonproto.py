@@ -124,6 +124,56 @@ def _with_reason(d: Dict[str, Any], e: Event) -> Dict[str, Any]:
     return d
 
 
+def _when(ts: Optional[float]) -> Optional[str]:
+    """An expiry: ISO 8601, or None (JSON null) for one that never comes."""
+    return None if ts is None else iso_ts(ts)
+
+
+def _private(e: Event) -> Dict[str, Any]:
+    d = {"type": "private", "from": e.nick, "to": e.to, "text": e.text, "ts": iso_ts(e.ts)}
+    if e.id is not None:
+        d["id"] = e.id
+    return d
+
+
+def _members(e: Event) -> Dict[str, Any]:
+    d = {"type": "members", "room": e.room, "nicks": list(e.nicks), "topic": e.topic or ""}
+    if e.roles:
+        d["roles"] = dict(e.roles)
+    return d
+
+
+def _ban(e: Event) -> Dict[str, Any]:
+    d = {"type": "ban", "room": e.room, "mask": e.mask, "by": e.by}
+    _with_reason(d, e)
+    d["until"] = _when(e.until)
+    d["ts"] = iso_ts(e.ts)
+    return d
+
+
+def _mode(e: Event) -> Dict[str, Any]:
+    d = {"type": "mode", "room": e.room, "nick": e.nick, "modes": e.modes}
+    if e.arg is not None:
+        d["arg"] = e.arg
+    d["ts"] = iso_ts(e.ts)
+    return d
+
+
+def _room(e: Event) -> Dict[str, Any]:
+    d = {"type": "room", "room": e.room, "action": e.action}
+    if e.founder is not None:
+        d["founder"] = e.founder
+    d["by"] = e.by
+    d["ts"] = iso_ts(e.ts)
+    return d
+
+
+def _bans(e: Event) -> Dict[str, Any]:
+    rows = [{"mask": b.mask, "by": b.by, "reason": b.reason, "since": iso_ts(b.since), "until": _when(b.until)}
+            for b in e.bans]
+    return {"type": "bans", "room": e.room, "bans": rows}
+
+
 _SHAPES = {
     ev.MESSAGE: _message,
     ev.ACTION: _message,
@@ -134,9 +184,9 @@ _SHAPES = {
     ev.QUIT: lambda e: _with_reason({"type": "quit", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}, e),
     ev.NICK: lambda e: {"type": "nick", "old": e.old, "new": e.nick, "ts": iso_ts(e.ts)},
     ev.TOPIC: lambda e: {"type": "topic", "room": e.room, "topic": e.topic or "", "nick": e.nick, "ts": iso_ts(e.ts)},
-    ev.PRIVATE: lambda e: {"type": "private", "from": e.nick, "to": e.to, "text": e.text, "ts": iso_ts(e.ts)},
+    ev.PRIVATE: _private,
     ev.NOTICE: lambda e: {"type": "notice", "from": e.nick, "text": e.text, "ts": iso_ts(e.ts)},
-    ev.MEMBERS: lambda e: {"type": "members", "room": e.room, "nicks": list(e.nicks), "topic": e.topic or ""},
+    ev.MEMBERS: _members,
     ev.ROOMS: lambda e: {
         "type": "rooms",
         "rooms": [{"name": r.name, "members": r.members, "topic": r.topic} for r in e.rooms],
@@ -146,6 +196,28 @@ _SHAPES = {
         "room": e.room,
         "messages": [_message(m) for m in e.messages],
         "truncated": e.truncated,
+    },
+    ev.PRIVATES: lambda e: {
+        "type": "privates", "messages": [_private(m) for m in e.messages], "truncated": e.truncated,
+    },
+    ev.ROLE: lambda e: {"type": "role", "room": e.room, "nick": e.nick, "role": e.role, "by": e.by, "ts": iso_ts(e.ts)},
+    ev.MODE: _mode,
+    ev.BAN: _ban,
+    ev.UNBAN: lambda e: {"type": "unban", "room": e.room, "mask": e.mask, "by": e.by, "ts": iso_ts(e.ts)},
+    ev.MUTE: lambda e: {
+        "type": "mute", "room": e.room, "nick": e.nick, "by": e.by, "until": _when(e.until), "ts": iso_ts(e.ts),
+    },
+    ev.UNMUTE: lambda e: {"type": "unmute", "room": e.room, "nick": e.nick, "by": e.by, "ts": iso_ts(e.ts)},
+    ev.INVITE: lambda e: {"type": "invite", "room": e.room, "nick": e.nick, "to": e.to, "ts": iso_ts(e.ts)},
+    ev.DELETE: lambda e: {"type": "delete", "room": e.room, "id": e.id, "by": e.by, "ts": iso_ts(e.ts)},
+    ev.ROOM: _room,
+    ev.MODES: lambda e: {
+        "type": "modes", "room": e.room, "modes": e.modes, "key": e.key, "limit": e.limit, "founder": e.founder,
+    },
+    ev.BANS: _bans,
+    ev.WHOIS: lambda e: {
+        "type": "whois", "nick": e.nick, "account": e.account, "rooms": list(e.rooms), "address": e.address,
+        "operator": e.operator,
     },
 }
 
