@@ -2,107 +2,26 @@
 """
 The line protocol, sans-IO: what telnet and nc users type and read.
 
-L{parse} turns a line (from L{chatd.wire.telnet.LineDecoder}) into a core
-command; the C{render} functions turn core events into the bytes a
-terminal shows.
+L{parse} (from L{chatd.wire.slash}) turns a line (from
+L{chatd.wire.telnet.LineDecoder}) into a core command; the C{render}
+functions turn core events into the bytes a terminal shows.
 """
 
 import time
-from typing import Optional, Tuple
+from typing import Optional
 
-from chatd.core import commands as cmd
 from chatd.core import events as ev
-from chatd.core.errors import UnknownCommand, Usage
 from chatd.core.events import Event
+from chatd.wire.helptext import HELP, HELP_TOPICS, USAGE, help_text
+from chatd.wire.slash import parse, parse_duration
 
-CRLF = b"\r\n"
-
-
-# -- commands -------------------------------------------------------------
-
-USAGE = {
-    "nick": "/nick NAME",
-    "join": "/join #room",
-    "part": "/part [#room] [reason]",
-    "msg": "/msg NICK text",
-    "me": "/me text",
-    "topic": "/topic [#room] [text]",
-    "who": "/who [#room]",
-    "rooms": "/rooms",
-    "history": "/history [N]",
-    "help": "/help",
-    "quit": "/quit [reason]",
-}
-
-HELP = [
-    "Commands:",
-    "  /nick NAME             change your nick",
-    "  /join #room            join a room and make it your current room",
-    "  /part [#room] [why]    leave a room (default: the current one)",
-    "  /msg NICK text         send a private message",
-    "  /me text               act in the current room (/me waves)",
-    "  /topic [#room] [text]  show or set a room's topic",
-    "  /who [#room]           list a room's members",
-    "  /rooms                 list rooms",
-    "  /history [N]           show the last N messages of the current room",
-    "  /quit [reason]         leave chatd",
-    "Anything else is said in your current room; start a line with // to say something beginning with /.",
+__all__ = [
+    "CRLF", "HELP", "HELP_TOPICS", "USAGE", "help_text", "parse", "parse_duration", "line", "render_event",
+    "render_own_join", "render_sent_private", "render_members", "render_topic", "render_rooms", "render_history",
+    "render_privates", "render_invitation", "render_error", "render_info", "span", "PREFIXES",
 ]
 
-def _usage(word: str) -> cmd.Refused:
-    return cmd.Refused(error=Usage(f"Usage: {USAGE[word]}"))
-
-
-def _split(rest: str) -> Tuple[str, str]:
-    head, _, tail = rest.strip().partition(" ")
-    return head, tail.strip()
-
-
-def parse(line: str) -> Optional[cmd.Command]:
-    """
-    Turn one line into a core command, C{None} for a blank line.  A
-    command typed wrong, or one that does not exist, becomes a
-    L{chatd.core.commands.Refused} carrying the error to answer with.
-    A room left out means the current room.
-    """
-    if not line.strip():
-        return None
-    if not line.startswith("/") or line.startswith("//"):
-        return cmd.Line(text=line[1:] if line.startswith("//") else line)
-    word, rest = _split(line[1:])
-    word = word.lower()
-    if word == "nick":
-        return cmd.Nick(nick=rest) if rest else _usage(word)
-    if word == "join":
-        return cmd.Join(room=_split(rest)[0]) if rest else _usage(word)
-    if word == "part":
-        room, reason = _split(rest)
-        if room and not room.startswith("#"):
-            return cmd.Part(room=None, reason=rest)
-        return cmd.Part(room=room or None, reason=reason or None)
-    if word == "msg":
-        to, text = _split(rest)
-        return cmd.Msg(to=to, text=text) if to and text else _usage(word)
-    if word == "me":
-        return cmd.Action(room=None, text=rest) if rest else _usage(word)
-    if word == "topic":
-        room, text = _split(rest)
-        if room.startswith("#"):
-            return cmd.Topic(room=room, topic=text or None)
-        return cmd.Topic(room=None, topic=rest or None)
-    if word == "who":
-        return cmd.Who(room=_split(rest)[0] or None)
-    if word in ("rooms", "list"):
-        return cmd.Rooms()
-    if word == "history":
-        if rest and (not rest.isdecimal() or len(rest) > 9):
-            return _usage(word)
-        return cmd.History(room=None, limit=int(rest) if rest else None)
-    if word == "help":
-        return cmd.Help()
-    if word == "quit":
-        return cmd.Quit(reason=rest or None)
-    return cmd.Refused(error=UnknownCommand(f"There is no /{word[:32]} command; /help lists them."))
+CRLF = b"\r\n"
 
 
 # -- rendering ------------------------------------------------------------
@@ -154,7 +73,10 @@ def render_event(e: Event) -> bytes:
         return render_rooms(e)
     if t == ev.HISTORY:
         return render_history(e)
-    raise ValueError(f"no line rendering for event type {t!r}")
+    render = _RENDER.get(t)
+    if render is None:
+        raise ValueError(f"no line rendering for event type {t!r}")
+    return render(e)
 
 
 def render_own_join(e: Event) -> bytes:
@@ -165,9 +87,17 @@ def render_sent_private(e: Event) -> bytes:
     return line(f"-> *{e.to}* {e.text}")
 
 
+#: How a member list marks roles, as IRC clients do.
+PREFIXES = {"founder": "~", "operator": "@", "voice": "+"}
+
+
 def render_members(e: Event) -> bytes:
     n = len(e.nicks)
-    out = line(f"[{e.room}] -!- {n} member{'s' if n != 1 else ''}: {', '.join(e.nicks)}")
+    nicks = e.nicks
+    if e.roles:
+        roles = dict(e.roles)
+        nicks = [PREFIXES.get(roles.get(nick, ""), "") + nick for nick in nicks]
+    out = line(f"[{e.room}] -!- {n} member{'s' if n != 1 else ''}: {', '.join(nicks)}")
     return out + render_topic(e)
 
 
@@ -202,6 +132,162 @@ def render_history(e: Event, announce_empty: bool = True) -> bytes:
             out.append(line(f"[{e.room}] {_clock(m.ts)} <{m.nick}> {m.text}"))
     out.append(line(f"[{e.room}] -!- End of scrollback"))
     return b"".join(out)
+
+
+def render_privates(e: Event, me: Optional[str] = None) -> bytes:
+    """
+    A login's replay of stored private messages, marked off like
+    scrollback; with C{me} (the reader's nick) the ones it sent show as
+    sent.  Nothing at all when there are none.
+    """
+    if not e.messages:
+        return b""
+    n = len(e.messages)
+    out = [line(f"-!- Stored private messages ({n}):")]
+    if e.truncated:
+        out.append(line("-!- (older private messages not shown)"))
+    today = _day(e.ts)
+    for m in e.messages:
+        when = _clock(m.ts) if _day(m.ts) == today else f"{_day(m.ts)} {_clock(m.ts)}"
+        if me is None:
+            out.append(line(f"{when} *{m.nick}* to {m.to}: {m.text}"))
+        elif m.nick == me and m.to != me:
+            out.append(line(f"{when} -> *{m.to}* {m.text}"))
+        else:
+            out.append(line(f"{when} *{m.nick}* {m.text}"))
+    out.append(line("-!- End of private messages"))
+    return b"".join(out)
+
+
+def render_invitation(e: Event) -> bytes:
+    """The invitation as its invitee sees it."""
+    return line(f"-!- {e.nick} invited you to {e.room} (/join {e.room})")
+
+
+# -- moderation ---------------------------------------------------------------------------
+
+
+def _day(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def _date(ts: float) -> str:
+    return f"{_day(ts)} {_clock(ts)} UTC"
+
+
+def _where(e: Event) -> str:
+    """The room prefix; none for what concerns the whole server."""
+    return f"[{e.room}] -!-" if e.room else "-!-"
+
+
+def span(seconds: int) -> str:
+    """A duration in the largest unit it is a whole number of: C{10 minutes}, C{1 day}, C{90 seconds}."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def _lasting(e: Event) -> str:
+    """C{ for 10 minutes} until C{e.until}; nothing for ever."""
+    if e.until is None:
+        return ""
+    return f" for {span(max(1, round(e.until - e.ts)))}"
+
+
+def _role(e: Event) -> bytes:
+    if e.role == "member":
+        return line(f"[{e.room}] -!- {e.by} made {e.nick} a plain member")
+    return line(f"[{e.room}] -!- {e.by} gave {e.nick} {e.role}")
+
+
+def _mode(e: Event) -> bytes:
+    arg = f" {e.arg}" if e.arg else ""
+    return line(f"[{e.room}] -!- {e.nick} set mode {e.modes}{arg}")
+
+
+def _ban(e: Event) -> bytes:
+    where = "" if e.room else " from the server"
+    return line(f"{_where(e)} {e.by} banned {e.mask}{where}{_reason(e)}{_lasting(e)}")
+
+
+def _unban(e: Event) -> bytes:
+    which = "ban" if e.room else "server ban"
+    return line(f"{_where(e)} {e.by} lifted the {which} on {e.mask}")
+
+
+_ROOM_ACTIONS = {
+    "registered": "{by} registered {room}",
+    "transferred": "{by} gave {room} to {founder}",
+    "dropped": "{by} unregistered {room}",
+}
+
+
+def _room(e: Event) -> bytes:
+    said = _ROOM_ACTIONS.get(e.action, "{by}: {room} {action}")
+    return line(f"[{e.room}] -!- " + said.format(by=e.by, room=e.room, founder=e.founder, action=e.action))
+
+
+_MODE_NAMES = {"m": "moderated", "i": "invite-only", "t": "topic-locked"}
+
+
+def _modes(e: Event) -> bytes:
+    named = []
+    for flag in e.modes.lstrip("+"):
+        if flag == "k":
+            named.append(f"key {e.key}" if e.key else "a key")
+        elif flag == "l":
+            named.append(f"at most {e.limit} members" if e.limit else "a member limit")
+        elif flag in _MODE_NAMES:
+            named.append(_MODE_NAMES[flag])
+    if not e.modes:
+        out = line(f"[{e.room}] -!- No modes are set")
+    else:
+        out = line(f"[{e.room}] -!- Modes: {e.modes}" + (f" ({', '.join(named)})" if named else ""))
+    if e.founder:
+        return out + line(f"[{e.room}] -!- Registered; founder: {e.founder}")
+    return out + line(f"[{e.room}] -!- Not registered (/room register)")
+
+
+def _bans(e: Event) -> bytes:
+    which = "ban" if e.room else "server ban"
+    n = len(e.bans)
+    if not n:
+        return line(f"{_where(e)} No {which}s")
+    out = [line(f"{_where(e)} {n} {which}{'s' if n != 1 else ''}:")]
+    for b in e.bans:
+        reason = f" ({b.reason})" if b.reason else ""
+        until = f", until {_date(b.until)}" if b.until is not None else ""
+        out.append(line(f"{_where(e)}   {b.mask}{reason} by {b.by} on {_date(b.since)}{until}"))
+    return b"".join(out)
+
+
+def _whois(e: Event) -> bytes:
+    out = [line(f"-!- {e.nick} is logged in as {e.account}" if e.account else f"-!- {e.nick} is not logged in")]
+    out.append(line(f"-!- {e.nick} is in {', '.join(e.rooms)}" if e.rooms else f"-!- {e.nick} is in no rooms"))
+    if e.address:
+        out.append(line(f"-!- {e.nick} connects from {e.address}"))
+    if e.operator:
+        out.append(line(f"-!- {e.nick} is a server operator"))
+    return b"".join(out)
+
+
+_RENDER = {
+    ev.PRIVATES: render_privates,
+    ev.ROLE: _role,
+    ev.MODE: _mode,
+    ev.BAN: _ban,
+    ev.UNBAN: _unban,
+    ev.MUTE: lambda e: line(f"[{e.room}] -!- {e.by} muted {e.nick}{_lasting(e)}"),
+    ev.UNMUTE: lambda e: line(f"[{e.room}] -!- {e.by} unmuted {e.nick}"),
+    ev.INVITE: lambda e: line(f"[{e.room}] -!- {e.nick} invited {e.to}"),
+    ev.DELETE: lambda e: line(f"[{e.room}] -!- {e.by} deleted message {e.id}"),
+    ev.ROOM: _room,
+    ev.MODES: _modes,
+    ev.BANS: _bans,
+    ev.WHOIS: _whois,
+}
 
 
 def render_error(code: str, message: str) -> bytes:

@@ -138,16 +138,20 @@ def test_line_decoder_does_not_depend_on_how_bytes_are_split(chunks, max_line):
 
 # -- 2. the line command parser ---------------------------------------------------
 
-KNOWN = {cmd.Line, cmd.Nick, cmd.Join, cmd.Part, cmd.Msg, cmd.Action, cmd.Topic, cmd.Who, cmd.Rooms, cmd.History,
-         cmd.Help, cmd.Quit, cmd.Refused}
-COMMAND_WORDS = ["/nick", "/join", "/part", "/msg", "/me", "/topic", "/who", "/rooms", "/list", "/history",
-                 "/help", "/quit", "/", "//", "/NICK", "/HiStOrY", "/\u0130"]
+KNOWN = set(cmd.JSON_COMMANDS.values()) - {cmd.Say} | {cmd.Line, cmd.Help, cmd.Quit, cmd.Refused}
+COMMAND_WORDS = ["/" + word for word in wire.USAGE] + ["/list", "/", "//", "/NICK", "/HiStOrY", "/\u0130", "/BAN"]
+
+#: Arguments of the accounts and moderation commands: rooms, durations right and wrong, flags.
+ARGUMENT_WORDS = ["#den", "#", "bob", "~a:bob", "spam*", "10m", "0", "9" * 30, "7d", "3x", "٣m", "+k", "-i", "+",
+                  "register", "transfer", "drop", "42", "-1", "hunter22", "\u3000", ""]
 
 command_lines = st.one_of(
     wire_text,
     st.tuples(st.sampled_from(COMMAND_WORDS), st.sampled_from(["", " ", "  ", "\t", "\u3000"]), wire_text).map("".join),
     st.tuples(st.just("/history "), st.text(string.digits + "٣５²-+. ", max_size=30)).map("".join),
     st.integers(4000, 5000).map(lambda n: "/history " + "9" * n),
+    st.tuples(st.sampled_from(COMMAND_WORDS), st.lists(st.sampled_from(ARGUMENT_WORDS) | wire_text, max_size=4)).map(
+        lambda t: " ".join([t[0], *t[1]])),
 )
 
 
@@ -164,6 +168,9 @@ def test_parse_never_raises(line):
         assert command.error.code in ("usage", "unknown-command") and command.error.message
     if isinstance(command, cmd.History):
         assert command.limit is None or command.limit >= 0
+    for name in ("duration", "id"):
+        value = getattr(command, name, None)
+        assert value is None or (type(value) is int and 0 <= value < 2**63)  # what JSON would accept too
 
 
 def test_parse_history_with_a_huge_number_is_a_usage_error():

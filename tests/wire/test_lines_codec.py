@@ -36,7 +36,7 @@ DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
         ("/nick alice", cmd.Nick(nick="alice")),
         ("/NICK  alice ", cmd.Nick(nick="alice")),
         ("/join #lobby", cmd.Join(room="#lobby")),
-        ("/join #lobby extra", cmd.Join(room="#lobby")),
+        ("/join #lobby secret", cmd.Join(room="#lobby", key="secret")),
         ("/part", cmd.Part()),
         ("/part #lobby", cmd.Part(room="#lobby")),
         ("/part #lobby see you", cmd.Part(room="#lobby", reason="see you")),
@@ -56,6 +56,8 @@ DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
         ("/history", cmd.History()),
         ("/history 20", cmd.History(limit=20)),
         ("/help", cmd.Help()),
+        ("/help accounts", cmd.Help(topic="accounts")),
+        ("/help Moderation", cmd.Help(topic="moderation")),
         ("/quit", cmd.Quit()),
         ("/quit gone fishing", cmd.Quit(reason="gone fishing")),
     ],
@@ -78,7 +80,8 @@ def test_parse_unknown_command_is_refused_by_name(line, word):
     [
         ("/nick", "/nick NAME"),
         ("/nick   ", "/nick NAME"),
-        ("/join", "/join #room"),
+        ("/join", "/join #room [KEY]"),
+        ("/join #lobby secret extra", "/join #room [KEY]"),
         ("/msg", "/msg NICK text"),
         ("/msg bob", "/msg NICK text"),
         ("/msg bob   ", "/msg NICK text"),
@@ -102,12 +105,16 @@ def test_parse_history_with_non_decimal_digits_is_a_usage_error(line):
 
 
 def test_every_usage_is_in_help():
-    """Every command (but /help itself) appears in the /help text."""
-    help_text = "\n".join(wire.HELP)
+    """Every command (but /help itself) appears in /help or one of its pages, and /help names every page."""
+    help_text = "\n".join(wire.HELP + [text for page in wire.HELP_TOPICS.values() for text in page])
     for name, usage in wire.USAGE.items():
         if name == "help":
             continue
         assert usage.split(" ")[0] in help_text
+    for topic in wire.HELP_TOPICS:
+        assert f"/help {topic}" in "\n".join(wire.HELP)
+        assert wire.help_text(topic) == wire.HELP_TOPICS[topic]
+    assert wire.help_text() == wire.HELP
 
 
 # -- rendering ----------------------------------------------------------------------
