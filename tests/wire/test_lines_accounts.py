@@ -9,59 +9,16 @@ import pytest
 from chatd.core import events as ev
 from chatd.wire import lines as wire
 
-from accountsdoc import terminal_lines
+from accountsdoc import ANSWERS, EVENTS, TS, private, terminal_lines
 
-TS = 1_795_810_200.0  # 2026-11-27 20:10 UTC
-DAY = 86400
-
-
-def private(nick, to, text, id, ts=TS):
-    return ev.Private(nick=nick, to=to, text=text, id=id, ts=ts)
-
-
-PRIVATES = ev.Privates(messages=(private("bob", "alice", "psst", 7, TS - 2 * DAY), private("alice", "bob", "hi", 8)),
-                       ts=TS)
-
-#: The examples of docs/accounts.md, in its order.
-EVENTS = [
-    ev.Members(room="#den", nicks=("alice", "bob", "carol", "dave"), topic="Welcome", ts=TS,
-               roles=(("alice", "founder"), ("bob", "operator"), ("carol", "voice"))),
-    ev.Role(room="#den", nick="bob", role="operator", by="alice", ts=TS),
-    ev.Role(room="#den", nick="carol", role="member", by="alice", ts=TS),
-    ev.ModeChange(room="#den", nick="alice", modes="+k", arg="secret", ts=TS),
-    ev.ModeChange(room="#den", nick="alice", modes="-i", ts=TS),
-    ev.BanSet(room="#den", mask="spam*", by="alice", reason="spam", until=TS + 600, ts=TS),
-    ev.BanSet(room="#den", mask="~a:troll", by="alice", ts=TS),
-    ev.BanSet(room=None, mask="192.0.2.0/24", by="root", reason="botnet", until=TS + DAY, ts=TS),
-    ev.BanLifted(room="#den", mask="spam*", by="alice", ts=TS),
-    ev.BanLifted(room=None, mask="192.0.2.0/24", by="root", ts=TS),
-    ev.Muted(room="#den", nick="bob", by="alice", until=TS + 300, ts=TS),
-    ev.Muted(room="#den", nick="dave", by="alice", ts=TS),
-    ev.Unmuted(room="#den", nick="bob", by="alice", ts=TS),
-    ev.Invited(room="#den", nick="alice", to="carol", ts=TS),
-]
-AFTER_INVITATION = [
-    ev.Deleted(room="#den", id=42, by="alice", ts=TS),
-    ev.RoomChanged(room="#den", action="registered", founder="alice", by="alice", ts=TS),
-    ev.RoomChanged(room="#den", action="transferred", founder="bob", by="alice", ts=TS),
-    ev.RoomChanged(room="#den", action="dropped", by="bob", ts=TS),
-    ev.Kick(room="#den", nick="bob", by="alice", reason="spam", ts=TS),
-    private("bob", "alice", "psst", 7),
-    ev.Modes(room="#den", modes="+tkl", key="secret", limit=20, founder="alice", ts=TS),
-    ev.Modes(room="#lobby", modes="", ts=TS),
-    ev.BanList(room="#den", ts=TS, bans=(ev.BanInfo("spam*", "alice", "spam", TS, TS + 600),
-                                         ev.BanInfo("~a:troll", "alice", None, TS, None))),
-    ev.BanList(room=None, ts=TS),
-    ev.WhoIs(nick="bob", account="bob", rooms=("#den", "#lobby"), address="192.0.2.7", ts=TS),
-    ev.WhoIs(nick="Guest-1234", ts=TS),
-]
+PRIVATES = ANSWERS[-1][0]
 
 
 def test_documented_lines_are_the_renderings():
-    """The terminal block of docs/accounts.md is, line by line, what these events render as."""
-    rendered = b"".join(wire.render_event(e) for e in EVENTS)
-    rendered += wire.render_invitation(EVENTS[-1])
-    rendered += b"".join(wire.render_event(e) for e in AFTER_INVITATION)
+    """The terminal block of docs/accounts.md is, line by line, what its events and answers render as."""
+    invited = next(e for e in EVENTS if e.type == ev.INVITE)
+    rendered = b"".join(wire.render_event(e) + (wire.render_invitation(e) if e is invited else b"") for e in EVENTS)
+    rendered += b"".join(wire.render_event(e) for e, _ in ANSWERS[:-1])
     rendered += wire.render_privates(PRIVATES, me="alice")
     assert rendered.endswith(b"\r\n") and b"\n" not in rendered.replace(b"\r\n", b"")
     assert rendered.decode().split("\r\n")[:-1] == terminal_lines()
@@ -132,13 +89,13 @@ def test_a_private_to_yourself_is_shown_as_received():
     ],
 )
 def test_other_forms(event, text):
-    """The forms the document does not show: voice, an action unknown to this codec, hidden key, one ban, an operator."""
+    """Forms the document does not show: voice, an action this codec does not know, a hidden key, one ban."""
     assert text.encode() + b"\r\n" in wire.render_event(event)
 
 
 def test_every_event_type_renders():
     """No core event type is without a terminal form."""
-    samples = {e.type: e for e in EVENTS + AFTER_INVITATION + [PRIVATES]}
+    samples = {e.type: e for e in EVENTS + [e for e, _ in ANSWERS]}
     for t in set(ev.BY_TYPE) - set(samples):
         assert t in {"message", "action", "join", "part", "quit", "topic", "nick", "notice", "rooms", "history"}
     for e in samples.values():
