@@ -88,6 +88,9 @@ class Config:
     admin: str = ""
     #: Log level, e.g. "info" or "info,chatd.lines=debug"; empty: info.
     log_level: str = ""
+    #: How passwords are hashed: argon2-cffi's RFC 9106 low-memory profile,
+    #: or (for test suites only) its cheapest one.
+    password_hashing: str = "rfc9106-low-memory"
     rules: Rules = field(default_factory=Rules)
 
     def lines_listeners(self) -> Tuple[str, ...]:
@@ -126,6 +129,11 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("metrics", "listen"): ("top", "metrics", "str"),
     ("admin", "listen"): ("top", "admin", "str"),
     ("log", "level"): ("top", "log_level", "str"),
+    ("server", "operators"): ("rules", "operators", "names"),
+    ("accounts", "nick_grace"): ("rules", "nick_grace", "int"),
+    ("accounts", "token_days"): ("rules", "token_days", "int"),
+    ("accounts", "allow_cleartext"): ("rules", "allow_cleartext", "bool"),
+    ("accounts", "password_hashing"): ("top", "password_hashing", "str"),
     ("web", "listen"): ("web", "listen", "list"),
     ("web", "static"): ("web", "static", "str"),
     ("web", "allowed_origins"): ("web", "allowed_origins", "list"),
@@ -161,11 +169,26 @@ _POSITIVE = {
 }
 
 
+_BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False, "off": False, "0": False}
+
+#: How passwords may be hashed ([accounts] password_hashing).
+PASSWORD_HASHING = ("rfc9106-low-memory", "test-cheapest")
+
+
 def _convert(section: str, key: str, kind: str, raw: str):
     if kind == "str":
         return raw.strip()
     if kind == "list":
         return tuple(raw.split())
+    if kind == "names":
+        from chatd.core.text import fold
+
+        return tuple(fold(name) for name in raw.replace(",", " ").split())
+    if kind == "bool":
+        value = raw.strip().lower()
+        if value not in _BOOLEANS:
+            raise ConfigError(f"[{section}] {key} = {raw.strip()!r}: expected yes or no.")
+        return _BOOLEANS[value]
     try:
         value = int(raw.strip())
     except ValueError:
@@ -227,6 +250,9 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
             parse_levels(config.log_level)
         except ValueError as e:
             raise ConfigError(f"[log] level = {config.log_level!r}: {e}")
+    if config.password_hashing not in PASSWORD_HASHING:
+        raise ConfigError(f"[accounts] password_hashing = {config.password_hashing!r}: expected one of "
+                          f"{', '.join(PASSWORD_HASHING)} (the second only for test suites).")
     if config.durability not in ("normal", "full"):
         raise ConfigError(f"[history] durability = {config.durability!r}: expected 'normal' or 'full'.")
     if config.web.poll_timeout > config.web.max_poll_timeout:
@@ -261,7 +287,7 @@ def describe(config: Config) -> List[str]:
     sections in its order, its key names), so an operator can find and
     edit each one.  L{_KEYS} says which setting is which.
     """
-    order = ["server", "lines", "web", "history", "limits", "metrics", "admin", "log"]
+    order = ["server", "lines", "web", "history", "limits", "accounts", "metrics", "admin", "log"]
     order += [s for s in dict.fromkeys(s for s, _ in _KEYS) if s not in order]
     effective = {("lines", "listen"): config.lines_listeners(), ("web", "listen"): config.web_listeners()}
     holders = {"top": config, "web": config.web, "rules": config.rules}
@@ -274,6 +300,10 @@ def describe(config: Config) -> List[str]:
             value = effective.get((s, key), getattr(holders[where], name))
             if kind == "list":
                 out.append(f"{key} =" + "".join(f"\n    {item}" for item in value))
+            elif kind == "names":
+                out.append(f"{key} = {' '.join(value)}".rstrip())
+            elif kind == "bool":
+                out.append(f"{key} = {'yes' if value else 'no'}")
             else:
                 out.append(f"{key} = {value}".rstrip().replace("\n", "\n    "))
         out.append("")

@@ -321,11 +321,15 @@ class Invited(Event):
 
 @_event
 class Deleted(Event):
-    """Message C{id} of C{room} was deleted by C{by}: show it as deleted."""
+    """
+    Message C{message} (its id) of C{room} was deleted by C{by}: show it
+    as deleted.  The event is not itself numbered: its C{id} is None, as
+    every presence event's, so a room's feed delivers it as it comes.
+    """
 
     type: ClassVar[str] = DELETE
     room: str
-    id: int
+    message: int
     by: str
 
 

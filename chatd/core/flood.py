@@ -47,7 +47,7 @@ class Throttle:
         passes C{recvq} (it disconnects the session, which calls L{clear}).
     """
 
-    __slots__ = ("session", "tokens", "stamp", "held", "held_bytes", "_call")
+    __slots__ = ("session", "tokens", "stamp", "held", "held_bytes", "paused", "_call")
 
     def __init__(self, session) -> None:
         self.session = session
@@ -58,6 +58,8 @@ class Throttle:
         self.held: Optional[Deque[Tuple[int, int, Run, Drop]]] = None
         #: What the held commands count against C{recvq}.
         self.held_bytes = 0
+        #: Commands still settling that what follows must wait for (a join, a login).
+        self.paused = 0
         self._call = None
 
     def __len__(self) -> int:
@@ -68,10 +70,19 @@ class Throttle:
         """Spend C{cost} tokens now if nothing is held and they suffice."""
         rules = self.session.hub.rules
         self._refill(rules)
-        if self.held is None and self.tokens + _SLACK >= min(cost, rules.flood_burst):
+        if self.held is None and not self.paused and self.tokens + _SLACK >= min(cost, rules.flood_burst):
             self.tokens -= cost
             return True
         return False
+
+    def pause(self) -> None:
+        """Hold everything that comes until L{resume}: a command that changes who the session is is settling."""
+        self.paused += 1
+
+    def resume(self) -> None:
+        self.paused -= 1
+        if not self.paused and self.held:
+            self._schedule(self.session.hub.rules)
 
     def hold(self, cost: int, size: int, run: Run, drop: Drop = None) -> None:
         """
@@ -129,7 +140,7 @@ class Throttle:
         self._call = None
         rules = self.session.hub.rules
         self._refill(rules)
-        while self.held:
+        while self.held and not self.paused:
             cost, size, run, _ = self.held[0]
             if self.tokens + _SLACK < min(cost, rules.flood_burst):
                 break
@@ -141,6 +152,7 @@ class Throttle:
             except Exception:
                 log.failure("A held command failed; the rest of the held input goes on")
         if self.held:
-            self._schedule(rules)
+            if not self.paused:
+                self._schedule(rules)
         else:
             self.held = None

@@ -11,21 +11,25 @@ hub keeps what is this node's alone: its sessions, and a L{Room} with a
 feed for each room that has members here.
 """
 
+import secrets
 from collections import Counter
 from typing import Dict, List, Optional
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.logger import Logger
 
 from chatd.core import events as ev
+from chatd.core.attempts import Attempts
 from chatd.core.bus import LocalBus
+from chatd.core.errors import ChatError
 from chatd.core.feed import RoomFeed
 from chatd.core.interfaces import ISink, IStore
+from chatd.core.masks import parse as parse_mask
 from chatd.core.presence import LocalPresence
 from chatd.core.room import Deliver, Room
 from chatd.core.rules import Rules
 from chatd.core.session import Session
-from chatd.core.text import check_nick, check_room
+from chatd.core.text import check_nick, check_room, fold, skeleton
 
 log = Logger(namespace="chatd.hub")
 
@@ -38,10 +42,11 @@ class Hub:
     @param rules: the L{Rules} in force.
     @param bus: the room bus; a L{LocalBus} by default (one node).
     @param presence: presence; a L{LocalPresence} by default (one node).
+    @param hasher: the L{IPasswordHasher} for accounts.
     """
 
     def __init__(self, clock, store: IStore, rules: Rules = Rules(), name: str = "chatd", bus=None,
-                 presence=None) -> None:
+                 presence=None, hasher=None) -> None:
         self.clock = clock
         self.store = store
         self.rules = rules
@@ -51,6 +56,14 @@ class Hub:
         #: Rooms with members on this node, by folded name.
         self.rooms: Dict[str, Room] = {}
         self.sessions: set = set()
+        #: The user logged in to each account on this node, by account key.
+        self.accounts: Dict[str, object] = {}
+        #: Server bans (L{chatd.store.records.BanRecord}), loaded by L{load}.
+        self.server_bans: List = []
+        #: Checks passwords (L{chatd.core.interfaces.IPasswordHasher}); None: no accounts.
+        self.hasher = hasher
+        self.account_attempts = Attempts(clock, limit=3, window=60.0, about="for this account")
+        self.address_attempts = Attempts(clock, limit=10, window=60.0, about="from your address")
         self.shutting_down = False
         #: Counters for metrics, read at scrape time: "messages_received",
         #: "deliveries", "rate_limited", "flood_disconnects", "slow_dropped",
@@ -59,15 +72,18 @@ class Hub:
         self.stats: Counter = Counter()
         self._opening: Dict[Room, List[Deferred]] = {}
 
-    def connect(self, sink: ISink, peer: str = "", frontend: str = "", host: Optional[str] = None) -> Session:
+    def connect(self, sink: ISink, peer: str = "", frontend: str = "", host: Optional[str] = None,
+                secure: bool = False) -> Session:
         """
         Start a session for a newly connected client.
 
         @param peer: the client's address as logs show it.
         @param frontend: the front end's name, for logs.
         @param host: the client's IP address (for bans), None if it has none.
+        @param secure: the connection is TLS, or from this machine (a
+            password may travel over it).
         """
-        session = Session(self, sink, peer, frontend, host)
+        session = Session(self, sink, peer, frontend, host, secure)
         self.sessions.add(session)
         return session
 
@@ -94,8 +110,19 @@ class Hub:
         room.feed = RoomFeed(room, self)
         self._opening[room] = []
         self.bus.subscribe(key, room.feed.receive)
-        self.store.room(name).addCallbacks(self._loaded, self._unloaded, callbackArgs=(room,), errbackArgs=(room,))
+        store = self.store
+        d = DeferredList([store.room(name), store.roles(name), store.bans(name)], fireOnOneErrback=True,
+                         consumeErrors=True)
+        d.addCallback(lambda results: [value for _, value in results])
+        d.addCallbacks(self._loaded, self._unloaded, callbackArgs=(room,), errbackArgs=(room,))
         return room
+
+    def load(self) -> Deferred:
+        """Read what the hub keeps from the store once it is open: the server bans."""
+        def loaded(bans):
+            self.server_bans = list(bans)
+
+        return self.store.bans(None).addCallback(loaded)
 
     def opened(self, room: Room) -> Deferred:
         """A Deferred that fires once C{room}'s record is loaded (at once if it is)."""
@@ -106,9 +133,11 @@ class Hub:
         waiting.append(d)
         return d
 
-    def _loaded(self, record, room: Room) -> None:
+    def _loaded(self, loaded, room: Room) -> None:
+        record, roles, bans = loaded
         if record is not None:
             room.topic, room.topic_by, room.settings = record.topic, record.topic_by, record.settings
+        room.roles, room.bans = dict(roles), list(bans)
         room.feed.start(record.last_id if record is not None else 0)
         for d in self._opening.pop(room, ()):
             d.callback(room)
@@ -147,23 +176,110 @@ class Hub:
                 return session
         return None
 
-    def notice(self, text: str) -> None:
-        """Send a server notice to every session (operator broadcast)."""
-        event = ev.Notice(text=text, nick=self.name, ts=self.now())
+    def notice(self, text: str, by: Optional[str] = None) -> ev.Notice:
+        """Send a notice to every session: from C{by} (a server operator), or from the server."""
+        event = ev.Notice(text=text, nick=by or self.name, ts=self.now())
         for session in tuple(self.sessions):
             session.sink.deliver(event)
+        return event
 
     def kick(self, session: Session, reason: Optional[str], by: str = "an operator",
              farewell: Optional[str] = None) -> None:
         """
-        Put C{session} out: each of its rooms (and the session) gets a
-        C{kick} event naming C{by} and C{reason}, then it is disconnected
-        with C{farewell}, by default "Kicked by BY: REASON".
+        Put C{session}'s user out: each of its rooms (and each of its
+        connections) gets a C{kick} event naming C{by} and C{reason}, then
+        every connection is disconnected with C{farewell}, by default
+        "Kicked by BY: REASON".
         """
         session.kicked(by, reason)
         farewell = farewell or f"Kicked by {by}" + (f": {reason}" if reason else ".")
-        session.sink.disconnect(farewell)
-        session.close(farewell)
+        for connection in tuple(session.user.sessions):
+            self.disconnect(connection, farewell)
+
+    def disconnect(self, session: Session, reason: str) -> None:
+        """End one connection: its client is told C{reason}, its rooms see it quit if it was the user's last."""
+        session.sink.disconnect(reason)
+        session.close(reason)
+
+    # -- nicks and accounts ----------------------------------------------------------------
+
+    def tell_about(self, user, event) -> None:
+        """Hand C{event} (a nick change) to everyone who shares a room with C{user}, and to all its connections."""
+        targets: Dict[object, Deliver] = {}
+        for session in user.sessions:
+            targets.update(self.members_of_rooms(session))
+        for session in user.sessions:
+            targets.setdefault(session, session.sink.deliver)
+        for deliver in tuple(targets.values()):
+            deliver(event)
+
+    def protect(self, user, account: str) -> None:
+        """
+        C{user} holds C{account}'s nick without being logged in to it:
+        tell it, and rename it to a guest nick unless it logs in within
+        C{[accounts] nick_grace} seconds.
+        """
+        grace = self.rules.nick_grace
+        user.stop_grace()
+        user.grace = self.clock.callLater(grace, self._grace_over, user, account)
+        user.deliver(ev.Notice(nick=self.name, ts=self.now(), text=(
+            f"The nick {user.nick} belongs to the account {account}. Log in within {grace} seconds "
+            f"(/identify PASSWORD) or you will be renamed.")))
+
+    def _grace_over(self, user, account: str) -> None:
+        user.grace = None
+        if user.sessions and user.account is None:
+            self.to_guest(user, f"you did not log in to the account {account} in time")
+
+    def to_guest(self, user, why: str) -> Deferred:
+        """Rename C{user} to a free C{Guest-NNNN} nick, telling it why (its rooms see a nick change)."""
+        user.stop_grace()
+
+        def named(guest: str) -> None:
+            user.deliver(ev.Notice(nick=self.name, ts=self.now(), text=f"You are now {guest}: {why}."))
+
+        d = self._guest_nick(user)
+        return d.addCallback(named)
+
+    def _guest_nick(self, user, tries: int = 0) -> Deferred:
+        guest = f"Guest-{secrets.randbelow(90000) + 10000}"
+        key, look = fold(guest), skeleton(guest)
+
+        def taken(failure):
+            failure.trap(ChatError)
+            if tries >= 20:
+                return failure
+            return self._guest_nick(user, tries + 1)
+
+        def claimed(_) -> str:
+            old = user.nick
+            user.rename(guest, key, look)
+            if old is not None:
+                self.tell_about(user, ev.Nick(nick=guest, old=old, ts=self.now()))
+            return guest
+
+        return self.presence.claim(user, guest, key, look).addCallbacks(claimed, taken)
+
+    def server_banned(self, session, account: Optional[str] = None) -> bool:
+        """Whether a server ban in force means C{session} (or the account it logs in to)."""
+        now = self.now()
+        user = session.user
+        for ban in self.server_bans:
+            if ban.until is not None and ban.until <= now:
+                continue
+            if parse_mask(ban.mask).matches(account or user.account, user.key, session.host):
+                return True
+        return False
+
+    def address_banned(self, host: str) -> bool:
+        """Whether a server ban in force covers connections from C{host} (the gate asks)."""
+        now = self.now()
+        for ban in self.server_bans:
+            if ban.until is None or ban.until > now:
+                mask = parse_mask(ban.mask)
+                if mask.network is not None and mask.matches(None, None, host):
+                    return True
+        return False
 
     def shutdown(self, reason: str) -> None:
         """
@@ -178,7 +294,18 @@ class Hub:
     def forget(self, session: Session) -> None:
         """Called by a closing session once it has left its rooms."""
         self.sessions.discard(session)
-        self.presence.release(session)
+        user = session.user
+        if session in user.sessions:
+            user.sessions.remove(session)
+        if not user.sessions:
+            self.forget_user(user)
+
+    def forget_user(self, user) -> None:
+        """A user's last connection has gone: its nick is free, its account offline."""
+        user.stop_grace()
+        self.presence.release(user)
+        if user.account is not None and self.accounts.get(user.account) is user:
+            del self.accounts[user.account]
 
 
 __all__: List[str] = ["Hub"]

@@ -115,7 +115,11 @@ class IStore(Interface):
         """
         Retention: delete each room's oldest messages beyond the count and
         those older than the age (either may be C{None}); forget expired
-        client message ids.  Deferred firing with the number deleted.
+        client message ids.  A store that is also an L{IAccountStore} and
+        L{IModerationStore} applies the same limits to each account's
+        private messages, and deletes tokens and bans expired at C{now}.
+        Deferred firing with the number of messages (room and private)
+        deleted.
         """
 
     def last_id(room):
@@ -125,12 +129,24 @@ class IStore(Interface):
         """
 
     def message(room, id):
-        """Deferred firing with the stored message C{id} of C{room} (an event), or None."""
+        """
+        Deferred firing with the stored message C{id} of C{room} (any
+        spelling) as L{IStore.recent} gives it (a message or action event,
+        with its C{cid}), or None if there is none: never stored, deleted,
+        or pruned.
+        """
 
     def delete_message(room, id):
         """
         Remove message C{id} from C{room}'s history (its id is never given
-        out again); Deferred firing with whether it was there.
+        out again); Deferred firing with whether it was there (C{False} for
+        an unknown, already deleted or pruned id).
+
+        A deletion is not a gap: L{IStore.recent} simply leaves the message
+        out, and C{more} is unchanged.  Its client message id is still
+        remembered, so a client sending it again gets the deleted id back
+        with C{new} false, and the message is not stored again.  Retention
+        by count counts messages, so deleted ones do not count.
         """
 
     name = Attribute("A short name for logs: 'memory', 'sqlite:/path'.")
@@ -140,7 +156,13 @@ class IAccountStore(Interface):
     """
     Keeps accounts, their login tokens and their private messages.  Every
     method returns a Deferred; accounts are found by their folded name
-    (C{key}, L{chatd.core.text.fold}).
+    (C{key}, L{chatd.core.text.fold}), exactly as given: the store never
+    folds an account key again.
+
+    What names an account (a token, a role, a private message) is refused
+    with L{chatd.core.errors.NoSuchAccount} when the account is not there,
+    so that a name dropped and registered again by someone else inherits
+    nothing of the old account.
     """
 
     def create_account(record):
@@ -163,23 +185,35 @@ class IAccountStore(Interface):
         """
 
     def set_password(key, password_hash):
-        """Replace the account's password hash; Deferred firing when committed."""
+        """
+        Replace the account's password hash; Deferred firing when
+        committed, or failing with L{chatd.core.errors.NoSuchAccount}.
+        """
 
     def drop_account(key):
         """
         Delete the account with its tokens, its roles in rooms and its
         private messages; rooms it founded stay registered to no one until
-        a server operator drops or transfers them.  Deferred firing when done.
+        a server operator drops or transfers them (their settings still
+        name it: the core decides), and bans on it (C{~a:NAME}) stay.
+        Dropping an unknown account does nothing.  Deferred firing with
+        C{None} when done.
         """
 
     def add_token(digest, key, expires):
         """
         Keep a login token for account C{key}: only C{digest} (the SHA-256
         of the token, hex), never the token.  C{expires}: POSIX seconds.
+        Deferred firing when committed, or failing with
+        L{chatd.core.errors.NoSuchAccount}.
         """
 
     def token_account(digest, now):
-        """Deferred firing with the account key of the token, or None if unknown or expired at C{now}."""
+        """
+        Deferred firing with the account key of the token, or None if
+        unknown or expired (C{expires <= now}); an expired token is deleted
+        as it is found, or by L{IStore.prune}.
+        """
 
     def remove_token(digest):
         """Forget a token (logout); Deferred firing when committed."""
@@ -190,34 +224,92 @@ class IAccountStore(Interface):
         message between accounts keep their own copy).
 
         @return: Deferred firing with its id in that stream, one more than
-            the last, once committed.
+            the last (ids are never given out again, even once pruned; an
+            account registered again starts a new stream at 1), once
+            committed; or failing with L{chatd.core.errors.NoSuchAccount}.
         """
 
     def privates(key, limit, before=None, after=None):
         """
-        Read account C{key}'s private messages, oldest first, like
-        L{IStore.recent}: Deferred firing with C{(rows, more)}, rows being
-        L{chatd.core.events.Private} events with their C{id}.
+        Read account C{key}'s private messages, oldest first, exactly like
+        L{IStore.recent} (the newest C{limit} with C{after < id < before};
+        C{more} when some were left out or, for C{after}, pruned):
+        Deferred firing with C{(rows, more)}, rows being
+        L{chatd.core.events.Private} events with C{id}, C{nick}, C{to},
+        C{text} and C{ts}.  An unknown account has C{([], False)}.
         """
 
 
 class IModerationStore(Interface):
     """
     Keeps roles and bans.  A ban's C{scope} is a room's name (any spelling),
-    or None for the whole server.
+    or None for the whole server.  Neither makes a room record: registered
+    rooms have one already (L{IStore.save_room}).
     """
 
     def roles(room):
         """Deferred firing with C{{account key: role}} of a room (C{founder}, C{operator}, C{voice})."""
 
     def set_role(room, key, role):
-        """Give account C{key} C{role} in the room (None: no role); Deferred firing when committed."""
+        """
+        Give account C{key} C{role} in the room, replacing its role there
+        (None: no role; taking away a role nobody has does nothing).
+        Deferred firing when committed; failing with
+        L{chatd.core.errors.NoSuchAccount} for an account that is not
+        there, or C{ValueError} for a role not in
+        L{chatd.store.records.ROLES}.
+        """
 
     def bans(scope):
-        """Deferred firing with the L{chatd.store.records.BanRecord}s in force or not yet pruned, in setting order."""
+        """
+        Deferred firing with the L{chatd.store.records.BanRecord}s of
+        C{scope}, in setting order: expired ones too, until
+        L{IStore.prune} deletes them (C{until <= now}), so the core judges
+        the time.
+        """
 
     def add_ban(scope, record):
-        """Keep a ban (replacing one with the same mask); Deferred firing when committed."""
+        """
+        Keep a ban, replacing one with the same mask (masks compare by
+        L{chatd.core.text.fold}: C{~a:Alice} is C{~a:alice}); a ban set
+        again is set now, so it moves last in the setting order.
+        Deferred firing when committed.
+        """
 
     def remove_ban(scope, mask):
-        """Lift the ban on C{mask}; Deferred firing with whether there was one."""
+        """Lift the ban on C{mask} (compared as in L{add_ban}); Deferred firing with whether there was one."""
+
+
+class IPasswordHasher(Interface):
+    """
+    Hashes and checks account passwords (argon2id) for the core, which never
+    hashes itself: a hash takes tens of MiB and a good fraction of a second,
+    so implementations run it away from the reactor thread, a bounded number
+    at a time (L{chatd.passwords.ThreadedHasher}).
+    """
+
+    def hash(password):
+        """
+        Hash a password for storing.
+
+        @param password: the password, a C{str}.
+        @return: Deferred firing with argon2's encoded hash, a C{str}
+            (C{$argon2id$v=19$m=...}) that holds its own salt and costs.
+        """
+
+    def verify(password_hash, password):
+        """
+        Check a password against a stored hash.
+
+        @return: Deferred firing with C{True} if it matches, C{False} if it
+            does not.  A wrong password is not an error; a corrupt or
+            unreadable hash is logged for the operator and answers C{False}.
+        """
+
+    def needs_rehash(password_hash):
+        """
+        Whether C{password_hash} was made with other costs than this
+        hasher's: after a successful login the core stores a new hash, so
+        raising the costs in a release upgrades accounts as they log in.
+        Synchronous and cheap (it only reads the hash's header).
+        """

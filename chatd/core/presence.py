@@ -22,23 +22,23 @@ from chatd.core.text import fold
 class IPresence(Interface):
     """Nicks, membership and rooms as every node sees them."""
 
-    def claim(session, nick, key, look):
+    def claim(user, nick, key, look):
         """
-        Give C{nick} (folded C{key}, look-alike key C{look}) to C{session},
-        releasing the nick it held.
+        Give C{nick} (folded C{key}, look-alike key C{look}) to C{user} (a
+        L{chatd.core.users.User}), releasing the nick it held.
 
-        @return: Deferred firing when it is C{session}'s, or failing with
+        @return: Deferred firing when it is C{user}'s, or failing with
             L{NickInUse} naming the nick that holds C{key} or looks like it.
         """
 
-    def release(session):
-        """C{session} has gone: its nick is free."""
+    def release(user):
+        """C{user} has gone: its nick is free."""
 
     def find(key):
-        """Deferred firing with the session holding folded nick C{key}, or None."""
+        """Deferred firing with the user holding folded nick C{key}, or None."""
 
     def enter(room_key, session):
-        """C{session} is now a member of the room."""
+        """C{session} (a connection of a user) is now a member of the room."""
 
     def leave(room_key, session):
         """C{session} is no longer a member of the room."""
@@ -63,28 +63,28 @@ class LocalPresence:
         self._nicks: Dict[str, object] = {}
         self._looks: Dict[str, object] = {}
 
-    def claim(self, session, nick: str, key: str, look: str) -> Deferred:
+    def claim(self, user, nick: str, key: str, look: str) -> Deferred:
         holder = self._nicks.get(key)
-        if holder is not None and holder is not session:
+        if holder is not None and holder is not user:
             return fail(NickInUse(f"The nick {nick} is taken (by {holder.nick}); choose another."))
         twin = self._looks.get(look)
-        if twin is not None and twin is not session:
+        if twin is not None and twin is not user:
             return fail(NickInUse(f"The nick {nick} looks like {twin.nick}, who is online; choose another."))
-        self.release(session)
-        self._nicks[key] = self._looks[look] = session
+        self.release(user)
+        self._nicks[key] = self._looks[look] = user
         return succeed(None)
 
-    def release(self, session) -> None:
-        if session.key is not None and self._nicks.get(session.key) is session:
-            del self._nicks[session.key]
-        if session.look is not None and self._looks.get(session.look) is session:
-            del self._looks[session.look]
+    def release(self, user) -> None:
+        if user.key is not None and self._nicks.get(user.key) is user:
+            del self._nicks[user.key]
+        if user.look is not None and self._looks.get(user.look) is user:
+            del self._looks[user.look]
 
     def find(self, key: str) -> Deferred:
         return succeed(self._nicks.get(key))
 
     def holder(self, key: str) -> Optional[object]:
-        """The session holding C{key}, now (this process knows it without asking)."""
+        """The user holding C{key}, now (this process knows it without asking)."""
         return self._nicks.get(key)
 
     def enter(self, room_key: str, session) -> None:
@@ -97,8 +97,8 @@ class LocalPresence:
         room = self.hub.rooms.get(room_key)
         if room is None or not room.members:
             return succeed(None)
-        return succeed(tuple(sorted((s.nick for s in room.members), key=fold)))
+        return succeed(tuple(sorted({s.nick for s in room.members}, key=fold)))
 
     def rooms(self) -> Deferred:
         live = sorted((r for r in self.hub.rooms.values() if r.members), key=lambda r: r.key)
-        return succeed(tuple(RoomInfo(r.name, len(r.members), r.topic) for r in live))
+        return succeed(tuple(RoomInfo(r.name, len({s.user for s in r.members}), r.topic) for r in live))

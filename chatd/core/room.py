@@ -39,7 +39,8 @@ class Room:
     order; the list is in C{waiting}).
     """
 
-    __slots__ = ("name", "key", "topic", "topic_by", "settings", "members", "waiting", "stats", "feed")
+    __slots__ = ("name", "key", "topic", "topic_by", "settings", "members", "waiting", "stats", "feed", "creator",
+                 "roles", "bans", "mutes", "invites")
 
     def __init__(self, name: str, key: str, topic: str = "", topic_by: str = "",
                  settings: Optional[Mapping] = None, stats=None) -> None:
@@ -53,6 +54,14 @@ class Room:
         self.waiting: Dict[object, List[Event]] = {}
         self.stats = stats if stats is not None else Counter()
         self.feed = None
+        #: The user who joined it first since it was last empty (who may register it).
+        self.creator = None
+        #: Roles by account key, and bans (L{chatd.store.records.BanRecord}), from the store.
+        self.roles: Dict[str, str] = {}
+        self.bans: List = []
+        #: Muted users (folded nick -> until, None for no end), and who was invited (nick or account keys).
+        self.mutes: Dict[str, Optional[float]] = {}
+        self.invites: set = set()
 
     def broadcast(self, event: Event) -> None:
         """Hand C{event} to every local member."""

@@ -7,6 +7,7 @@ L{Rules} from the file and command line.
 """
 
 from dataclasses import dataclass
+from typing import Tuple
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,23 @@ class Rules:
     #: Bytes of input held for a session going faster than the flood
     #: rate; past this the session is disconnected for flooding.
     recvq: int = 32768
+    #: Seconds a connection may hold a registered nick without logging in
+    #: to its account before it is renamed to a guest nick.
+    nick_grace: int = 30
+    #: Days a login token stays valid.
+    token_days: int = 30
+    #: Accept passwords over connections that are neither TLS nor local.
+    allow_cleartext: bool = False
+    #: Server operators: folded account names.
+    operators: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if not isinstance(value, int) or value < 0:
+            if name in ("allow_cleartext", "operators"):
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
         for name in ("max_message", "max_topic", "history_max", "rooms_per_session", "max_rooms",
-                     "flood_rate", "flood_burst", "recvq"):
+                     "flood_rate", "flood_burst", "recvq", "nick_grace", "token_days"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

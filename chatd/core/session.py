@@ -6,8 +6,11 @@ L{Session.handle} is the one entry point for what a client asks: it takes
 a L{chatd.core.commands} value, charges flood control, runs the rule and
 answers with a Deferred that fires with the rule's result (an event, or
 None) or fails with a L{chatd.core.errors.ChatError}, never anything else.
-The rules themselves are the methods of L{chatd.core.talk.Talk},
-also callable directly (by the hub, by tests) without flood control.
+The rules themselves are methods the session takes from the rule
+modules (L{chatd.core.membership}, L{chatd.core.talk},
+L{chatd.core.accounts}, L{chatd.core.moderation},
+L{chatd.core.roomops}, L{chatd.core.operators}), also callable directly
+(by the hub, by tests) without flood control.
 """
 
 from typing import Dict, Optional
@@ -17,35 +20,51 @@ from twisted.logger import Logger
 
 from chatd.core import commands as cmd
 from chatd.core.errors import ChatError, Internal, NoNick, Unavailable
+from chatd.core.accounts import Accounts
 from chatd.core.flood import Throttle
+from chatd.core.membership import Membership
+from chatd.core.moderation import Moderation
+from chatd.core.operators import ServerOps
 from chatd.core.room import Deliver, Room
+from chatd.core.roomops import RoomOps
 from chatd.core.talk import Talk
+from chatd.core.users import User
 
 log = Logger(namespace="chatd.session")
 
 
-class Session(Talk):
+class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
     """
-    The core's view of one client.
+    The core's view of one client connection.
 
-    @ivar nick: the nick as its owner typed it, or C{None} before one is set.
+    @ivar user: the L{User} it is a connection of (alone, or with the other
+        connections logged in to the same account).
+    @ivar nick: the user's nick as typed, or C{None} before one is set
+        (a copy, kept by the user, read by the fan-out).
     @ivar key: the folded nick (the registry key), or C{None}.
     @ivar look: the nick's look-alike key (L{skeleton}), or C{None}.
+    @ivar secure: the connection is TLS, or from this machine: a password
+        may travel over it.
+    @ivar token: the digest of the login token it logged in with, or None.
     @ivar rooms: the rooms this session is in, by folded name.
     @ivar current: the room a line without a room goes to: the last one
         joined that the session is still in.
     """
 
-    __slots__ = ("hub", "sink", "peer", "host", "frontend", "nick", "key", "look", "rooms", "current", "closed",
-                 "throttle")
+    __slots__ = ("hub", "sink", "peer", "host", "frontend", "secure", "user", "nick", "key", "look", "token", "rooms",
+                 "current", "closed", "throttle")
 
-    def __init__(self, hub, sink, peer: str, frontend: str, host: Optional[str] = None) -> None:
+    def __init__(self, hub, sink, peer: str, frontend: str, host: Optional[str] = None,
+                 secure: bool = False) -> None:
         self.hub = hub
         self.sink = sink
         self.peer = peer
         #: The client's IP address, or None (a unix socket), for bans.
         self.host = host
         self.frontend = frontend
+        self.secure = secure
+        self.user = User(self)
+        self.token: Optional[str] = None
         self.nick: Optional[str] = None
         self.key: Optional[str] = None
         self.look: Optional[str] = None
@@ -78,13 +97,23 @@ class Session(Talk):
         if self.closed:
             return fail(Unavailable("This session has ended; connect again."))
         if self.throttle.take(command.cost):
-            return self._run(command)
+            return self._settle(command)
         result = Deferred()
         self._hold(
-            command.cost, size, lambda: self._run(command).chainDeferred(result),
+            command.cost, size, lambda: self._settle(command).chainDeferred(result),
             lambda reason: result.errback(Unavailable(reason)),
         )
         return result
+
+    def _settle(self, command: cmd.Command) -> Deferred:
+        """Run C{command}; if it changes who or where the session is, what follows waits for it."""
+        if not command.blocking(self):
+            return self._run(command)
+        throttle = self.throttle
+        throttle.pause()
+        d = self._run(command)
+        d.addBoth(lambda result: throttle.resume() or result)
+        return d
 
     def _run(self, command: cmd.Command) -> Deferred:
         rule = _RULES[type(command)]
@@ -177,7 +206,7 @@ class Session(Talk):
 #: Each command's rule: a function of (session, command).
 _RULES = {
     cmd.Nick: lambda s, c: s.set_nick(c.nick),
-    cmd.Join: lambda s, c: s.join(c.room, c.since),
+    cmd.Join: lambda s, c: s.join(c.room, c.since, c.key),
     cmd.Part: lambda s, c: s.part(c.room, c.reason),
     cmd.Say: lambda s, c: s.say(c.room, c.text, c.cid),
     cmd.Action: lambda s, c: s.act(c.room, c.text, c.cid),
@@ -190,6 +219,32 @@ _RULES = {
     cmd.Help: lambda s, c: None,
     cmd.Quit: lambda s, c: s.close(c.reason or "Quit"),
     cmd.Refused: lambda s, c: fail(c.error),
+    cmd.Register: lambda s, c: s.register(c.password, c.email),
+    cmd.Login: lambda s, c: s.login(c.account, c.password, c.token, c.since),
+    cmd.Logout: lambda s, c: s.logout(),
+    cmd.Passwd: lambda s, c: s.passwd(c.old, c.new),
+    cmd.Ghost: lambda s, c: s.ghost(c.nick),
+    cmd.Drop: lambda s, c: s.drop(c.password),
+    cmd.Whois: lambda s, c: s.whois(c.nick),
+    cmd.Room: lambda s, c: s.room_command(c.room, c.action, c.account),
+    cmd.Op: lambda s, c: s.give_role("op", c.room, c.nick),
+    cmd.Deop: lambda s, c: s.give_role("deop", c.room, c.nick),
+    cmd.Voice: lambda s, c: s.give_role("voice", c.room, c.nick),
+    cmd.Devoice: lambda s, c: s.give_role("devoice", c.room, c.nick),
+    cmd.Kick: lambda s, c: s.kick(c.room, c.nick, c.reason),
+    cmd.Ban: lambda s, c: s.ban(c.room, c.mask, c.duration, c.reason),
+    cmd.Unban: lambda s, c: s.unban(c.room, c.mask),
+    cmd.Bans: lambda s, c: s.list_bans(c.room),
+    cmd.Mute: lambda s, c: s.mute(c.room, c.nick, c.duration),
+    cmd.Unmute: lambda s, c: s.unmute(c.room, c.nick),
+    cmd.Invite: lambda s, c: s.invite(c.room, c.nick),
+    cmd.Mode: lambda s, c: s.mode(c.room, c.modes, c.arg),
+    cmd.Delete: lambda s, c: s.delete(c.room, c.id),
+    cmd.Kill: lambda s, c: s.kill(c.nick, c.reason),
+    cmd.Announce: lambda s, c: s.announce(c.text),
+    cmd.ServerBan: lambda s, c: s.server_ban(c.mask, c.duration, c.reason),
+    cmd.ServerUnban: lambda s, c: s.server_unban(c.mask),
+    cmd.ServerBans: lambda s, c: s.server_bans(),
 }
 
 __all__ = ["Session", "Deliver"]

@@ -36,7 +36,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Dict, Optional
 
-from chatd.core.errors import InvalidNick, InvalidRoom, InvalidText, TooLong
+from chatd.core.errors import InvalidAccount, InvalidNick, InvalidRoom, InvalidText, TooLong
 
 #: Categories never allowed in names: controls, format characters (bidi
 #: overrides, zero-width joiners), surrogates, private use, unassigned,
@@ -243,3 +243,83 @@ def skeleton(name: str) -> str:
     decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", name))
     mapped = "".join(prototypes.get(ch, ch) for ch in decomposed)
     return unicodedata.normalize("NFD", mapped).casefold()
+
+
+# -- account names ------------------------------------------------------------
+
+#: Why PRECIS (precis-i18n's reason names) refuses one character, in words:
+#: what the character is, and what to do instead.
+_PRECIS_CHARACTER = {
+    "symbols": ("the symbol", "account names may not hold symbols or emoji"),
+    "punctuation": ("the punctuation mark", "account names may hold ASCII punctuation only"),
+    "has_compat": ("the compatibility character", "write the plain letters or digits it stands for"),
+    "other_letter_digits": ("the character", "titlecase letters and numbers like it are not allowed"),
+    "old_hangul_jamo": ("the conjoining Hangul jamo", "write the composed syllable instead"),
+    "middle_dot": ("the middle dot", "it is allowed only between two l's, as in Catalan"),
+}
+
+#: Why PRECIS refuses the name as a whole.
+_PRECIS_WHOLE = {
+    "bidi_rule": (
+        "mixes right-to-left and left-to-right writing in a way that can "
+        "display as another name; write it in one direction"
+    ),
+    "not_idempotent": "changes each time it is normalised; choose another",
+}
+
+_username = None
+
+
+def _original(name: str, mapped: str):
+    """
+    The character of C{name} that PRECIS saw as C{mapped} (after its width
+    and case mapping) and its 1-based position, or C{mapped} and None.
+    """
+    for pos, ch in enumerate(name):
+        if mapped in (ch, ch.lower(), unicodedata.normalize("NFKC", ch)):
+            return ch, pos + 1
+    return mapped, None
+
+
+def _precis_refusal(name: str, error: UnicodeEncodeError) -> str:
+    kind = error.reason.rpartition("/")[2]
+    if kind in _PRECIS_WHOLE or error.end - error.start != 1:
+        why = _PRECIS_WHOLE.get(kind, "is not allowed by PRECIS (RFC 8265)")
+        return f"The account name {name!r} {why}."
+    ch, pos = _original(name, error.object[error.start])
+    what, why = _PRECIS_CHARACTER.get(
+        kind, ("the character", "RFC 8265 does not allow it in user names")
+    )
+    where = f" at position {pos}" if pos else ""
+    return f"The account name {name!r} holds {what} {describe(ch)}{where}; {why}."
+
+
+def check_account(name: str) -> str:
+    """
+    Check an account name and return its folded key (the same as its
+    nick's: an account is a nick).
+
+    An account name passes PRECIS's UsernameCaseMapped profile (RFC 8265:
+    letters and digits of any script, ASCII punctuation, no symbols, emoji
+    or compatibility forms; full-width letters count as their plain forms)
+    and chatd's own nick rules.
+
+    @raise InvalidAccount: naming the rule the name breaks.
+    """
+    global _username
+    _check_name(name, "account name", InvalidAccount)
+    try:
+        key = check_nick(name)
+    except InvalidNick as e:
+        raise InvalidAccount(f"{e.message} An account name is a nick: the same rules apply.") from None
+    if _username is None:
+        # Imported when first needed: servers without accounts never load
+        # its Unicode tables.
+        import precis_i18n
+
+        _username = precis_i18n.get_profile("UsernameCaseMapped")
+    try:
+        _username.enforce(name)
+    except UnicodeEncodeError as e:
+        raise InvalidAccount(_precis_refusal(name, e)) from None
+    return key

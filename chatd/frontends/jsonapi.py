@@ -40,8 +40,9 @@ def _posted(event, ref) -> Reply:
     return [jsonproto.encode(jsonproto.ok(ref, **fields))]
 
 
-def _topic(event, ref, command) -> Reply:
-    return _data_then_ok(event, ref) if command.topic is None else _ok(event, ref)
+def _logged_in(result, ref) -> Reply:
+    """A login's or registration's ok carries the account, the nick and a new login token."""
+    return [jsonproto.encode(jsonproto.ok(ref, account=result.account, nick=result.nick, token=result.token))]
 
 
 #: How each command's result becomes its replies.
@@ -52,6 +53,12 @@ _REPLIES: Dict[type, Callable] = {
     cmd.Who: _data_then_ok,
     cmd.Rooms: _data_then_ok,
     cmd.History: _data_then_ok,
+    cmd.Bans: _data_then_ok,
+    cmd.ServerBans: _data_then_ok,
+    cmd.Whois: _data_then_ok,
+    cmd.Register: _logged_in,
+    cmd.Login: _logged_in,
+    cmd.Mode: lambda event, ref: _data_then_ok(event, ref) if event.type == "modes" else _ok(event, ref),
 }
 
 
@@ -73,8 +80,8 @@ def run(session, data: bytes) -> Deferred:
 def execute(session, command: cmd.Command, ref: Ref, size: int = 0) -> Deferred:
     """Like L{run}, for a command that is already decoded (long-poll decodes first, to answer 400)."""
     d = session.handle(command, size)
-    if isinstance(command, cmd.Topic):
-        d.addCallback(_topic, ref, command)
+    if isinstance(command, cmd.Topic) and command.topic is None:
+        d.addCallback(_data_then_ok, ref)
     else:
         d.addCallback(_REPLIES.get(type(command), _ok), ref)
     return d.addErrback(_error_reply, ref)

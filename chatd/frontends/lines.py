@@ -21,6 +21,7 @@ from chatd.core import events as ev
 from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import ISink
 from chatd.frontends import peers
+from chatd.frontends.handshake import is_secure
 from chatd.frontends.gate import Refusal, lines_refusal
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.frontends.registry import Built, FrontEnd
@@ -54,7 +55,9 @@ class LineMember(Protocol):
         )
         address = self.transport.getPeer()
         self.peer = peers.describe(address)
-        self.session = factory.hub.connect(self, peer=self.peer, frontend="lines", host=peers.host_of(address))
+        secure = peers.is_local(address) or is_secure(self.transport)
+        self.session = factory.hub.connect(self, peer=self.peer, frontend="lines", host=peers.host_of(address),
+                                           secure=secure)
         log.info("lines connection from {peer}", peer=self.peer)
         self.write(wire.render_info(f"{factory.hub.name}: {factory.motd}"))
         self.write(wire.render_info("Choose a nick: type it and press Enter. /help lists commands."))
@@ -264,6 +267,14 @@ class LineFactory(SendLimited, Factory):
         return member
 
 
+def _reads(kind: str):
+    """The answer of a command that reads (C{/mode}, C{/bans}, C{/whois}): its C{kind} event; a change is broadcast."""
+    def answer(member, result, _) -> None:
+        if result is not None and getattr(result, "type", None) == kind:
+            member.write(wire.render_event(result))
+    return answer
+
+
 #: How a command's result is shown, for the commands that show one.
 _ANSWERS = {
     cmd.Nick: LineMember._answer_nick,
@@ -274,8 +285,12 @@ _ANSWERS = {
     cmd.Who: lambda member, event, _: member.write(wire.render_members(event)),
     cmd.Rooms: lambda member, event, _: member.write(wire.render_rooms(event)),
     cmd.History: lambda member, event, _: member.write(wire.render_history(event)),
-    cmd.Help: lambda member, _, __: member.write(b"".join(wire.line(text) for text in wire.HELP)),
+    cmd.Help: lambda member, _, command: member.write(b"".join(map(wire.line, wire.help_text(command.topic)))),
     cmd.Quit: LineMember._answer_quit,
+    cmd.Mode: _reads(ev.MODES),
+    cmd.Bans: _reads(ev.BANS),
+    cmd.ServerBans: _reads(ev.BANS),
+    cmd.Whois: _reads(ev.WHOIS),
 }
 
 

@@ -32,6 +32,7 @@ from chatd.core import commands as cmd
 from chatd.core.errors import ChatError, RateLimited
 from chatd.core.interfaces import ISink
 from chatd.frontends import jsonapi
+from chatd.frontends import peers
 from chatd.frontends.httpbounds import client_ip as _client_ip
 from chatd.frontends.httpbounds import limited_request_factory
 from chatd.frontends.pollqueue import PollQueue, encode_batch
@@ -286,6 +287,9 @@ class LongPollResource(Resource):
             # then gets its 400 (counted by the core, like every refusal).
             session.core.handle(cmd.Refused(error=e), len(body)).addErrback(self._bad_body, request, e)
             return
+        # Whether a password may travel is a property of this request (a
+        # session's requests need not all come the same way).
+        session.core.secure = request.isSecure() or peers.is_local(request.getClientAddress())
         d = jsonapi.execute(session.core, command, ref, len(body))
         d.addCallback(self._replied, request, session)
         d.addErrback(self._failed, request)

@@ -4,6 +4,7 @@ Addresses as an operator writes them, the one place they are formatted:
 in log lines, in C{chatctl sessions}, and in what a session calls its peer.
 """
 
+import ipaddress
 import os
 from typing import Optional
 
@@ -28,3 +29,16 @@ def describe(address) -> str:
 def host_of(address) -> Optional[str]:
     """The IP address of C{address}, or None (a unix socket has none)."""
     return getattr(address, "host", None)
+
+
+def is_local(address) -> bool:
+    """Whether C{address} is this machine: a loopback address, or a unix socket."""
+    host = getattr(address, "host", None)
+    if host is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback

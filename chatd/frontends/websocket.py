@@ -131,7 +131,9 @@ class WebSocketMember(WebSocketServerProtocol):
 
     def onOpen(self) -> None:
         factory = self.factory
-        self.session = factory.hub.connect(self, peer=self.address, frontend="websocket", host=self.host)
+        secure = self.secure or peers.is_local(self.transport.getPeer())
+        self.session = factory.hub.connect(self, peer=self.address, frontend="websocket", host=self.host,
+                                           secure=secure)
         log.info("websocket connection from {peer}", peer=self.address)
         self._write(factory.welcome)
 

@@ -209,7 +209,7 @@ _SHAPES = {
     },
     ev.UNMUTE: lambda e: {"type": "unmute", "room": e.room, "nick": e.nick, "by": e.by, "ts": iso_ts(e.ts)},
     ev.INVITE: lambda e: {"type": "invite", "room": e.room, "nick": e.nick, "to": e.to, "ts": iso_ts(e.ts)},
-    ev.DELETE: lambda e: {"type": "delete", "room": e.room, "id": e.id, "by": e.by, "ts": iso_ts(e.ts)},
+    ev.DELETE: lambda e: {"type": "delete", "room": e.room, "id": e.message, "by": e.by, "ts": iso_ts(e.ts)},
     ev.ROOM: _room,
     ev.MODES: lambda e: {
         "type": "modes", "room": e.room, "modes": e.modes, "key": e.key, "limit": e.limit, "founder": e.founder,

@@ -282,7 +282,7 @@ _RENDER = {
     ev.MUTE: lambda e: line(f"[{e.room}] -!- {e.by} muted {e.nick}{_lasting(e)}"),
     ev.UNMUTE: lambda e: line(f"[{e.room}] -!- {e.by} unmuted {e.nick}"),
     ev.INVITE: lambda e: line(f"[{e.room}] -!- {e.nick} invited {e.to}"),
-    ev.DELETE: lambda e: line(f"[{e.room}] -!- {e.by} deleted message {e.id}"),
+    ev.DELETE: lambda e: line(f"[{e.room}] -!- {e.by} deleted message {e.message}"),
     ev.ROOM: _room,
     ev.MODES: _modes,
     ev.BANS: _bans,

@@ -11,6 +11,7 @@ from zope.interface import implementer
 from chatd.core.hub import Hub
 from chatd.core.interfaces import ISink
 from chatd.core.rules import Rules
+from chatd.passwords import SyncHasher
 from chatd.core.text import fold
 from chatd.store.memory import MemoryStore
 
@@ -55,22 +56,23 @@ class World:
         self.clock = Clock()
         self.clock.advance(T0)
         self.store = store if store is not None else MemoryStore()
-        self.hub = Hub(self.clock, self.store, make_rules(**rules))
+        self.hub = Hub(self.clock, self.store, make_rules(**rules), hasher=SyncHasher())
         self.sinks = []
 
-    def connect(self, nick=None, sink=None):
-        """Connect a client, give it C{nick}; return (session, sink)."""
+    def connect(self, nick=None, sink=None, host="127.0.0.1", secure=True):
+        """Connect a client (from C{host}; C{secure}: TLS or local), give it C{nick}; return (session, sink)."""
         sink = sink if sink is not None else RecordingSink()
         self.sinks.append(sink)
-        session = self.hub.connect(sink, peer="127.0.0.1:1", frontend="test")
+        session = self.hub.connect(sink, peer=f"{host}:1", frontend="test", host=host, secure=secure)
         sink.session = session
         if nick is not None:
             result(session.set_nick(nick))
         return session, sink
 
     def holder(self, nick):
-        """The session holding C{nick} right now, or None (as presence says)."""
-        return result(self.hub.presence.find(fold(nick)))
+        """The (first) session of the user holding C{nick} right now, or None (as presence says)."""
+        user = result(self.hub.presence.find(fold(nick)))
+        return user.sessions[0] if user is not None else None
 
     def members(self, room):
         """The nicks in C{room}, as presence says (None: nobody is in it)."""
@@ -112,3 +114,13 @@ def fails(d, error):
     assert isinstance(box[0], Failure), f"expected {error.__name__}, got {box[0]!r}"
     assert box[0].check(error), f"expected {error.__name__}, got {box[0].value!r}"
     return box[0].value
+
+
+def raises(error, call, *args):
+    """Run a command that may return a Deferred; assert it is refused with C{error}."""
+    try:
+        d = call(*args)
+    except error as e:
+        return e
+    assert isinstance(d, Deferred), f"{call.__name__} returned {d!r} instead of refusing"
+    return fails(d, error)

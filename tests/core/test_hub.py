@@ -6,7 +6,7 @@ them: a real Hub over a MemoryStore, recording sinks, a Twisted Clock.
 import pytest
 from twisted.internet.defer import Deferred
 
-from chatcore_helpers import T0, World, fails, result
+from chatcore_helpers import T0, World, fails, raises, result
 from chatd.core import events as ev
 from chatd.core.errors import (
     ChatError,
@@ -23,16 +23,6 @@ from chatd.core.errors import (
     TooManyRooms,
 )
 from chatd.core.events import RoomInfo
-
-
-def raises(error, call, *args):
-    """Run a command that may return a Deferred; assert it is refused with C{error}."""
-    try:
-        d = call(*args)
-    except error as e:
-        return e
-    assert isinstance(d, Deferred), f"{call.__name__} returned {d!r} instead of refusing"
-    return fails(d, error)
 
 
 # -- nick ------------------------------------------------------------------

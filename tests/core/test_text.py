@@ -374,3 +374,72 @@ def test_check_room_raises_or_returns_fold(room):
     assert room.startswith("#") and 2 <= len(room) <= ROOM_MAX
     assert "," not in room
     assert not any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"} for ch in room)
+
+
+# -- account names (PRECIS UsernameCaseMapped, RFC 8265, and the nick rules) --
+
+import precis_i18n  # noqa: E402
+
+from chatd.core.errors import InvalidAccount  # noqa: E402
+from chatd.core.text import check_account  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["alice", "Alice_99", "bob-the.builder", "Zoë", "Straße", "日本", "אב", "l·l", "[away]bob", "Ａｌｉｃｅ"],
+)
+def test_valid_account_names_are_accepted(name):
+    """Letters and digits of any script, ASCII punctuation: the key is the nick's, so an account is its nick."""
+    assert check_account(name) == check_nick(name) == fold(name)
+
+
+def test_full_width_account_is_the_plain_one():
+    """PRECIS reads full-width letters as plain ones, as chatd's fold does: one account, not two."""
+    assert check_account("Ａｌｉｃｅ") == check_account("alice")
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("", "A nick must have at least one character. An account name is a nick: the same rules apply."),
+        ("x" * (NICK_MAX + 1), f"{NICK_MAX + 1} characters long; nicks have at most {NICK_MAX}. An account name"),
+        ("al ice", "holds a space U+0020 (SPACE) at position 3"),
+        ("al\u3000ice", "holds a space U+3000 (IDEOGRAPHIC SPACE) at position 3"),
+        ("al\u200dice", "invisible formatting character U+200D (ZERO WIDTH JOINER) at position 3"),
+        ("👨\u200d👩", "invisible formatting character U+200D (ZERO WIDTH JOINER) at position 2"),
+        ("al\u200cice", "U+200C (ZERO WIDTH NON-JOINER)"),
+        ("al\ud800ice", "unpaired surrogate U+D800"),
+        ("smile😀", "the symbol U+1F600 (GRINNING FACE) at position 6; account names may not hold symbols or emoji"),
+        ("a♥b", "the symbol U+2665 (BLACK HEART SUIT) at position 2"),
+        ("ﬁsh", "the compatibility character U+FB01 (LATIN SMALL LIGATURE FI) at position 1; write the plain"),
+        ("bob²", "the compatibility character U+00B2 (SUPERSCRIPT TWO) at position 4"),
+        ("①", "the compatibility character U+2460 (CIRCLED DIGIT ONE) at position 1"),
+        ("louisⅫ", "the compatibility character U+216B (ROMAN NUMERAL TWELVE) at position 6"),
+        ("ǅemal", "the compatibility character U+01C5 (LATIN CAPITAL LETTER D WITH SMALL LETTER Z WITH CARON)"),
+        ("a—b", "the punctuation mark U+2014 (EM DASH) at position 2; account names may hold ASCII punctuation only"),
+        ("a·b", "the middle dot U+00B7 (MIDDLE DOT) at position 2; it is allowed only between two l's"),
+        ("\u05d0alice", "mixes right-to-left and left-to-right writing"),
+        ("a@b", "nicks may not contain any of , : ! @ * ? An account name is a nick: the same rules apply."),
+        ("#alice", "nicks may not start with # / or &. An account name is a nick"),
+    ],
+)
+def test_invalid_account_names_are_refused(name, fragment):
+    """Each refusal says what is wrong, in words, and names the character and where it is."""
+    with pytest.raises(InvalidAccount) as info:
+        check_account(name)
+    assert info.value.code == "invalid-account"
+    assert fragment in info.value.message
+    assert "DISALLOWED" not in info.value.message
+
+
+@given(_any_text)
+@settings(max_examples=400, deadline=None)
+def test_an_account_name_passes_both_rule_sets(name):
+    """Whatever the text, check_account refuses it or it is both a valid nick and a PRECIS username."""
+    try:
+        key = check_account(name)
+    except InvalidAccount as e:
+        assert e.code == "invalid-account" and e.message
+        return
+    assert key == check_nick(name)
+    precis_i18n.get_profile("UsernameCaseMapped").enforce(name)

@@ -54,7 +54,7 @@ EVENTS = [
     ev.Muted(room="#den", nick="dave", by="alice", ts=TS),
     ev.Unmuted(room="#den", nick="bob", by="alice", ts=TS),
     ev.Invited(room="#den", nick="alice", to="carol", ts=TS),
-    ev.Deleted(room="#den", id=42, by="alice", ts=TS),
+    ev.Deleted(room="#den", message=42, by="alice", ts=TS),
     ev.RoomChanged(room="#den", action="registered", founder="alice", by="alice", ts=TS),
     ev.RoomChanged(room="#den", action="transferred", founder="bob", by="alice", ts=TS),
     ev.RoomChanged(room="#den", action="dropped", by="bob", ts=TS),

@@ -15,6 +15,7 @@ class Register(Command):
 
     name: ClassVar[str] = "register"
     cost: ClassVar[int] = _HASHING
+    blocks: ClassVar[bool] = True
     needs_nick: ClassVar[bool] = True
     password: str
     email: Optional[str] = None
@@ -30,6 +31,7 @@ class Login(Command):
 
     name: ClassVar[str] = "login"
     cost: ClassVar[int] = _HASHING
+    blocks: ClassVar[bool] = True
     account: Optional[str] = None
     password: Optional[str] = None
     token: Optional[str] = None
@@ -41,6 +43,7 @@ class Logout(Command):
     """Log out; the token this session logged in with stops working."""
 
     name: ClassVar[str] = "logout"
+    blocks: ClassVar[bool] = True
 
 
 @command
@@ -66,6 +69,7 @@ class Drop(Command):
 
     name: ClassVar[str] = "drop"
     cost: ClassVar[int] = _HASHING
+    blocks: ClassVar[bool] = True
     password: str
 
 

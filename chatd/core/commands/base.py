@@ -21,6 +21,15 @@ class Command:
     needs_nick: ClassVar[bool] = False
     #: Acts on a room the session is in; C{room=None} means its current room.
     needs_room: ClassVar[bool] = False
+    #: Changes who the session is or where it is (a nick, a room, an
+    #: account), so what the client sends after it waits until it has
+    #: settled: every command runs in the order sent and sees what the
+    #: commands before it did.
+    blocks: ClassVar[bool] = False
+
+    def blocking(self, session) -> bool:
+        """Whether the session's next commands must wait for this one."""
+        return self.blocks
 
 
 def fields_of(cls: Type[Command]) -> Tuple[Tuple[str, type, bool], ...]:

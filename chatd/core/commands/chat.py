@@ -13,6 +13,7 @@ class Nick(Command):
 
     name: ClassVar[str] = "nick"
     cost: ClassVar[int] = 3
+    blocks: ClassVar[bool] = True
     nick: str
 
 
@@ -22,6 +23,7 @@ class Join(Command):
 
     name: ClassVar[str] = "join"
     cost: ClassVar[int] = 2
+    blocks: ClassVar[bool] = True
     needs_nick: ClassVar[bool] = True
     room: str
     since: Optional[int] = None
@@ -110,12 +112,16 @@ class Line(Command):
     name: ClassVar[str] = "line"
     text: str
 
+    def blocking(self, session) -> bool:
+        return session.nick is None  # it is the nick
+
 
 @_command
 class Help(Command):
-    """Ask for the command list (the front end renders it)."""
+    """Ask for the command list, or one page of it (C{topic}); the front end renders it."""
 
     name: ClassVar[str] = "help"
+    topic: Optional[str] = None
 
 
 @_command

@@ -1,0 +1,214 @@
+# -*- test-case-name: tests.core.test_session -*-
+"""
+Joining and leaving rooms, for a user and all its connections.
+
+A join is admitted once the room's record is loaded (its bans, key,
+limit and invitations decide: L{chatd.core.moderation}); then every
+connection of the user enters the room, and the room hears one C{join}.
+Each connection gets its own C{join}, C{members} and C{history}, then live
+traffic, with no gap and no duplicate between history and live.  Leaving
+works the same way round: the room hears one C{part} (or C{quit}, or
+C{kick}) when the user's last connection leaves it.
+"""
+
+from typing import List, Optional
+
+from twisted.internet.defer import Deferred
+
+from chatd.core import events as ev
+from chatd.core.errors import TooManyRooms, Unavailable
+from chatd.core.room import Room
+from chatd.core.text import check_room
+
+
+class Membership:
+    """Joining and leaving, as methods of L{chatd.core.session.Session}."""
+
+    __slots__ = ()
+
+    def join(self, name: str, since: Optional[int] = None, key: Optional[str] = None) -> Deferred:
+        """
+        Join a room (on every connection of the user) and make it the
+        current room.
+
+        @param since: resume after this message id instead of the last
+            C{rules.scrollback} messages.
+        @param key: the room's key, if it has one (C{+k}).
+        @return: Deferred firing with the C{members} event once the history
+            has been delivered, or failing with the refusal (banned,
+            invite-only, bad key, room full).
+        """
+        self._need_nick()
+        room_key = check_room(name)
+        hub = self.hub
+        room = self.rooms.get(room_key)
+        if room is not None:
+            self.current = room
+            return self._members(room)
+        if len(self.rooms) >= hub.rules.rooms_per_session:
+            raise TooManyRooms(f"You are in {len(self.rooms)} rooms, the most allowed; part one first.")
+        if room_key not in hub.rooms and len(hub.rooms) >= hub.rules.max_rooms:
+            raise TooManyRooms("The server has as many rooms as it allows; join an existing room.")
+        room = hub.open_room(name, room_key)
+
+        def refused(failure):
+            hub.close_room_if_empty(room)
+            return failure
+
+        done: Deferred = Deferred()
+        d = hub.opened(room).addCallback(lambda _: self.admit(room, key))
+        d.addCallbacks(lambda _: self._enter_all(room, since), refused).chainDeferred(done)
+        return done
+
+    def _enter_all(self, room: Room, since: Optional[int]) -> Deferred:
+        if self.closed:
+            raise Unavailable("This session has ended; connect again.")
+        if room.key in self.rooms:  # another connection of ours got there first
+            self.current = room
+            return self._members(room)
+        user = self.user
+        joined = ev.Join(room=room.name, nick=self.nick, ts=self.hub.now())
+        if not room.members:
+            room.creator = user  # first in since the room was empty
+        if not any(member.user is user for member in room.members):
+            self.hub.bus.publish(room.key, joined)
+        d = self._enter(room, joined, since)
+        for other in tuple(user.sessions):
+            if other is not self and room.key not in other.rooms:
+                other._enter(room, joined, None)
+        return d
+
+    def _enter(self, room: Room, joined: ev.Join, since: Optional[int]) -> Deferred:
+        """This connection becomes a member, holding live events until its scrollback is out."""
+        held: List[ev.Event] = []
+        room.members[self] = held.append
+        room.waiting[self] = held
+        self.rooms[room.key] = room
+        self.current = room
+        self.hub.presence.enter(room.key, self)
+        self.sink.deliver(joined)
+        done: Deferred = Deferred()
+        d = self._members(room).addCallback(self._scrollback, room, held, since)
+        d.chainDeferred(done)
+        return done
+
+    def _scrollback(self, members: ev.Members, room: Room, held: List, since: Optional[int]) -> Deferred:
+        """Deliver the members, then the history; release what arrived meanwhile."""
+        self.sink.deliver(members)
+        rules = self.hub.rules
+        if since is not None:
+            d = self.hub.store.recent(room.name, rules.replay_max, after=since)
+        else:
+            d = self.hub.store.recent(room.name, rules.scrollback)
+
+        def failed(failure):
+            # History could not be read: say so, then go live anyway.
+            self._release(room, held, since, [], True)
+            return failure
+
+        return d.addCallbacks(lambda rows: self._release(room, held, since, *rows) or members, failed)
+
+    def _release(self, room: Room, held: List, since: Optional[int], rows, more: bool) -> None:
+        """Deliver the scrollback, then the events held meanwhile, then go live."""
+        if room.waiting.get(self) is not held:
+            return  # parted or quit while the history was being read
+        last = rows[-1].id if rows else (since if since is not None else -1)
+        self.sink.deliver(ev.History(room=room.name, messages=tuple(rows), truncated=more, ts=self.hub.now()))
+        if room.waiting.pop(self, None) is not held:
+            return  # delivering the history closed the session (too slow)
+        deliver = self.sink.deliver
+        nick = self.nick
+        for event in held:
+            if event.id is not None:
+                if event.id > last:
+                    deliver(event)
+                    last = event.id
+            elif not (event.type == ev.JOIN and event.nick == nick):  # our own join came first
+                deliver(event)
+        fed = room.feed.last
+        room.members[self] = deliver if fed is not None and fed >= last else self._catching_up(room, last)
+
+    def _catching_up(self, room: Room, last: int):
+        """
+        Our history read saw messages the room's feed has not delivered yet
+        (the bus is behind the store): skip them when they come, then take
+        the feed as it is.
+        """
+        deliver = self.sink.deliver
+
+        def ahead(event) -> None:
+            id = event.id
+            if id is None or id > last:
+                deliver(event)
+            if id is not None and id >= last and room.members.get(self) is ahead:
+                room.members[self] = deliver
+
+        return ahead
+
+    def _members(self, room: Room) -> Deferred:
+        def members(nicks) -> ev.Members:
+            return ev.Members(room=room.name, nicks=nicks or (), topic=room.topic, nick=room.topic_by or None,
+                              roles=self.roles_shown(room, nicks or ()), ts=self.hub.now())
+
+        return self.hub.presence.members(room.key).addCallback(members)
+
+    # -- leaving --------------------------------------------------------------------
+
+    def part(self, name: Optional[str], reason: Optional[str] = None) -> ev.Part:
+        """Leave a room (no name: the current one) on every connection; the room hears one C{part}."""
+        room = self._joined(name)
+        event = ev.Part(room=room.name, nick=self.nick, reason=self._reason(reason, refuse=True), ts=self.hub.now())
+        self.user_leaves(room, event)
+        return event
+
+    def user_leaves(self, room: Room, event: ev.Event) -> None:
+        """
+        Every connection of the user leaves C{room}; its members hear
+        C{event}, and so does each connection not still waiting for its
+        scrollback.
+        """
+        told = []
+        for session in tuple(self.user.sessions):
+            if room.key in session.rooms:
+                if session not in room.waiting:
+                    told.append(session)
+                session._leave(room)
+        self.hub.bus.publish(room.key, event)
+        for session in told:
+            session.sink.deliver(event)
+
+    def _leave(self, room: Room) -> None:
+        """This connection is no longer a member (others are told by the caller, through the bus)."""
+        room.members.pop(self, None)
+        room.waiting.pop(self, None)
+        del self.rooms[room.key]
+        self.hub.presence.leave(room.key, self)
+        if self.current is room:
+            self.current = next(reversed(self.rooms.values()), None)
+        self.hub.close_room_if_empty(room)
+
+    def leave_all(self, reason: Optional[str]) -> None:
+        """
+        This connection is closing: it leaves its rooms; a room hears a
+        C{quit} when no other connection of the user is in it (and the
+        server is not stopping).
+        """
+        reason = self._reason(reason)
+        now = self.hub.now()
+        user = self.user
+        for room in tuple(self.rooms.values()):
+            self._leave(room)
+            if self.hub.shutting_down or any(member.user is user for member in room.members):
+                continue
+            self.hub.bus.publish(room.key, ev.Quit(room=room.name, nick=self.nick, reason=reason, ts=now))
+
+    def kicked(self, by: str, reason: Optional[str], rooms=None) -> None:
+        """
+        Put out of C{rooms} (every room, by default) by C{by}: each room,
+        and every connection of the user, gets a C{kick} event.
+        """
+        reason = self._reason(reason)
+        now = self.hub.now()
+        for room in tuple(rooms if rooms is not None else self.rooms.values()):
+            if room.key in self.rooms:
+                self.user_leaves(room, ev.Kick(room=room.name, nick=self.nick, by=by, reason=reason, ts=now))
