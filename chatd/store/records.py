@@ -1,14 +1,17 @@
 # -*- test-case-name: tests.store.test_records -*-
 """
-What a store keeps about a room besides its messages.
+What a store keeps besides messages: rooms, accounts and bans, as values.
 
 A room is a record that exists while nobody is in it, so that what belongs
-to the room (its topic today; owners and modes later) outlives its members
-and can be read by any process sharing the store.
+to the room (its topic, founder and modes) outlives its members and can be
+read by any process sharing the store.  Records are frozen so that one
+handed to a caller can never change under another.
 """
 
 import dataclasses
 from typing import Dict, Iterator, Mapping, Optional, Union
+
+from chatd.core.errors import AccountExists, NoSuchAccount
 
 #: A setting's value: text, a whole number, or true/false.
 SettingValue = Union[str, int, bool]
@@ -99,10 +102,18 @@ class RoomRecord:
                 raise ValueError(f"A room's {field} must be a whole number, 0 or more, not {value}.")
 
 
+#: The roles an account can hold in a registered room, strongest first.
+ROLES = ("founder", "operator", "voice")
+
+
 @dataclasses.dataclass(frozen=True)
 class AccountRecord:
     """
     An account as the store keeps it.
+
+    The store trusts C{key} and C{look} as given (the core computes them):
+    it looks accounts up by them, and never recomputes them, so that a
+    change to chatd's folding can never make an account unreachable.
 
     @ivar name: the account name as registered (PRECIS UsernameCaseMapped).
     @ivar key: the folded name (L{chatd.core.text.fold}): unique.
@@ -119,12 +130,21 @@ class AccountRecord:
     email: str = ""
     created: float = 0.0
 
+    def __post_init__(self) -> None:
+        for field in ("name", "key", "look", "password_hash"):
+            _need_text(self, field, "An account", empty=False)
+        _need_text(self, "email", "An account")
+        _need_time(self, "created", "An account")
+
 
 @dataclasses.dataclass(frozen=True)
 class BanRecord:
     """
     A ban: C{mask} is C{~a:ACCOUNT}, a nick pattern or an address/network;
     set by C{by} at C{since}, for C{reason}, until C{until} (None: for ever).
+
+    The store compares masks by their fold (L{chatd.core.text.fold}), so
+    C{~a:Alice} and C{~a:alice} are one ban, and keeps the spelling last set.
     """
 
     mask: str
@@ -132,3 +152,45 @@ class BanRecord:
     since: float
     reason: str = ""
     until: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        _need_text(self, "mask", "A ban", empty=False)
+        _need_text(self, "by", "A ban")
+        _need_text(self, "reason", "A ban")
+        _need_time(self, "since", "A ban")
+        if self.until is not None:
+            _need_time(self, "until", "A ban")
+
+
+def check_role(role: Optional[str]) -> None:
+    """Refuse a role no store keeps: only L{ROLES}, or None for none."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"A role is one of {', '.join(ROLES)}, or none; not {role}.")
+
+
+def taken(record: AccountRecord, existing: AccountRecord) -> AccountExists:
+    """The refusal of C{record}: C{existing} has its name or its look."""
+    if existing.key == record.key:
+        return AccountExists(f"An account called {existing.name} exists already; choose another nick.")
+    return AccountExists(f"{record.name} looks like the account {existing.name}; choose another nick.")
+
+
+def no_account(key: str) -> NoSuchAccount:
+    """The refusal of something for an account that is not (or no longer) there."""
+    return NoSuchAccount(f"There is no account {key}; it may have been dropped.")
+
+
+def _need_text(record: object, field: str, what: str, empty: bool = True) -> None:
+    """Refuse a field that is not text (or is empty, unless C{empty}), naming it."""
+    value = getattr(record, field)
+    if not isinstance(value, str):
+        raise TypeError(f"{what}'s {field} must be text, not {type(value).__name__}.")
+    if not empty and not value:
+        raise ValueError(f"{what} needs a {field}.")
+
+
+def _need_time(record: object, field: str, what: str) -> None:
+    """Refuse a time that is not a number of seconds: every store keeps it as one."""
+    value = getattr(record, field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what}'s {field} must be POSIX seconds, not {type(value).__name__}.")

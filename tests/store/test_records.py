@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from chatd.store.records import RoomRecord, Settings
+from chatd.store.records import AccountRecord, BanRecord, RoomRecord, Settings, check_role
 
 
 def test_defaults():
@@ -66,3 +66,39 @@ def test_setting_without_name():
 def test_bad_fields(fields, error, message):
     with pytest.raises(error, match=message):
         RoomRecord(**{"name": "#a", **fields})
+
+
+@pytest.mark.parametrize("fields, error, message", [
+    ({"key": ""}, ValueError, "An account needs a key"),
+    ({"password_hash": None}, TypeError, "An account's password_hash must be text, not NoneType"),
+    ({"email": None}, TypeError, "An account's email must be text"),
+    ({"created": "today"}, TypeError, "An account's created must be POSIX seconds, not str"),
+])
+def test_bad_account(fields, error, message):
+    """An account every store could not keep unchanged is refused, naming the field."""
+    with pytest.raises(error, match=message):
+        AccountRecord(**{"name": "alice", "key": "alice", "look": "alice", "password_hash": "h", **fields})
+
+
+@pytest.mark.parametrize("fields, error, message", [
+    ({"mask": ""}, ValueError, "A ban needs a mask"),
+    ({"since": None}, TypeError, "A ban's since must be POSIX seconds, not NoneType"),
+    ({"until": True}, TypeError, "A ban's until must be POSIX seconds, not bool"),
+    ({"reason": 3}, TypeError, "A ban's reason must be text, not int"),
+])
+def test_bad_ban(fields, error, message):
+    with pytest.raises(error, match=message):
+        BanRecord(**{"mask": "spam*", "by": "alice", "since": 1.0, **fields})
+
+
+def test_ban_times():
+    """Whole seconds and None (for ever) are times too."""
+    assert BanRecord("spam*", "alice", 1, until=None).until is None
+    assert BanRecord("spam*", "alice", 1, until=2).until == 2
+
+
+def test_roles():
+    for role in ("founder", "operator", "voice", None):
+        check_role(role)
+    with pytest.raises(ValueError, match="A role is one of founder, operator, voice, or none; not member"):
+        check_role("member")
