@@ -5,46 +5,44 @@ C{db = :memory:}.  Nothing survives a restart.
 
 Every method answers at once, but through a Deferred like a store on disk,
 so that the core cannot come to depend on an answer being synchronous.
+Accounts, roles and bans are in L{chatd.store.memory_accounts}, mixed in.
 """
 
-from collections import deque
-from typing import Deque, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from twisted.internet.defer import fail, succeed
 from zope.interface import implementer
 
-from chatd.core.events import Event, stored
-from chatd.core.interfaces import IStore
+from chatd.core.events import stored
+from chatd.core.interfaces import IAccountStore, IModerationStore, IStore
 from chatd.core.text import fold
+from chatd.store.memory_accounts import MemoryAccounts, MemoryModeration
 from chatd.store.records import RoomRecord, Settings
+from chatd.store.streams import EventStream
 
 
-class _Room:
+class _Room(EventStream):
     """
     A room's record, kept as plain attributes so that an append costs no
     more than it did before rooms were records, and its newest messages.
     """
 
-    __slots__ = ("name", "topic", "topic_by", "settings", "last_id", "pruned_below", "messages")
+    __slots__ = ("name", "topic", "topic_by", "settings")
 
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name, self.topic, self.topic_by = name, "", ""
         self.settings = Settings()
-        self.last_id = self.pruned_below = 0
-        self.messages: Deque[Event] = deque()
 
     def record(self) -> RoomRecord:
         return RoomRecord(self.name, self.topic, self.topic_by, self.settings, self.last_id, self.pruned_below)
 
-    def drop_oldest(self) -> None:
-        """Retention: forget the oldest message, and say that it went."""
-        self.pruned_below = self.messages.popleft().id + 1
 
-
-@implementer(IStore)
-class MemoryStore:
+@implementer(IStore, IAccountStore, IModerationStore)
+class MemoryStore(MemoryAccounts, MemoryModeration):
     """
-    Keeps the newest C{keep} messages of each room, and each room's record.
+    Keeps the newest C{keep} messages of each room (and of each account's
+    private messages), each room's record, accounts, roles and bans.
 
     Client message ids are remembered for C{cid_window} seconds (judged by
     the message timestamps the core passes in).
@@ -53,6 +51,8 @@ class MemoryStore:
     name = "memory"
 
     def __init__(self, keep: int = 1000, cid_window: float = 86400.0) -> None:
+        MemoryAccounts.__init__(self, keep)
+        MemoryModeration.__init__(self)
         self._keep = keep
         self._rooms: Dict[str, _Room] = {}
         self._cids: Dict[Tuple[str, str], Tuple[int, float]] = {}
@@ -78,8 +78,8 @@ class MemoryStore:
                 return succeed((seen[0], seen[1], False))
         r = self._room(room)
         r.last_id = id = r.last_id + 1
-        r.messages.append(stored(type, room, nick, text, id, ts))
-        if len(r.messages) > self._keep:
+        r.events.append(stored(type, r.name, nick, text, id, ts, cid))
+        if len(r.events) > self._keep:
             r.drop_oldest()
         if cid is not None:
             self._cids[(identity, cid)] = (id, ts)
@@ -87,30 +87,33 @@ class MemoryStore:
 
     def recent(self, room, limit, before: Optional[int] = None, after: Optional[int] = None):
         r = self._rooms.get(fold(room))
-        if r is None:
-            return succeed(([], False))
-        rows = [
-            m
-            for m in r.messages
-            if (before is None or m.id < before) and (after is None or m.id > after)
-        ]
-        more = len(rows) > limit
-        if after is not None and after + 1 < r.pruned_below:
-            more = True  # some of what was asked for is already pruned
-        return succeed((rows[-limit:] if limit > 0 else [], more))
+        return succeed(r.page(limit, before, after) if r is not None else ([], False))
+
+    def message(self, room, id):
+        r = self._rooms.get(fold(room))
+        i = r.find(id) if r is not None else -1
+        return succeed(r.events[i] if i >= 0 else None)
+
+    def delete_message(self, room, id):
+        """Forget one message; the room's counter keeps its id from being given out again."""
+        r = self._rooms.get(fold(room))
+        i = r.find(id) if r is not None else -1
+        if i >= 0:
+            del r.events[i]
+        return succeed(i >= 0)
 
     def prune(self, max_messages_per_room, max_age_seconds, now):
-        """Drop each room's messages beyond the count or older than the age."""
-        dropped = 0
-        for r in self._rooms.values():
-            while r.messages and (
-                (max_messages_per_room is not None and len(r.messages) > max_messages_per_room)
-                or (max_age_seconds is not None and now - r.messages[0].ts > max_age_seconds)
-            ):
-                r.drop_oldest()
-                dropped += 1
+        """
+        Drop each room's and each account's messages beyond the count or
+        older than the age; forget expired client ids, tokens and bans.
+        """
+        cutoff = None if max_age_seconds is None else now - max_age_seconds  # as SQLite computes it
+        streams = list(self._rooms.values()) + list(self._private_streams.values())
+        dropped = sum(s.prune(max_messages_per_room, cutoff) for s in streams)
         horizon = now - self._cid_window
         self._cids = {k: v for k, v in self._cids.items() if v[1] >= horizon}
+        self._expire_tokens(now)
+        self._expire_bans(now)
         return succeed(dropped)
 
     def room(self, room):

@@ -13,8 +13,9 @@ import sqlite3
 from typing import Dict, NamedTuple, Tuple
 
 #: The version this chatd writes; each older one has a migration below.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
+#: Rooms and their messages: the tables of version 2.
 _CREATE = """
 CREATE TABLE rooms (
     rid INTEGER PRIMARY KEY,
@@ -38,6 +39,47 @@ CREATE TABLE cids (
 CREATE INDEX cids_by_ts ON cids (ts);
 """
 
+#: What version 3 added: accounts with their tokens and private messages,
+#: and roles and bans.  Rooms are named by their key, not their rid, so that
+#: a role or a ban never creates a room record as a side effect.
+_ACCOUNTS = """
+CREATE TABLE accounts (
+    key TEXT PRIMARY KEY,                    -- chatd.core.text.fold(name)
+    look TEXT NOT NULL UNIQUE,               -- chatd.core.text.skeleton(name)
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    last_private INTEGER NOT NULL DEFAULT 0,      -- the private stream's id counter
+    privates_pruned_below INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE tokens (
+    digest TEXT PRIMARY KEY,                 -- SHA-256 of the token, hex
+    key TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX tokens_by_key ON tokens (key);
+CREATE INDEX tokens_by_expiry ON tokens (expires);
+CREATE TABLE privates (
+    key TEXT NOT NULL, id INTEGER NOT NULL,
+    nick TEXT NOT NULL, recipient TEXT NOT NULL, text TEXT NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (key, id)
+) WITHOUT ROWID;
+CREATE TABLE roles (
+    room TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (room, key)
+) WITHOUT ROWID;
+CREATE INDEX roles_by_key ON roles (key);
+CREATE TABLE bans (
+    seq INTEGER PRIMARY KEY,                 -- setting order
+    scope TEXT NOT NULL,                     -- the room's key, '' for the server
+    mask_key TEXT NOT NULL,                  -- chatd.core.text.fold(mask)
+    mask TEXT NOT NULL, by TEXT NOT NULL, since REAL NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', until REAL,
+    UNIQUE (scope, mask_key)
+);
+CREATE INDEX bans_by_until ON bans (until) WHERE until IS NOT NULL;
+"""
+
 #: From version N to N + 1.
 _MIGRATIONS: Dict[int, str] = {
     # Rooms become records with settings (for owners and modes); the
@@ -46,6 +88,9 @@ _MIGRATIONS: Dict[int, str] = {
     ALTER TABLE rooms RENAME COLUMN setter TO topic_by;
     ALTER TABLE rooms ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
     """,
+    # Accounts, tokens, private messages, roles and bans: new tables only,
+    # so every room, message and client id is kept as it was.
+    2: _ACCOUNTS,
 }
 
 _SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
@@ -101,7 +146,7 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
             " Run the newer chatd that wrote it, or restore a backup."
         )
     if version == 0:
-        _run(db, _CREATE)
+        _run(db, _CREATE + _ACCOUNTS)
     else:
         for step in range(version, SCHEMA_VERSION):
             _run(db, _MIGRATIONS[step])

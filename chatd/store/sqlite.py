@@ -27,11 +27,11 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chatd.core.errors import Unavailable
-from chatd.core.interfaces import IStore
+from chatd.core.errors import ChatError, Unavailable
+from chatd.core.interfaces import IAccountStore, IModerationStore, IStore
 from chatd.core.text import fold
 from chatd.store import schema
-from chatd.store.records import RoomRecord
+from chatd.store.records import AccountRecord, BanRecord, RoomRecord, check_role
 from chatd.store.schema import SCHEMA_VERSION
 from chatd.store.tables import Tables
 from chatd.store.writer import Op, Results, Writer
@@ -41,9 +41,15 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StoreError"]
 #: What each operation is, for error messages that people read.
 _WHAT = {"append": "Storing the message", "recent": "Reading the history", "set_topic": "Storing the topic",
          "save_room": "Storing the room", "room": "Reading the room", "last_id": "Reading the room",
-         "prune": "Pruning old messages"}
-
-#: The operations that change a room's topic.
+         "prune": "Pruning old messages", "message": "Reading the message",
+         "delete_message": "Deleting the message", "create_account": "Storing the account",
+         "account": "Reading the account", "find_account": "Reading the account",
+         "set_password": "Storing the password", "drop_account": "Dropping the account",
+         "add_token": "Storing the login token", "token_account": "Reading the login token",
+         "remove_token": "Forgetting the login token", "append_private": "Storing the private message",
+         "privates": "Reading the private messages", "roles": "Reading the roles",
+         "set_role": "Storing the role", "bans": "Reading the bans", "add_ban": "Storing the ban",
+         "remove_ban": "Lifting the ban"}
 
 #: C{PRAGMA synchronous} read back, in tap.cfg's words.
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
@@ -56,10 +62,11 @@ class StoreError(Unavailable):
     """
 
 
-@implementer(IStore)
+@implementer(IStore, IAccountStore, IModerationStore)
 class SQLiteStore:
     """
-    Room messages, room records and ids in one SQLite file.
+    Room messages, room records and ids, accounts, roles and bans in one
+    SQLite file.
 
     @param path: the database file (created if missing, migrated if older).
     @param reactor: used only for C{callFromThread}.
@@ -143,17 +150,84 @@ class SQLiteStore:
         """
         Delete each room's oldest messages beyond C{max_messages_per_room}
         and those older than C{max_age_seconds} (either may be C{None}), and
-        forget client message ids older than the window.  Only a prefix of
-        a room goes, so the ids kept stay contiguous and C{recent} can tell
-        what was pruned: an old message behind a newer one waits for it.
+        the same of each account's private messages; forget client message
+        ids older than the window, and tokens and bans that have expired by
+        C{now}.  Only a prefix of a stream goes, so C{recent} and
+        C{privates} can tell what was pruned: an old message behind a newer
+        one waits for it.
 
         The work is done in steps of at most C{prune_chunk} rows, each
         queued behind the calls made meanwhile, so writes never wait long.
 
-        @return: Deferred firing with the number of messages deleted.
+        @return: Deferred firing with the number of messages (room and
+            private) deleted.
         """
         cutoff = None if max_age_seconds is None else now - max_age_seconds
-        return self._submit("prune", (max_messages_per_room, cutoff, now - self._cid_window, None, 0))
+        return self._submit("prune", (max_messages_per_room, cutoff, now, None, 0))
+
+    def message(self, room: str, id: int) -> Deferred:
+        return self._submit("message", (fold(room), id))
+
+    def delete_message(self, room: str, id: int) -> Deferred:
+        return self._submit("delete_message", (fold(room), id))
+
+    # -- accounts (IAccountStore) ---------------------------------------------
+
+    def create_account(self, record: AccountRecord) -> Deferred:
+        if not isinstance(record, AccountRecord):
+            return fail(TypeError(f"create_account needs an AccountRecord, not {type(record).__name__}"))
+        return self._submit("create_account", (record,))
+
+    def account(self, key: str) -> Deferred:
+        return self._submit("account", (key,))
+
+    def find_account(self, key: str, look: str) -> Deferred:
+        return self._submit("find_account", (key, look))
+
+    def set_password(self, key: str, password_hash: str) -> Deferred:
+        return self._submit("set_password", (key, password_hash))
+
+    def drop_account(self, key: str) -> Deferred:
+        return self._submit("drop_account", (key,))
+
+    def add_token(self, digest: str, key: str, expires: float) -> Deferred:
+        return self._submit("add_token", (digest, key, expires))
+
+    def token_account(self, digest: str, now: float) -> Deferred:
+        return self._submit("token_account", (digest, now))
+
+    def remove_token(self, digest: str) -> Deferred:
+        return self._submit("remove_token", (digest,))
+
+    def append_private(self, key: str, nick: str, to: str, text: str, ts: float) -> Deferred:
+        return self._submit("append_private", (key, nick, to, text, ts))
+
+    def privates(self, key: str, limit: int, before: Optional[int] = None,
+                 after: Optional[int] = None) -> Deferred:
+        return self._submit("privates", (key, limit, before, after))
+
+    # -- roles and bans (IModerationStore) --------------------------------------
+
+    def roles(self, room: str) -> Deferred:
+        return self._submit("roles", (fold(room),))
+
+    def set_role(self, room: str, key: str, role: Optional[str]) -> Deferred:
+        try:
+            check_role(role)
+        except ValueError as e:
+            return fail(e)
+        return self._submit("set_role", (fold(room), key, role))
+
+    def bans(self, scope: Optional[str]) -> Deferred:
+        return self._submit("bans", (_scope(scope),))
+
+    def add_ban(self, scope: Optional[str], record: BanRecord) -> Deferred:
+        if not isinstance(record, BanRecord):
+            return fail(TypeError(f"add_ban needs a BanRecord, not {type(record).__name__}"))
+        return self._submit("add_ban", (_scope(scope), fold(record.mask), record))
+
+    def remove_ban(self, scope: Optional[str], mask: str) -> Deferred:
+        return self._submit("remove_ban", (_scope(scope), fold(mask)))
 
     def _submit(self, kind: str, args: Tuple[Any, ...]) -> Deferred:
         if self._state not in ("opening", "open"):
@@ -186,8 +260,9 @@ class SQLiteStore:
         self._closed(None)
 
     def _deliver(self, results: Results) -> None:
-        """Fire each Deferred in call order."""
-        errors = [_wrap(_WHAT[op.kind], self.name, value) for op, ok, value in results if not ok]
+        """Fire each Deferred in call order; log failures, but not refusals (an answer)."""
+        errors = [_wrap(_WHAT[op.kind], self.name, value) for op, ok, value in results
+                  if not ok and not isinstance(value, ChatError)]
         if errors:
             self._log.failure(
                 "{store}: {count} of {total} operations failed", Failure(errors[0]),
@@ -208,6 +283,11 @@ class SQLiteStore:
         waiting, self._waiting = self._waiting, []
         for d in waiting:
             d.callback(None)
+
+
+def _scope(scope: Optional[str]) -> str:
+    """A ban's scope in the file: the room's key, or C{""} for the server."""
+    return "" if scope is None else fold(scope)
 
 
 def _wrap(what: str, name: str, error: BaseException) -> BaseException:

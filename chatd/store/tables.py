@@ -3,6 +3,11 @@
 The SQLite store's operations, as its writer thread runs them: each inside
 the transaction the writer opened, none of them committing.
 
+L{Tables} holds rooms and their messages, and the pruning of everything;
+accounts (L{chatd.store.tables_accounts}) and roles and bans
+(L{chatd.store.tables_moderation}) are mixed in, so that the writer runs
+every call, whatever it touches, in the same group commits.
+
 The rooms table is small and read by every call, so it is kept in memory
 (only by this thread); L{Tables.reload} reads it again after a rollback.
 """
@@ -15,7 +20,18 @@ from typing import Dict, List, Optional, Tuple
 from chatd.core.events import Event, stored
 from chatd.store.records import RoomRecord, Settings
 from chatd.store.schema import Opened
+from chatd.store.streams import RowStream
+from chatd.store.tables_accounts import AccountTables
+from chatd.store.tables_moderation import ModerationTables
 from chatd.store.writer import Again
+
+#: Rows that expire, deleted by each pruning before any stream: client
+#: message ids (by message time), login tokens, and bans with an end.
+_EXPIRED = (
+    "DELETE FROM cids WHERE rowid IN (SELECT rowid FROM cids WHERE ts < ? LIMIT ?)",
+    "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires <= ? LIMIT ?)",
+    "DELETE FROM bans WHERE seq IN (SELECT seq FROM bans WHERE until <= ? LIMIT ?)",
+)
 
 
 @dataclasses.dataclass(slots=True)
@@ -35,9 +51,10 @@ class _Row:
         return RoomRecord(self.name, self.topic, self.topic_by, self.settings, self.last_id, pruned)
 
 
-class Tables:
+class Tables(AccountTables, ModerationTables):
     """
-    Messages, rooms and client message ids in one connection.
+    Messages, rooms and client message ids in one connection, and (mixed
+    in) accounts, roles and bans.
 
     @param opened: what opening the file found, for the log.
     @param cid_window: seconds (by message timestamp) a client message id
@@ -51,6 +68,8 @@ class Tables:
         self._cid_window = cid_window
         self._prune_chunk = prune_chunk
         self._rooms: Dict[str, _Row] = {}
+        self._messages = RowStream(db, "messages", "rid", "type, nick, text, id, ts, cid")
+        self._privates = RowStream(db, "privates", "key", "nick, recipient, text, id, ts")
         self.reload()
 
     def reload(self) -> None:
@@ -96,20 +115,21 @@ class Tables:
         r = self._rooms.get(key)
         if r is None:
             return ([], False)
-        limit = max(0, limit)
-        rows = self.db.execute(
-            "SELECT type, nick, text, id, ts, cid FROM messages WHERE rid = ? AND id > ? AND id < ?"
-            " ORDER BY id DESC LIMIT ?",
-            (r.rid, -1 if after is None else after, r.last_id + 1 if before is None else before, limit + 1),
-        ).fetchall()
-        more = len(rows) > limit
-        if after is not None and after + 1 < r.pruned_below:
-            more = True  # some of what was asked for is already pruned
-        events = [
-            stored(t, r.name, nick, text, id, ts, cid)
-            for t, nick, text, id, ts, cid in reversed(rows[:limit])
-        ]
-        return (events, more)
+        rows, more = self._messages.page(r.rid, r.last_id, r.pruned_below, limit, before, after)
+        return ([stored(t, r.name, nick, text, id, ts, cid) for t, nick, text, id, ts, cid in rows], more)
+
+    def message(self, key: str, id: int) -> Optional[Event]:
+        r = self._rooms.get(key)
+        row = self._messages.one(r.rid, id) if r is not None else None
+        if row is None:
+            return None
+        t, nick, text, id, ts, cid = row
+        return stored(t, r.name, nick, text, id, ts, cid)
+
+    def delete_message(self, key: str, id: int) -> bool:
+        """Delete one message; the room's counter keeps its id from being given out again."""
+        r = self._rooms.get(key)
+        return r is not None and self._messages.delete(r.rid, id)
 
     def room(self, key: str) -> Optional[RoomRecord]:
         r = self._rooms.get(key)
@@ -132,52 +152,44 @@ class Tables:
         r.topic, r.topic_by = topic, nick
         self.db.execute("UPDATE rooms SET topic = ?, topic_by = ? WHERE rid = ?", (topic, nick, r.rid))
 
-    def prune(self, keep: Optional[int], cutoff: Optional[float], cid_cutoff: float,
-              todo: Optional[Tuple[str, ...]], deleted: int) -> object:
+    def prune(self, keep: Optional[int], cutoff: Optional[float], now: float,
+              todo: Optional[Tuple[Tuple[str, str], ...]], deleted: int) -> object:
         """
-        One bounded step of pruning: client ids first, then room by room.
+        One bounded step of pruning: expired rows first, then each room's
+        messages and each account's private messages.
 
-        @return: the number deleted when done, else L{Again} with the
-            arguments for the next step.
+        @param todo: the streams still to prune, C{("room", key)} or
+            C{("account", key)}; C{None} before the expired rows are done.
+        @return: the number of messages deleted when done, else L{Again}
+            with the arguments for the next step.
         """
         budget = self._prune_chunk
         if todo is None:
-            budget -= self.db.execute(
-                "DELETE FROM cids WHERE rowid IN (SELECT rowid FROM cids WHERE ts < ? LIMIT ?)",
-                (cid_cutoff, budget),
-            ).rowcount
-            if budget <= 0:
-                return Again((keep, cutoff, cid_cutoff, None, deleted))
-            todo = tuple(self._rooms)
+            for sql, horizon in zip(_EXPIRED, (now - self._cid_window, now, now)):
+                budget -= self.db.execute(sql, (horizon, budget)).rowcount
+                if budget <= 0:
+                    return Again((keep, cutoff, now, None, deleted))
+            todo = tuple(("room", key) for key in self._rooms) + self.private_streams()
         while todo and budget > 0:
-            r = self._rooms.get(todo[-1])
-            n, done = self._prune_room(r, keep, cutoff, budget) if r else (0, True)
+            kind, key = todo[-1]
+            prune = self._prune_room if kind == "room" else self._prune_privates
+            n, done = prune(key, keep, cutoff, budget)
             budget -= n
             deleted += n
             if done:
                 todo = todo[:-1]
-        return Again((keep, cutoff, cid_cutoff, todo, deleted)) if todo else deleted
+        return Again((keep, cutoff, now, todo, deleted)) if todo else deleted
 
-    def _prune_room(self, r: _Row, keep: Optional[int], cutoff: Optional[float],
+    def _prune_room(self, key: str, keep: Optional[int], cutoff: Optional[float],
                     budget: int) -> Tuple[int, bool]:
-        """Delete up to C{budget} of C{r}'s oldest messages; say if C{r} is done."""
-        keep_from = r.last_id - keep + 1 if keep is not None else 0
-        bound, seen, done = r.pruned_below, 0, False
-        for id, ts in self.db.execute(
-            "SELECT id, ts FROM messages WHERE rid = ? AND id >= ? ORDER BY id LIMIT ?",
-            (r.rid, r.pruned_below, budget),
-        ):
-            seen += 1
-            if id >= keep_from and (cutoff is None or ts >= cutoff):
-                done = True
-                break
-            bound = id + 1
-        done = done or seen < budget
-        if bound == r.pruned_below:
-            return 0, done
-        n = self.db.execute("DELETE FROM messages WHERE rid = ? AND id < ?", (r.rid, bound)).rowcount
-        r.pruned_below = bound
-        self.db.execute("UPDATE rooms SET pruned_below = ? WHERE rid = ?", (bound, r.rid))
+        """Delete up to C{budget} of a room's oldest messages; say if it is done."""
+        r = self._rooms.get(key)
+        if r is None:
+            return 0, True
+        n, bound, done = self._messages.prune(r.rid, r.last_id, r.pruned_below, keep, cutoff, budget)
+        if bound != r.pruned_below:
+            r.pruned_below = bound
+            self.db.execute("UPDATE rooms SET pruned_below = ? WHERE rid = ?", (bound, r.rid))
         return n, done
 
 

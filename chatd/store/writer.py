@@ -13,7 +13,8 @@ message is what lets C{durability = full} keep up with a busy server.
 
 If a batch fails, it is rolled back and its operations are run again one
 per transaction, so only those that fail on their own fail; the thread
-carries on.
+carries on.  An operation that refuses (L{Refused}) fails alone, without
+undoing its batch.
 """
 
 import dataclasses
@@ -41,6 +42,17 @@ class Again(NamedTuple):
     """Returned by a step that has more to do: queue it again with C{args}."""
 
     args: Tuple[Any, ...]
+
+
+class Refused(NamedTuple):
+    """
+    Returned by an operation that refuses before changing anything (an
+    account name taken): its call fails with C{error}, and the rest of its
+    batch commits.  Raising would roll the whole batch back and run it
+    again one operation at a time, for what is an ordinary answer.
+    """
+
+    error: Exception
 
 
 #: What the writer hands the reactor thread: each operation, whether it
@@ -169,6 +181,8 @@ class Writer:
             if ok and isinstance(value, Again):
                 op.args = value.args
                 self._queue.put(op)
+            elif ok and isinstance(value, Refused):
+                deliver.append((op, False, value.error))
             else:
                 deliver.append((op, ok, value))
         if deliver:

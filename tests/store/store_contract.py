@@ -229,6 +229,61 @@ class StoreContract:
         for got in stored.values():
             assert got == list(range(1, len(got) + 1))
 
+    @pytest_twisted.inlineCallbacks
+    def test_message_by_id(self, store):
+        """One stored message is read back by its id, from any spelling of its room."""
+        yield say(store, "#Lobby", "hello", ts=5.0, cid="c1")
+        yield say(store, "#LOBBY", "waves", ts=6.0, nick="Bob", type=ACTION)
+        one, two = yield gatherResults([store.message("#lobby", 1), store.message("#ＬＯＢＢＹ", 2)])
+        assert (one.type, one.room, one.nick, one.text, one.id, one.ts, one.cid) == (
+            MESSAGE, "#Lobby", "alice", "hello", 1, 5.0, "c1")
+        assert (two.type, two.room, two.nick, two.text, two.id, two.ts) == (ACTION, "#Lobby", "Bob", "waves", 2, 6.0)
+        assert (yield store.message("#lobby", 3)) is None
+        assert (yield store.message("#lobby", 0)) is None
+        assert (yield store.message("#nowhere", 1)) is None
+
+    @pytest_twisted.inlineCallbacks
+    def test_delete_message(self, store):
+        """A deleted message is gone from the history and by id; deleting it again, or an unknown id, answers False."""
+        yield fill(store, "#a", 5)
+        assert (yield store.delete_message("#A", 3)) is True
+        assert (yield store.message("#a", 3)) is None
+        assert (yield self.page(store, 10)) == ([1, 2, 4, 5], False)
+        assert (yield self.page(store, 2)) == ([4, 5], True)
+        assert (yield self.page(store, 10, before=4)) == ([1, 2], False)
+        assert (yield self.page(store, 10, after=2)) == ([4, 5], False)  # deleted is not pruned: no gap
+        assert (yield store.delete_message("#a", 3)) is False
+        assert (yield store.delete_message("#a", 6)) is False
+        assert (yield store.delete_message("#nowhere", 1)) is False
+        assert (yield store.room("#a")) == RoomRecord("#a", last_id=5)
+
+    @pytest_twisted.inlineCallbacks
+    def test_deleted_id_never_reused(self, store):
+        """Deleting the newest message keeps its id used: the next message gets the one after."""
+        yield fill(store, "#a", 2)
+        yield gatherResults([store.delete_message("#a", 2), store.delete_message("#a", 1)])
+        assert (yield store.last_id("#a")) == 2
+        assert (yield say(store, "#a", "next"))[0] == 3
+        assert (yield self.page(store, 10, after=0)) == ([3], False)
+
+    @pytest_twisted.inlineCallbacks
+    def test_deleted_message_not_sent_again(self, store):
+        """A client repeating a deleted message's id is answered with the old id and nothing is stored."""
+        assert (yield say(store, "#a", "oops", ts=10.0, cid="c1")) == (1, 10.0, True)
+        yield store.delete_message("#a", 1)
+        assert (yield say(store, "#a", "oops", ts=11.0, cid="c1")) == (1, 10.0, False)
+        assert (yield self.page(store, 10)) == ([], False)
+
+    @pytest_twisted.inlineCallbacks
+    def test_prune_counts_messages_not_ids(self, store):
+        """Retention by count keeps that many messages: deleted ones do not count."""
+        yield fill(store, "#a", 10)
+        yield gatherResults([store.delete_message("#a", i) for i in (8, 9)])
+        assert (yield store.prune(3, None, now=5000.0)) == 5
+        assert (yield self.page(store, 10)) == ([6, 7, 10], False)
+        assert (yield self.page(store, 10, after=4)) == ([6, 7, 10], True)
+        assert (yield self.page(store, 10, after=5)) == ([6, 7, 10], False)
+
     @staticmethod
     def page(store, limit, **kw):
         return store.recent("#a", limit, **kw).addCallback(lambda r: (ids(r[0]), r[1]))

@@ -1,13 +1,14 @@
 # -*- test-case-name: tests.store.test_memory -*-
-"""The IStore contract, run against L{chatd.store.memory.MemoryStore}."""
+"""The store contracts, run against L{chatd.store.memory.MemoryStore}."""
 
 import pytest
+from account_contract import AccountContract, ModerationContract
 from store_contract import StoreContract
 
 from chatd.store.memory import MemoryStore
 
 
-class TestMemoryStore(StoreContract):
+class TestMemoryStore(StoreContract, AccountContract, ModerationContract):
     @pytest.fixture
     def store(self):
         return MemoryStore()

@@ -10,23 +10,21 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import closing
 
 import pytest
 import pytest_twisted
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from account_contract import AccountContract, DurableAccountContract, ModerationContract
 from sqlite_files import change, query
 from store_contract import DurableContract, StoreContract, fill, ids, say
 from twisted.logger import formatEvent
 
-from chatd.store.memory import MemoryStore
 from chatd.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
 
 
-class TestSQLiteContract(StoreContract, DurableContract):
+class TestSQLiteContract(StoreContract, DurableContract, AccountContract, ModerationContract,
+                         DurableAccountContract):
     @pytest.fixture
     def store(self, open_store):
         return pytest_twisted.blockon(open_store())
@@ -71,9 +69,9 @@ def test_schema_and_pragmas(open_store, tmp_path, logged):
         assert query(tmp_path / name, "PRAGMA journal_mode") == [("wal",)]
         assert query(tmp_path / name, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
         opened = [e for e in logged if e.get("store") == store.name and "durability" in e]
-        assert [(e["journal"], e["durability"], e["version"]) for e in opened] == [("wal", durability, 2)]
+        assert [(e["journal"], e["durability"], e["version"]) for e in opened] == [("wal", durability, SCHEMA_VERSION)]
         assert formatEvent(opened[0]) == (
-            f"{store.name} is open: schema version 2, journal wal, durability {durability}"
+            f"{store.name} is open: schema version {SCHEMA_VERSION}, journal wal, durability {durability}"
         )
     with pytest.raises(ValueError, match="'normal' or 'full', not paranoid"):
         SQLiteStore("x.db", None, durability="paranoid")
@@ -351,45 +349,3 @@ def test_kill_9_loses_no_acked_message(open_store, tmp_path):
     rows, more = yield store.recent("#a", last)
     assert ids(rows) == list(range(1, last + 1))
     assert not more
-
-
-_ops = st.lists(
-    st.one_of(
-        st.tuples(st.just("append"), st.sampled_from(["#a", "#b"]), st.sampled_from([None, "c1", "c2"]),
-                  st.sampled_from(["alice", "bob"]), st.floats(0, 200_000)),
-        st.tuples(st.just("recent"), st.sampled_from(["#a", "#b", "#c"]), st.integers(0, 6),
-                  st.one_of(st.none(), st.integers(0, 12)), st.one_of(st.none(), st.integers(0, 12))),
-    ),
-    max_size=40,
-)
-
-
-@settings(max_examples=40, deadline=None)
-@given(ops=_ops)
-@pytest_twisted.ensureDeferred
-async def test_same_as_memory(ops):
-    """Any mix of appends and reads gives exactly what MemoryStore gives."""
-    from twisted.internet import reactor
-
-    def row(e):
-        return (e.type, e.room, e.nick, e.text, e.id, e.ts)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(os.path.join(tmp, "x.db"), reactor)
-        await store.open()
-        memory = MemoryStore()
-        try:
-            for op in ops:
-                if op[0] == "append":
-                    _, room, cid, nick, ts = op
-                    args = (room, "message", nick, "text", ts, nick, cid)
-                    assert await store.append(*args) == await memory.append(*args)
-                else:
-                    _, room, limit, before, after = op
-                    got = await store.recent(room, limit, before, after)
-                    want = await memory.recent(room, limit, before, after)
-                    assert ([row(e) for e in got[0]], got[1]) == ([row(e) for e in want[0]], want[1])
-                    assert await store.last_id(room) == await memory.last_id(room)
-                    assert await store.room(room) == await memory.room(room)
-        finally:
-            await store.close()
