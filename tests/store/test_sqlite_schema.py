@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.store.test_sqlite_schema -*-
 """
 Tests for L{chatd.store.schema}: a file written by an older chatd opens,
-keeps its messages, topics and ids, and is brought to the current schema;
+keeps its messages, topics, settings and ids, and is brought to the current
+schema (and can then keep accounts, roles and bans);
 a file that cannot be migrated is left as it was.
 """
 
@@ -10,10 +11,11 @@ from contextlib import closing
 
 import pytest
 import pytest_twisted
-from store_contract import ids, say
+from account_contract import account, privates
 from sqlite_files import change, query
+from store_contract import ids, say
 
-from chatd.store.records import RoomRecord
+from chatd.store.records import BanRecord, RoomRecord
 from chatd.store.sqlite import SCHEMA_VERSION, StoreError
 
 #: The schema chatd wrote as version 1, as it was (chatd/store/sqlite.py
@@ -63,8 +65,64 @@ def write_version_1(path):
         conn.commit()
 
 
+#: The schema chatd wrote as version 2, as it was (chatd/store/schema.py
+#: before accounts, roles and bans).
+V2_SCHEMA = """
+CREATE TABLE rooms (
+    rid INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,                -- chatd.core.text.fold(name)
+    name TEXT NOT NULL,                      -- display name
+    topic TEXT NOT NULL DEFAULT '',
+    topic_by TEXT NOT NULL DEFAULT '',
+    last_id INTEGER NOT NULL DEFAULT 0,      -- the room's id counter
+    pruned_below INTEGER NOT NULL DEFAULT 1, -- every id below it is deleted
+    settings TEXT NOT NULL DEFAULT '{}'      -- a JSON object
+);
+CREATE TABLE messages (
+    rid INTEGER NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL,
+    nick TEXT NOT NULL, text TEXT NOT NULL, ts REAL NOT NULL, cid TEXT,
+    PRIMARY KEY (rid, id)
+) WITHOUT ROWID;
+CREATE TABLE cids (
+    identity TEXT NOT NULL, cid TEXT NOT NULL, id INTEGER NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (identity, cid)
+);
+CREATE INDEX cids_by_ts ON cids (ts);
+"""
+
+
+def write_version_2(path):
+    """
+    A file as chatd 2 left it: #Den with a topic and settings (founder
+    alice, moderated), messages 2 and 3 (1 pruned), one client message id;
+    #Empty with settings only.
+    """
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(V2_SCHEMA)
+        conn.executemany(
+            "INSERT INTO rooms (rid, key, name, topic, topic_by, last_id, pruned_below, settings)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(1, "#den", "#Den", "Quiet", "alice", 3, 2, '{"founder": "alice", "moderated": true}'),
+             (2, "#empty", "#Empty", "", "", 0, 1, '{"limit": 5}')],
+        )
+        conn.executemany(
+            "INSERT INTO messages (rid, id, type, nick, text, ts, cid) VALUES (1, ?, ?, ?, ?, ?, ?)",
+            [(2, "message", "alice", "two", 102.0, "c2"), (3, "action", "bob", "waves", 103.0, None)],
+        )
+        conn.execute("INSERT INTO cids (identity, cid, id, ts) VALUES ('alice', 'c2', 2, 102.0)")
+        conn.execute("PRAGMA user_version = 2")
+        conn.commit()
+
+
 def columns(path, table):
     return sorted(row[1:] for row in query(path, f"PRAGMA table_info({table})"))
+
+
+def layout(path):
+    """Every table and index, with each table's columns, types, defaults and keys."""
+    names = query(path, "SELECT type, name, tbl_name FROM sqlite_master ORDER BY name")
+    return names, {name: columns(path, name) for kind, name, _ in names if kind == "table"}
 
 
 @pytest_twisted.inlineCallbacks
@@ -97,13 +155,52 @@ def test_version_1_opens(open_store, tmp_path, logged):
 
 
 @pytest_twisted.inlineCallbacks
-def test_migrated_is_like_new(open_store, tmp_path):
-    """A migrated file has the tables, columns and defaults of a new one."""
-    write_version_1(tmp_path / "old.db")
+def test_version_2_opens(open_store, tmp_path, logged):
+    """
+    A version 2 file keeps its rooms, settings, messages, ids and client
+    ids, and can keep accounts, roles, bans and private messages at once.
+    """
+    path = tmp_path / "chat.sqlite3"
+    write_version_2(path)
+    store = yield open_store()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert [e["migrated"] for e in logged if "migrated" in e] == [" (migrated from version 2)"]
+    den = RoomRecord("#Den", "Quiet", "alice", {"founder": "alice", "moderated": True}, last_id=3, pruned_below=2)
+    assert (yield store.room("#DEN")) == den
+    assert (yield store.room("#empty")) == RoomRecord("#Empty", settings={"limit": 5})
+    rows, more = yield store.recent("#den", 10, after=0)
+    assert more
+    assert [(e.type, e.room, e.nick, e.text, e.id, e.ts, e.cid) for e in rows] == [
+        ("message", "#Den", "alice", "two", 2, 102.0, "c2"),
+        ("action", "#Den", "bob", "waves", 3, 103.0, None),
+    ]
+    assert (yield say(store, "#den", "two", ts=110.0, cid="c2")) == (2, 102.0, False)
+    assert (yield store.delete_message("#den", 3)) is True
+    assert (yield say(store, "#den", "four", ts=110.0))[0] == 4
+    yield store.create_account(account("alice"))
+    yield store.set_role("#den", "alice", "founder")
+    yield store.add_ban("#den", BanRecord("spam*", "alice", 111.0))
+    assert (yield store.append_private("alice", "bob", "alice", "hi", 112.0)) == 1
+
+    yield store.close()
+    logged.clear()
+    store = yield open_store()
+    assert [e["migrated"] for e in logged if "migrated" in e] == [""]
+    assert (yield store.room("#den")).settings == {"founder": "alice", "moderated": True}
+    assert ids((yield store.recent("#den", 10))[0]) == [2, 4]
+    assert (yield store.roles("#den")) == {"alice": "founder"}
+    assert [b.mask for b in (yield store.bans("#den"))] == ["spam*"]
+    assert (yield privates(store, "alice", 10)) == ([1], False)
+
+
+@pytest.mark.parametrize("write", [write_version_1, write_version_2])
+@pytest_twisted.inlineCallbacks
+def test_migrated_is_like_new(open_store, tmp_path, write):
+    """A migrated file has the tables, indexes, columns and defaults of a new one."""
+    write(tmp_path / "old.db")
     yield open_store("old.db")
     yield open_store("new.db")
-    for table in ("rooms", "messages", "cids"):
-        assert columns(tmp_path / "old.db", table) == columns(tmp_path / "new.db", table)
+    assert layout(tmp_path / "old.db") == layout(tmp_path / "new.db")
 
 
 @pytest_twisted.inlineCallbacks
@@ -117,6 +214,19 @@ def test_failed_migration_changes_nothing(open_store, tmp_path):
     assert query(path, "PRAGMA user_version") == [(1,)]
     assert [name for _, name, *_ in query(path, "PRAGMA table_info(rooms)")].count("setter") == 1
     assert query(path, "SELECT count(*) FROM messages") == [(3,)]
+
+
+@pytest_twisted.inlineCallbacks
+def test_failed_migration_from_2_changes_nothing(open_store, tmp_path):
+    """A version 2 file whose migration fails half way keeps none of it: no new table, still version 2."""
+    path = tmp_path / "chat.sqlite3"
+    write_version_2(path)
+    change(path, "CREATE TABLE bans (x)")  # the last table the migration adds
+    with pytest.raises(StoreError, match="Opening the store failed .*bans already exists"):
+        yield open_store()
+    assert query(path, "PRAGMA user_version") == [(2,)]
+    assert query(path, "SELECT name FROM sqlite_master WHERE name IN ('accounts', 'tokens', 'roles')") == []
+    assert query(path, "SELECT count(*) FROM messages") == [(2,)]
 
 
 @pytest_twisted.inlineCallbacks
