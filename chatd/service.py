@@ -41,6 +41,14 @@ RESTART_ONLY = {"db": "[history] db", "durability": "[history] durability", "nam
 PRUNE_EVERY = 3600
 
 
+def make_hasher(config: Config, reactor):
+    """Passwords are hashed in a small pool of threads, never on the reactor thread."""
+    from chatd.passwords import DEFAULT_PROFILE, TEST_PROFILE, ThreadedHasher
+
+    profile = TEST_PROFILE if config.password_hashing == "test-cheapest" else DEFAULT_PROFILE
+    return ThreadedHasher(reactor, profile)
+
+
 def make_store(config: Config, reactor):
     if config.db == ":memory:":
         from chatd.store.memory import MemoryStore
@@ -86,6 +94,7 @@ class ChatService(MultiService):
         if self.loader is not None:
             signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
         d = self.hub.store.open()
+        d.addCallback(lambda _: self.hub.load())
         d.addCallback(self._accept)
         d.addErrback(self._store_failed)
 
@@ -187,10 +196,11 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     if config.log_level:
         logsetup.set_level(config.log_level)
     store = store if store is not None else make_store(config, reactor)
-    hub = Hub(reactor, store, config.rules, name=config.name)
+    hub = Hub(reactor, store, config.rules, name=config.name, hasher=make_hasher(config, reactor))
     service = ChatService(config, reactor, hub, loader)
     bans = Bans(reactor)
-    gate = Gate(config.connections_per_ip, config.max_connections, banned=bans.is_banned, stats=hub.stats)
+    gate = Gate(config.connections_per_ip, config.max_connections, stats=hub.stats,
+                banned=lambda host: bans.is_banned(host) or hub.address_banned(host))
     shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=Turn(reactor), bans=bans, reload=service.reload)
     certificates = []
     for front_end in front_ends():

@@ -98,6 +98,10 @@ class Message(Event):
     text: str
     id: Optional[int] = None
     cid: Optional[str] = None
+    #: The serial of the connection that sent it, on this node (not on
+    #: the wire): a terminal does not echo what it typed itself, but shows
+    #: what its user typed on another connection.
+    via: Optional[int] = None
 
 
 @_event

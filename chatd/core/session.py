@@ -13,6 +13,7 @@ L{chatd.core.roomops}, L{chatd.core.operators}), also callable directly
 (by the hub, by tests) without flood control.
 """
 
+import itertools
 from typing import Dict, Optional
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
@@ -31,6 +32,8 @@ from chatd.core.talk import Talk
 from chatd.core.users import User
 
 log = Logger(namespace="chatd.session")
+
+_serials = itertools.count(1)
 
 
 class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
@@ -51,8 +54,8 @@ class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
         joined that the session is still in.
     """
 
-    __slots__ = ("hub", "sink", "peer", "host", "frontend", "secure", "user", "nick", "key", "look", "token", "rooms",
-                 "current", "closed", "throttle")
+    __slots__ = ("hub", "sink", "peer", "host", "frontend", "secure", "serial", "user", "nick", "key", "look", "token",
+                 "rooms", "current", "closed", "throttle")
 
     def __init__(self, hub, sink, peer: str, frontend: str, host: Optional[str] = None,
                  secure: bool = False) -> None:
@@ -63,6 +66,8 @@ class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
         self.host = host
         self.frontend = frontend
         self.secure = secure
+        #: A number no other connection of this node has (L{ev.Message.via}).
+        self.serial = next(_serials)
         self.user = User(self)
         self.token: Optional[str] = None
         self.nick: Optional[str] = None

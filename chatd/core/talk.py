@@ -118,7 +118,7 @@ class Talk:
 
         def stored(result) -> ev.Event:
             id, ts, new = result
-            event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid)
+            event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial)
             if new:
                 hub.stats["messages_received"] += 1
                 hub.bus.publish(room.key, event)

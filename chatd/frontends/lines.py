@@ -179,16 +179,21 @@ class LineMember(Protocol):
 
     def deliver(self, event) -> None:
         t = event.type
-        mine = event.nick == self.session.nick
-        if mine and (t == ev.MESSAGE or t == ev.ACTION):
-            return  # the user's terminal already shows what they typed
+        session = self.session
+        if (t == ev.MESSAGE or t == ev.ACTION) and event.via == session.serial:
+            return  # the terminal already shows what was typed on it
+        mine = event.nick == session.nick
         if t == ev.JOIN and mine:
             self.current = event.room
             data = wire.render_own_join(event)
-        elif t == ev.PRIVATE and mine and event.to != self.session.nick:
+        elif t == ev.PRIVATE and mine and event.to != session.nick:
             data = wire.render_sent_private(event)
         elif t == ev.HISTORY:
             data = wire.render_history(event, announce_empty=False)
+        elif t == ev.PRIVATES:
+            data = wire.render_privates(event, session.nick)
+        elif t == ev.INVITE and event.to == session.nick:
+            data = wire.render_invitation(event)
         else:
             data = event.encoded(wire.render_event)
         self.write(data)
@@ -291,6 +296,17 @@ _ANSWERS = {
     cmd.Bans: _reads(ev.BANS),
     cmd.ServerBans: _reads(ev.BANS),
     cmd.Whois: _reads(ev.WHOIS),
+    cmd.Register: lambda member, result, _: member.write(wire.render_info(
+        f"You registered the account {result.account} and are logged in to it.")),
+    cmd.Login: lambda member, result, _: member.write(wire.render_info(
+        f"You are logged in as {result.account}" + (f"; your nick is {result.nick}." if result.nick else "."))),
+    cmd.Logout: lambda member, _, __: member.write(wire.render_info("You are logged out.")),
+    cmd.Passwd: lambda member, _, __: member.write(wire.render_info("Your password is changed.")),
+    cmd.Drop: lambda member, _, __: member.write(wire.render_info("Your account is deleted.")),
+    cmd.Ghost: lambda member, _, command: member.write(wire.render_info(f"{command.nick} is free.")),
+    cmd.Kill: lambda member, _, command: member.write(wire.render_info(f"{command.nick} is disconnected.")),
+    cmd.ServerBan: lambda member, event, _: member.write(event.encoded(wire.render_event)),
+    cmd.ServerUnban: lambda member, event, _: member.write(event.encoded(wire.render_event)),
 }
 
 

@@ -26,6 +26,8 @@ BASE_SETTINGS: Dict[Tuple[str, str], str] = {
     # the real defaults back explicitly.
     ("limits", "flood_rate"): "1000",
     ("limits", "flood_burst"): "1000",
+    # Real argon2, at its cheapest: the suite logs in many times.
+    ("accounts", "password_hashing"): "test-cheapest",
 }
 
 
