@@ -22,6 +22,10 @@ def test_wheel_ships_plugin_and_web_client(tmp_path):
     assert not any(n.endswith("dropin.cache") for n in names)
     assert "chatd/web_client/index.html" in names
     assert "chatd/core/hub.py" in names
+    # Every module of the source tree is in the wheel (a package missing
+    # from pyproject.toml's list leaves the installed daemon unable to start).
+    sources = {str(p.relative_to(ROOT)) for p in (ROOT / "chatd").rglob("*.py") if "__pycache__" not in p.parts}
+    assert sources - names == set(), "modules missing from the wheel: add their package to pyproject.toml"
 
 
 def test_twistd_lists_chatd(tmp_path):

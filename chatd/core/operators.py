@@ -12,7 +12,7 @@ from twisted.internet.defer import Deferred
 from chatd.core import events as ev
 from chatd.core.errors import InvalidMask, NoSuchNick, NotOperator
 from chatd.core.masks import parse as parse_mask
-from chatd.core.text import check_nick, clean_text
+from chatd.core.text import check_nick, clean_text, fold
 
 
 class ServerOps:
@@ -58,7 +58,7 @@ class ServerOps:
                            until=now + duration if duration else None)
 
         def saved(_):
-            self.hub.server_bans = [b for b in self.hub.server_bans if b.mask != record.mask] + [record]
+            self.hub.server_bans = [b for b in self.hub.server_bans if fold(b.mask) != fold(record.mask)] + [record]
             for session in tuple(self.hub.sessions):
                 if session.user is not self.user and session.banned_by([record]) is not None:
                     self.hub.disconnect(session, "Banned from this server" + (f": {reason}" if reason else "."))
@@ -74,7 +74,7 @@ class ServerOps:
         def removed(found: bool):
             if not found:
                 raise InvalidMask(f"{text} is not banned from the server.")
-            self.hub.server_bans = [b for b in self.hub.server_bans if b.mask != text]
+            self.hub.server_bans = [b for b in self.hub.server_bans if fold(b.mask) != fold(text)]
             return ev.BanLifted(room=None, mask=text, by=self.nick, ts=self.hub.now())
 
         return self.hub.store.remove_ban(None, text).addCallback(removed)

@@ -144,7 +144,7 @@ class RoomOps:
                            until=now + duration if duration else None)
 
         def saved(_):
-            room.bans = [b for b in room.bans if b.mask != record.mask] + [record]
+            room.bans = [b for b in room.bans if fold(b.mask) != fold(record.mask)] + [record]
             event = self._publish(room, ev.BanSet(room=room.name, mask=record.mask, by=self.nick,
                                                   reason=reason or None, until=record.until, ts=now))
             for member in tuple(room.members):
@@ -162,7 +162,7 @@ class RoomOps:
         def removed(found: bool):
             if not found:
                 raise InvalidMask(f"{text} is not banned from {room.name}.")
-            room.bans = [b for b in room.bans if b.mask != text]
+            room.bans = [b for b in room.bans if fold(b.mask) != fold(text)]
             return self._publish(room, ev.BanLifted(room=room.name, mask=text, by=self.nick, ts=self.hub.now()))
 
         return self.hub.store.remove_ban(room.name, text).addCallback(removed)
