@@ -17,8 +17,14 @@ export function createConv(kind, key, name, lastId = null) {
     key, kind, name,
     wanted: kind === 'room', // the user wants to be in it (it is rejoined after a reconnect)
     joined: false, joining: false, synced: false, joinedOnce: false,
+    pushed: false, // the join under way is the server's (another connection of the account joined)
+    outcast: false, // an operator put us out (kick, ban): shown, not rejoined
+    passkey: null, // the room's key (+k) the user typed with /join #room KEY
     members: new Map(), // folded nick -> nick as spelt
+    roles: new Map(), // folded nick -> 'founder' | 'operator' | 'voice' (roles.js)
+    muted: new Set(), // folded nicks an operator muted while we watched
     topic: '', topicBy: null,
+    deleted: new Set(), // message ids an operator or their author deleted
     ids: new Map(), // message id shown -> true while only our own ok vouches for it
     lastId, // the resume cursor; null until the room's first history
     joinSince: undefined, // the since of the join under way
@@ -53,6 +59,7 @@ export function startJoin(conv) {
   conv.freshView = conv.ids.size === 0;
   const cmd = { type: 'join', room: conv.name };
   if (conv.joinSince !== undefined) cmd.since = conv.joinSince;
+  if (conv.passkey) cmd.key = conv.passkey;
   return cmd;
 }
 
@@ -103,14 +110,15 @@ export function markRead(conv) {
 /**
  * One stored message (live, history or resume), deduplicated by id.
  * status: 'new' (draw it), 'confirmed' (its event came after our own ok
- * drew it), 'duplicate'; settled: our outbox entry it turned out to be;
+ * drew it), 'duplicate', 'deleted' (its delete event came first); settled: our outbox entry it turned out to be;
  * unread: what noteUnread said, for a new live message.
  */
 export function receive(state, conv, m, { live = false, hidden = false } = {}) {
   const settled = state.outbox.settleByEcho(conv.key, m);
   let status = 'new';
   if (typeof m.id === 'number') {
-    if (conv.ids.has(m.id)) status = conv.ids.get(m.id) ? 'confirmed' : 'duplicate';
+    if (conv.deleted.has(m.id)) status = 'deleted';
+    else if (conv.ids.has(m.id)) status = conv.ids.get(m.id) ? 'confirmed' : 'duplicate';
     conv.ids.set(m.id, false);
     advance(conv, m.id);
   }
@@ -123,7 +131,7 @@ export function receive(state, conv, m, { live = false, hidden = false } = {}) {
  * draw it now (its event has not come yet). The cursor does not move.
  */
 export function acknowledge(conv, id) {
-  if (typeof id !== 'number' || conv.ids.has(id)) return false;
+  if (typeof id !== 'number' || conv.ids.has(id) || conv.deleted.has(id)) return false;
   conv.ids.set(id, true);
   return true;
 }
@@ -145,7 +153,11 @@ export function joinHistory(state, conv, ev, hidden = false) {
   const resumed = since !== undefined;
   const settled = resumed ? state.outbox.settleByReplay(conv.key, msgs) : [];
   let gap = null;
-  if (resumed && ev.truncated && msgs.length && typeof msgs[0].id === 'number') gap = openGap(conv, msgs[0].id, since);
+  const first = msgs.length && typeof msgs[0].id === 'number' ? msgs[0].id : null;
+  if (resumed && ev.truncated && first !== null) gap = openGap(conv, first, since);
+  // The server's scrollback for a join it made: the page may hold messages from before a gap.
+  const shownUpTo = conv.pushed && !conv.freshView ? conv.lastId : null;
+  if (!resumed && ev.truncated && first !== null && shownUpTo !== null && first > shownUpTo + 1) gap = openGap(conv, first, shownUpTo);
   const live = resumed && !conv.freshView;
   const items = msgs.map((m) => ({ m, ...receive(state, conv, m, { live, hidden }) }));
   if (!resumed) conv.hasOlder = !!ev.truncated;
@@ -210,28 +222,105 @@ export function coverGaps(conv, before, msgs, truncated) {
   return { removed, moved };
 }
 
+/**
+ * A delete event for message id: it is never drawn again (a history page
+ * in flight may still hold it). True if the page shows it.
+ */
+export function deleteMessage(conv, id) {
+  if (typeof id !== 'number') return false;
+  conv.deleted.add(id);
+  return conv.ids.has(id);
+}
+
 // ---------------------------------------------------------------- members
 
 export function addMember(conv, nick) {
   conv.members.set(fold(nick), nick);
 }
 
+/** nick left: its role and mute go with it (a role comes back with the next members event). */
 export function removeMember(conv, nick) {
-  return conv.members.delete(fold(nick));
+  const key = fold(nick);
+  conv.roles.delete(key);
+  conv.muted.delete(key);
+  return conv.members.delete(key);
 }
 
-/** True if old was a member (and now is new). */
+/** True if old was a member (and now is new); its role and mute follow it. */
 export function renameMember(conv, old, neu) {
-  if (!conv.members.delete(fold(old))) return false;
-  conv.members.set(fold(neu), neu);
+  const [from, to] = [fold(old), fold(neu)];
+  if (!conv.members.delete(from)) return false;
+  conv.members.set(to, neu);
+  const role = conv.roles.get(from);
+  conv.roles.delete(from);
+  if (role) conv.roles.set(to, role);
+  if (conv.muted.delete(from)) conv.muted.add(to);
   return true;
 }
 
-export function setMembers(conv, nicks) {
+/** The members event: nicks, and the roles of those who have one ({nick: role}). */
+export function setMembers(conv, nicks, roles = {}) {
   conv.members = new Map(nicks.map((n) => [fold(n), n]));
+  conv.roles = new Map();
+  for (const [nick, role] of Object.entries(roles || {})) setRole(conv, nick, role);
+}
+
+const RANK = { voice: 1, operator: 2, founder: 3 };
+
+/** nick's role is now role; 'member' (or anything else) takes it away. */
+export function setRole(conv, nick, role) {
+  if (Object.hasOwn(RANK, role)) conv.roles.set(fold(nick), role);
+  else conv.roles.delete(fold(nick));
+}
+
+/** nick's role in conv: 'founder', 'operator', 'voice', or null. */
+export function roleOf(conv, nick) {
+  return (nick && conv.roles.get(fold(nick))) || null;
+}
+
+/** How much a role may do: 0 for none, 3 for the founder. */
+export const rankOf = (role) => RANK[role] || 0;
+
+/** Founder, operators, voices, then everyone else; by name within each. */
+export function byRank(conv, nicks) {
+  return byName(nicks).sort((a, b) => rankOf(roleOf(conv, b)) - rankOf(roleOf(conv, a)));
 }
 
 /** Nicks in the order the page lists them. */
 export function byName(nicks) {
   return [...nicks].sort((a, b) => fold(a).localeCompare(fold(b)));
+}
+
+/** May this page's user moderate conv: an operator or its founder there, or a server operator. */
+export function mayModerate(conv, me, serverOperator = false) {
+  return serverOperator || (conv.kind === 'room' && rankOf(roleOf(conv, me)) >= RANK.operator);
+}
+
+/** The server put us in conv (the account joined it on another connection): its history follows. */
+export function startPushedJoin(conv) {
+  conv.wanted = true;
+  conv.outcast = false;
+  conv.joining = true;
+  conv.pushed = true;
+  conv.joinSince = undefined; // the server sends the scrollback, not a resume
+  conv.freshView = conv.ids.size === 0;
+}
+
+/** The history of a join the server made has come: we are in. */
+export function endPushedJoin(conv) {
+  conv.pushed = false;
+  conv.joining = false;
+  conv.joined = true;
+  conv.synced = true;
+  conv.joinedOnce = true;
+}
+
+/** An operator put us out of conv: we are not in it, and do not go back by ourselves. */
+export function putOut(conv) {
+  resetJoin(conv);
+  conv.wanted = false;
+  conv.outcast = true;
+  conv.members = new Map();
+  conv.roles = new Map();
+  conv.muted = new Set();
 }

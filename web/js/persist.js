@@ -1,10 +1,14 @@
-// What the page remembers: the nick and rooms between visits (local
-// storage), and across a reload of the tab the room it showed and each
-// room's resume cursor (session storage). Storage may be full, disabled or
-// missing: the client still works, it only forgets.
+// What the page remembers: the nick, rooms, login and notification choice
+// between visits (local storage, shared by the tabs), and across a reload
+// of the tab the room it showed and each room's resume cursor (session
+// storage). Storage may be full, disabled or missing: the client still
+// works, it only forgets.
 
 const K_NICK = 'chatd.nick';
 const K_ROOMS = 'chatd.rooms';
+/** {account, token}: the login token of the account this browser is logged in to. */
+export const K_LOGIN = 'chatd.login';
+const K_NOTIFY = 'chatd.notify';
 const K_LAST = 'chatd.lastIds';
 const K_ACTIVE = 'chatd.active';
 
@@ -77,6 +81,26 @@ export class Persist {
     if (id === null) delete all[key];
     else all[key] = id;
     write(this.session, K_LAST, all);
+  }
+
+  /** The stored login, {account, token}, or null. */
+  login() {
+    const v = read(this.local, K_LOGIN, null);
+    return v && typeof v.account === 'string' && typeof v.token === 'string' && v.token ? v : null;
+  }
+
+  /** Keep {account, token} (null forgets it: a logout, or a token the server refused). */
+  setLogin(login) {
+    write(this.local, K_LOGIN, login ? { account: login.account, token: login.token } : null);
+  }
+
+  /** Whether the user asked for desktop notifications. */
+  notify() {
+    return read(this.local, K_NOTIFY, false) === true;
+  }
+
+  setNotify(on) {
+    write(this.local, K_NOTIFY, on ? true : null);
   }
 
   active() {

@@ -4,12 +4,19 @@
 
 import { createConv } from './conversation.js';
 import { Outbox } from './outbox.js';
+import { createPrivates } from './privates.js';
 import { fold } from './text.js';
 
 export function createState() {
   return {
     me: null, // nick the server accepted for this session
     wantNick: null, // nick the user asked for
+    account: null, // the account this session is logged in to, or null (a guest)
+    serverOperator: false, // the account is one of tap.cfg's [server] operators
+    auth: null, // {kind: 'login'|'register', ...} the sign-in form asked for, until answered
+    privates: createPrivates(), // the account's private messages received (privates.js)
+    heldPrivates: [], // private events that came before the login's ok named our nick
+    alerts: false, // desktop notifications: the user opted in and the browser allows them
     myNicks: new Set(), // folded nicks this page has used (own-message styling)
     limits: { message: 4000, topic: 390, nick: 32, history: 200 },
     convs: new Map(), // key -> conversation; rooms keyed by fold(name), PMs by 'pm:' + fold(nick)
