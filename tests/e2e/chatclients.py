@@ -5,16 +5,39 @@ libraries: a raw-socket line client (what nc does), a WebSocket user
 """
 
 import json
+import os
 import re
 import socket
 import time
 from contextlib import ExitStack
 from typing import Callable, List, Optional
 
+import pytest
 import requests
 from websockets.sync.client import connect as ws_connect
 
 Event = dict
+
+
+def bare(event: Event) -> Event:
+    """A JSON event as every JSON front end shows it: without its time, its long-poll cursor and its ref."""
+    return {k: v for k, v in event.items() if k not in ("ts", "seq", "ref")}
+
+
+def of(kind: str, **fields) -> Callable[[Event], bool]:
+    """Matches a JSON event of type C{kind} that has C{fields}."""
+    return lambda e: e["type"] == kind and all(e.get(k) == v for k, v in fields.items())
+
+
+def first(client, match: Callable[[Event], bool]) -> Event:
+    """
+    The first event a JSON client got that matches: one read already (a
+    WebSocket command reads every event up to its answer), or the next.
+    """
+    for event in client.seen:
+        if match(event):
+            return event
+    return client.wait(match)
 
 
 class LineClient:
@@ -105,6 +128,24 @@ class LineClient:
             self.expect("Your current room is")
         return self
 
+    def shows(self, text: str, timeout: Optional[float] = None) -> str:
+        """Read lines until one is exactly C{text}."""
+        return self.expect("^" + re.escape(text) + "$", timeout)
+
+    def refused(self, code: str, timeout: Optional[float] = None) -> str:
+        """Read lines until a refusal with C{code} (C{! CODE: MESSAGE}); return its message."""
+        return self.expect(f"^! {re.escape(code)}: ", timeout)[len(code) + 4:]
+
+    def identify(self, account: str, password: str, timeout: Optional[float] = None) -> str:
+        """Log in to an account (C{/login ACCOUNT PASSWORD}); return the answer or the refusal line."""
+        self.send(f"/login {account} {password}")
+        return self.expect(r"^-!- You are logged in as |^! ", timeout)
+
+    def register(self, password: str, timeout: Optional[float] = None) -> str:
+        """Register the current nick as an account; return the answer or the refusal line."""
+        self.send(f"/register {password}")
+        return self.expect(r"^-!- You registered the account |^! ", timeout)
+
     def close(self) -> None:
         try:
             self.sock.close()
@@ -154,6 +195,24 @@ class WSUser:
         self.send(ref=ref, **command)
         return self.expect(lambda e: e.get("ref") == ref and e["type"] in ("ok", "error"))
 
+    def login(self, account: Optional[str] = None, password: Optional[str] = None, **fields) -> dict:
+        """Log in (by password, or C{token=T}); return the C{ok} (with its token) or the C{error}."""
+        if account is not None:
+            fields["account"] = account
+        if password is not None:
+            fields["password"] = password
+        return self.command(type="login", **fields)
+
+    #: The same as L{expect}: no event is lost between two calls (see L{PollClient.wait}).
+    wait = expect
+
+    def ask(self, **command) -> dict:
+        """Send a command that reads (who, bans, gbans, mode, whois, history) and return the data it answers."""
+        ref = f"ask{len(self.seen)}-{time.monotonic()}"
+        answer = self.command(ref=ref, **command)
+        assert answer["type"] == "ok", answer
+        return next(e for e in self.seen if e.get("ref") == ref and e is not answer)
+
     def close(self) -> None:
         self._stack.close()
 
@@ -200,3 +259,66 @@ class PollClient:
 
     def delete(self) -> requests.Response:
         return self.http.delete(self.url, timeout=5)
+
+    def login(self, account: Optional[str] = None, password: Optional[str] = None, **fields) -> dict:
+        """Log in (by password, or C{token=T}); return the C{ok} (with its token) or the C{error}."""
+        if account is not None:
+            fields["account"] = account
+        if password is not None:
+            fields["password"] = password
+        return self.command(type="login", **fields)
+
+    def wait(self, match: Callable[[Event], bool], timeout: float = 5.0) -> Event:
+        """
+        Like L{expect}, but the events of a batch that came after the one
+        that matched are kept for the next call, as a WebSocket would
+        still have them (L{expect} drops them).
+        """
+        kept: List[Event] = self.__dict__.setdefault("kept", [])
+        deadline = time.monotonic() + timeout
+        while True:
+            while kept:
+                event = kept.pop(0)
+                if match(event):
+                    return event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching event; saw {self.seen[-10:]!r}")
+            r = self.poll(timeout=min(2.0, remaining))
+            assert r.status_code == 200, r.text
+            body = r.json()
+            self.last = body["last"]
+            self.seen.extend(body["events"])
+            kept.extend(body["events"])
+
+    def ask(self, **command) -> dict:
+        """Send a command that reads (who, bans, gbans, mode, whois, history) and return the data it answers."""
+        ref = f"ask{len(self.seen)}-{time.monotonic()}"
+        answer = self.command(ref=ref, **command)
+        assert answer["type"] == "ok", answer
+        return self.wait(lambda e: e.get("ref") == ref)
+
+
+def outside_address() -> Optional[str]:
+    """An address of this machine that is not loopback (connecting to it is not from the same machine), or None."""
+    for probe in ("192.0.2.1", "198.51.100.1", "10.255.255.1"):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.connect((probe, 9))  # a UDP connect sends nothing: it only picks the route
+            except OSError:
+                continue
+            address = s.getsockname()[0]
+            if not address.startswith("127.") and address != "0.0.0.0":
+                return address
+    return None
+
+
+def need_outside_address() -> str:
+    """In CI a machine without one fails the test; elsewhere it skips with the reason."""
+    address = outside_address()
+    if address is None:
+        message = "needs an address of this machine that is not loopback, to connect from"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return address
