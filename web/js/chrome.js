@@ -2,10 +2,11 @@
 // conversations and directory, the header and topic, the members, the
 // title, the connection status, and the top of each log.
 
-import { byName, markRead } from './conversation.js';
+import { byRank, markRead, mayModerate, roleOf } from './conversation.js';
 import { h, syncList } from './dom.js';
 import { iso, isoLinkified, isoText } from './lines.js';
 import { atBottom, scrollToBottom } from './log.js';
+import { BADGES } from './modtext.js';
 import { closeSidebar, setComposerEnabled } from './panels.js';
 import { currentConv, isMe, roomConvs, roomKey } from './state.js';
 import { fold, nickClass } from './text.js';
@@ -22,7 +23,8 @@ export function renderTop(conv) {
   }
   if (conv.kind === 'pm') {
     top.replaceChildren(h('p', { class: 'log-begin' },
-      'Private conversation with ', iso(conv.name), '. Private messages are not stored; they live only in this page.'));
+      'Private conversation with ', iso(conv.name), '. Between two logged-in accounts the server keeps it and gives it back'
+      + ' at the next login; otherwise it lives only in this page.'));
     return;
   }
   // One persistent button, updated in place (disabled while loading) and
@@ -63,7 +65,7 @@ function showUnread(btn, unread, text) {
 
 function renderRoomList(app) {
   const { state } = app;
-  const rooms = roomConvs(state).filter((c) => c.wanted || c.joined);
+  const rooms = roomConvs(state).filter((c) => c.wanted || c.joined || c.outcast);
   syncList(app.el.rooms, rooms, (c) => c.key, () => convItem(h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'), 'Leave'), (li, c) => {
     const [btn, close] = li.children;
     btn.dataset.room = c.name;
@@ -71,8 +73,10 @@ function renderRoomList(app) {
     showUnread(btn, c.unread, c.unread > 99 ? '99+' : String(c.unread));
     btn.classList.toggle('mention', c.mention);
     btn.classList.toggle('joining', !c.joined);
+    btn.classList.toggle('outcast', c.outcast && !c.joined);
     markCurrent(btn, c.key === state.active);
-    btn.setAttribute('aria-label', `${c.name}${c.unread ? `, ${c.unread} unread` : ''}${c.joined ? '' : ', joining'}`);
+    const how = c.joined ? '' : c.outcast ? ', put out' : ', joining';
+    btn.setAttribute('aria-label', `${c.name}${c.unread ? `, ${c.unread} unread` : ''}${how}`);
     close.setAttribute('aria-label', `Leave ${c.name}`);
     close.dataset.part = c.name;
   });
@@ -107,7 +111,7 @@ export function renderSidebar(app) {
 
 export function renderDirectory(app) {
   const { state, el } = app;
-  const joined = new Set(roomConvs(state).filter((c) => c.wanted || c.joined).map((c) => c.key));
+  const joined = new Set(roomConvs(state).filter((c) => c.wanted || c.joined || c.outcast).map((c) => c.key));
   const rows = state.directory.filter((r) => r && typeof r.name === 'string' && !joined.has(roomKey(r.name)));
   syncList(el.directory, rows, (r) => roomKey(r.name), () => h('li', { class: 'conv-item' },
     h('button', { type: 'button', class: 'conv-btn dir-btn' },
@@ -131,7 +135,7 @@ function renderRoomTopic(el, conv) {
     el.topic.classList.remove('muted');
     el.topic.title = conv.topicBy ? `${isoText(conv.topic)} (set by ${isoText(conv.topicBy)})` : isoText(conv.topic);
   } else {
-    el.topic.textContent = conv.joined ? 'No topic set' : 'Joining…';
+    el.topic.textContent = conv.joined ? 'No topic set' : conv.outcast ? 'You were put out of this room' : 'Joining…';
     el.topic.classList.add('muted');
     el.topic.removeAttribute('title');
   }
@@ -157,26 +161,41 @@ export function renderHeader(app) {
   renderMembers(app);
 }
 
+const ROLE_TITLES = { founder: 'founder of the room', operator: 'operator', voice: 'has voice' };
+
+/** The members of the room shown, founder and operators first, each with its badge and menu. */
 export function renderMembers(app) {
   const { state, el } = app;
   const conv = currentConv(state);
-  const nicks = conv.kind === 'room' ? byName(conv.members.values()) : [];
+  const nicks = conv.kind === 'room' ? byRank(conv, conv.members.values()) : [];
   el.memberCount.textContent = conv.kind === 'room' && conv.members.size ? String(conv.members.size) : '';
   el.membersPanel.classList.toggle('empty-panel', conv.kind !== 'room');
-  syncList(el.members, nicks, (n) => fold(n), () => h('li', null,
+  // Delete buttons on other people's lines show for operators (accounts.css).
+  conv.view.el.classList.toggle('can-moderate', mayModerate(conv, state.me, state.serverOperator));
+  syncList(el.members, nicks, (n) => fold(n), () => h('li', { class: 'member-row' },
     h('button', { type: 'button', class: 'member' },
       h('span', { class: 'avatar-mini', 'aria-hidden': 'true' }),
+      h('span', { class: 'role-badge' }),
       h('bdi', { class: 'member-name' }),
-      h('span', { class: 'you' }))), (li, n) => {
+      h('span', { class: 'you' })),
+    h('button', { type: 'button', class: 'member-more', 'aria-haspopup': 'menu' }, '⋯')), (li, n) => {
+    const role = roleOf(conv, n);
     li.dataset.nick = n;
-    const btn = li.firstElementChild;
+    li.dataset.role = role || 'member';
+    const [btn, more] = li.children;
     btn.dataset.member = n;
     btn.querySelector('.avatar-mini').className = `avatar-mini ${nickClass(n)}`;
+    const badge = btn.querySelector('.role-badge');
+    badge.textContent = BADGES[role] || '';
+    badge.title = role ? ROLE_TITLES[role] : '';
     btn.querySelector('.member-name').textContent = n;
     const mine = isMe(state, n);
     btn.querySelector('.you').textContent = mine ? '(you)' : '';
     li.classList.toggle('is-me', mine);
-    btn.title = mine ? 'You' : `Talk privately with ${n}`;
+    btn.title = `${mine ? 'You' : `Talk privately with ${isoText(n)}`}${role ? ` (${ROLE_TITLES[role]})` : ''}`;
+    more.dataset.memberMenu = n;
+    more.setAttribute('aria-label', `Actions for ${isoText(n)}`);
+    more.title = `Actions for ${isoText(n)}`;
   });
 }
 

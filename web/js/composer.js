@@ -2,6 +2,7 @@
 // recalling earlier lines with the arrow keys.
 
 import { parseInput } from './commands.js';
+import { SECRET } from './modparse.js';
 import { hideError, showError } from './panels.js';
 import { runCommand, say } from './slash.js';
 import { currentConv, isMe } from './state.js';
@@ -39,7 +40,9 @@ export function submitComposer(app) {
   if (!raw.trim()) return;
   hideError(app);
   if (!runInput(app, raw)) return;
-  if (state.inputHistory[state.inputHistory.length - 1] !== raw) state.inputHistory.push(raw);
+  const typed = parseInput(raw);
+  const secret = typed.kind === 'command' && SECRET.has(typed.name); // never recalled: it holds a password
+  if (!secret && state.inputHistory[state.inputHistory.length - 1] !== raw) state.inputHistory.push(raw);
   if (state.inputHistory.length > INPUT_HISTORY) state.inputHistory.shift();
   state.historyPos = -1;
   el.message.value = '';

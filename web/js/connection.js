@@ -6,8 +6,8 @@ import { LongPollTransport } from './longpoll.js';
 import { OfflineError, backoffDelay, noop, sleep } from './pending.js';
 import { WebSocketTransport, websocketUrl } from './websocket.js';
 
-/** Flood control mirror (chatd.core.flood): what each command costs. */
-const COSTS = { join: 2, nick: 3, msg: 2 };
+/** Flood control mirror (chatd.core.flood, the commands' cost): what each command costs. */
+const COSTS = { join: 2, nick: 3, msg: 2, ghost: 2, register: 5, login: 5, passwd: 5, drop: 5 };
 
 /**
  * Owns the current transport and reconnects.

@@ -1,33 +1,55 @@
 // Server events (docs/protocol.md, "Server events"), one handler each.
-// Messages and history are in messages.js.
+// Messages and history are in messages.js, private messages in
+// privmsg.js, moderation in modevents.js.
 
 import { renderDirectory, renderHeader, renderMembers, renderSidebar, renderTop } from './chrome.js';
-import { addMember, byName, noteUnread, removeMember, renameMember, setMembers } from './conversation.js';
-import { ensurePm, rekey, removeConv } from './convs.js';
+import {
+  addMember, byRank, removeMember, renameMember, roleOf, setMembers, startPushedJoin,
+} from './conversation.js';
+import { ensureRoom, rekey, removeConv, saveRooms } from './convs.js';
 import { h } from './dom.js';
-import { appendLine, confirmLine, iso, isoLinkified, lineEl } from './lines.js';
-import { block, mutate, notice } from './log.js';
-import { drawUnread, onHistory, onMessage } from './messages.js';
+import { iso, isoLinkified } from './lines.js';
+import { block, notice } from './log.js';
+import { onHistory, onMessage } from './messages.js';
+import { MODERATION_HANDLERS } from './modevents.js';
+import { BADGES } from './modtext.js';
 import { showError } from './panels.js';
+import { onPrivate, onPrivates } from './privmsg.js';
 import { showMe } from './screens.js';
-import { removeSettled } from './sending.js';
 import {
   convForRoom, currentConv, freshNotice, isMe, isMine, pmKey, roomConvs, takeRef, updateDirectoryCount,
 } from './state.js';
 
 const PRESENCE = { icon: '→', cls: 'presence' };
 
+/** The conversation our own join event is for: ours under way, or one the server joined us to. */
+function ownJoin(app, conv, name) {
+  const { state } = app;
+  if (!conv && !state.account) {
+    // A guest has one connection, so this answers our join: the server's
+    // name folds differently than ours; adopt it.
+    const pending = roomConvs(state).filter((c) => c.joining);
+    if (pending.length !== 1) return null;
+    rekey(app, pending[0], name);
+    return pending[0];
+  }
+  if (conv && (conv.joining || conv.joined)) return conv;
+  // Another connection of the account joined it (or this one logged in to
+  // an account that was in it): its members and history follow.
+  conv = conv || ensureRoom(app, name);
+  if (conv.name !== name) rekey(app, conv, name);
+  startPushedJoin(conv);
+  saveRooms(app);
+  renderSidebar(app);
+  return conv;
+}
+
 function onJoin(app, ev) {
   const { state } = app;
   let conv = convForRoom(state, ev.room);
   if (isMe(state, ev.nick)) {
-    if (!conv) {
-      // The server's name folds differently than ours: adopt it.
-      const pending = roomConvs(state).filter((c) => c.joining);
-      if (pending.length !== 1) return;
-      conv = pending[0];
-      rekey(app, conv, ev.room);
-    }
+    conv = ownJoin(app, conv, ev.room);
+    if (!conv) return;
     addMember(conv, ev.nick);
     if (!conv.joinedOnce) notice(app, conv, ['You joined ', iso(conv.name)], { ts: ev.ts, ...PRESENCE });
     return;
@@ -39,13 +61,14 @@ function onJoin(app, ev) {
   updateDirectoryCount(state, conv.name, 1);
 }
 
-/** We left a room (here or in another tab of this session). */
+/** We left a room on another connection of the account (this page's own part removed it already). */
 function weLeft(app, conv, ev) {
   if (!conv || ev.type !== 'part') return;
   conv.joined = false;
   conv.synced = false;
-  if (!conv.wanted) removeConv(app, conv);
-  else renderSidebar(app);
+  conv.wanted = false;
+  saveRooms(app);
+  removeConv(app, conv);
 }
 
 function onLeave(app, ev) {
@@ -78,8 +101,7 @@ function onNick(app, ev) {
   if (isMine(state, ev.old) && (isMe(state, ev.old) || isMe(state, ev.new))) {
     if (!isMe(state, ev.new)) showMe(app, ev.new);
     for (const c of roomConvs(state).filter((r) => r.joined)) {
-      removeMember(c, ev.old);
-      addMember(c, ev.new);
+      if (!renameMember(c, ev.old, ev.new)) addMember(c, ev.new);
       notice(app, c, ['You are now known as ', iso(ev.new)], renamed);
     }
     renderMembers(app);
@@ -123,14 +145,18 @@ function onMembers(app, ev) {
   const ctx = takeRef(state, ev.ref);
   const nicks = Array.isArray(ev.nicks) ? ev.nicks.filter((n) => typeof n === 'string') : [];
   const conv = convForRoom(state, ev.room);
+  const roles = ev.roles && typeof ev.roles === 'object' ? ev.roles : {};
   if (conv && (conv.joined || conv.joining)) {
-    setMembers(conv, nicks);
+    setMembers(conv, nicks, roles);
     if (typeof ev.topic === 'string' && !ctx) conv.topic = ev.topic;
     if (conv === currentConv(state)) renderHeader(app);
   }
   if (!ctx) return;
-  // The answer to /who.
-  const names = byName(nicks).flatMap((n, i) => (i ? [', ', iso(n)] : [iso(n)]));
+  // The answer to /who: ~ founder, @ operator, + voice.
+  const listed = { roles: new Map() };
+  setMembers(listed, nicks, roles);
+  const badge = (n) => BADGES[roleOf(listed, n)] || '';
+  const names = byRank(listed, nicks).flatMap((n, i) => [...(i ? [', '] : []), badge(n), iso(n)]);
   block(app, (ctx.key && state.convs.get(ctx.key)) || currentConv(state), ['Members of ', iso(ev.room), ` (${nicks.length})`],
     [names.length ? h('span', null, names) : 'nobody']);
 }
@@ -151,37 +177,6 @@ function onRooms(app, ev) {
   });
   block(app, ctx.conv && state.convs.has(ctx.conv.key) ? ctx.conv : currentConv(state),
     state.directory.length ? `Rooms (${state.directory.length})` : 'No rooms right now.', rows);
-}
-
-/** Our own private message came back: true if it only confirms a line already shown. */
-function ownPrivateEcho(app, conv, ev) {
-  const { outbox } = app.state;
-  const entry = outbox.settlePrivateEcho(conv.key, ev.text);
-  if (entry) {
-    mutate(app, conv, () => removeSettled(app, conv, [entry]));
-    return false;
-  }
-  const sent = outbox.pairPrivateEcho(conv.key, ev.text);
-  if (!sent) return false;
-  const li = conv.view.pending.get(sent.id);
-  conv.view.pending.delete(sent.id);
-  if (li) confirmLine(li, ev.ts);
-  return true;
-}
-
-function onPrivate(app, ev) {
-  const { state } = app;
-  // From us: our nick, or one we had a moment ago (an echo in transit).
-  const fromMe = isMe(state, ev.from) || (isMine(state, ev.from) && !isMe(state, ev.to));
-  const peer = fromMe ? ev.to : ev.from;
-  if (!peer) return;
-  const conv = ensurePm(app, peer);
-  if (conv.name !== peer) rekey(app, conv, peer);
-  if (fromMe && ownPrivateEcho(app, conv, ev)) return;
-  const li = lineEl(state, { kind: 'private', from: ev.from, text: ev.text, ts: ev.ts, pm: conv.name });
-  mutate(app, conv, () => appendLine(conv.view.list, li), { live: true });
-  const unread = noteUnread(state, conv, ev.from, ev.text, document.hidden);
-  if (unread) drawUnread(app, conv, li, unread);
 }
 
 function onNotice(app, ev) {
@@ -216,9 +211,11 @@ const HANDLERS = {
   members: onMembers,
   rooms: onRooms,
   private: onPrivate,
+  privates: onPrivates,
   notice: onNotice,
   shutdown: onShutdown,
   error: onError,
+  ...MODERATION_HANDLERS,
 };
 
 export function handleEvent(app, ev) {

@@ -64,6 +64,13 @@ export function lineEl(state, m) {
   if (m.id !== undefined && m.id !== null) {
     li.dataset.id = String(m.id);
     li.dataset.sort = String(m.id);
+    // Its author may delete it, and operators (the button shows for those: accounts.css).
+    if (m.room) {
+      li.append(h('button', {
+        type: 'button', class: 'line-del', dataset: { deleteMsg: m.id },
+        title: 'Delete this message (everyone sees it deleted)', 'aria-label': 'Delete this message',
+      }, '✕'));
+    }
   }
   if (isMine(state, m.from)) {
     li.classList.add('own');

@@ -16,7 +16,8 @@ import { handleEvent } from './events.js';
 import { keepAtBottom } from './log.js';
 import { syncMembersToggle } from './panels.js';
 import { Persist, browserStorage } from './persist.js';
-import { renderStatus, showApp, showLogin, showMe } from './screens.js';
+import { restoreAlerts } from './notify.js';
+import { renderAccount, renderStatus, showApp, showLogin, showMe } from './screens.js';
 import { handleSession, handleState, refreshDirectory, startWithNick } from './session.js';
 import { createState, roomConvs } from './state.js';
 import { nickProblem, roomProblem } from './text.js';
@@ -29,7 +30,10 @@ function findElements() {
   const $ = (id) => document.getElementById(id);
   return {
     login: $('login'), loginForm: $('login-form'), nick: $('nick'), loginError: $('login-error'),
-    loginStatus: $('login-status'), loginButton: $('login-button'),
+    loginStatus: $('login-status'), loginButton: $('login-button'), loginBack: $('login-back'),
+    accountForm: $('account-form'), account: $('account'), password: $('password'), email: $('email'),
+    accountError: $('account-error'), accountLogin: $('account-login'), accountRegister: $('account-register'),
+    accountState: $('account-state'), accountOpen: $('account-open'), logout: $('logout'), notify: $('notify'),
     app: $('app'), sidebar: $('sidebar'), backdrop: $('backdrop'), rooms: $('rooms'), pms: $('pms'),
     pmsEmpty: $('pms-empty'), directory: $('directory'), directoryEmpty: $('directory-empty'),
     joinForm: $('join-form'), joinRoom: $('join-room'), me: $('me'), quit: $('quit'),
@@ -58,7 +62,7 @@ function createApp() {
     el: findElements(),
     persist: new Persist(browserStorage('localStorage'), browserStorage('sessionStorage')),
     ui: {
-      autoScrollTop: -1, errorTimer: null, statusTimer: null, completion: null,
+      autoScrollTop: -1, errorTimer: null, statusTimer: null, completion: null, memberMenu: null,
       wide: window.matchMedia('(min-width: 1100px)'),
       keepBottom: null,
     },
@@ -96,10 +100,15 @@ function main() {
   }, DIRECTORY_REFRESH_MS);
   syncMembersToggle(app);
   renderStatus(app);
-  const nick = app.persist.nick();
+  renderAccount(app);
+  restoreAlerts(app);
+  const login = app.persist.login();
+  const stored = app.persist.nick();
+  const nick = typeof stored === 'string' && !nickProblem(stored) ? stored : login && login.account;
   restoreConversations(app);
-  if (typeof nick === 'string' && !nickProblem(nick)) {
-    // A returning visitor: straight back in, resuming where the tab was.
+  if (nick) {
+    // A returning visitor: straight back in (logged in again with the
+    // token, if there is one), resuming where the tab was.
     state.wantNick = nick;
     el.nick.value = nick;
     showMe(app, nick);

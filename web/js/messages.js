@@ -3,15 +3,16 @@
 // reader asks for. What each means for the conversation is decided in
 // conversation.js; this draws it.
 
-import { renderSidebar, renderTop, updateTitle } from './chrome.js';
-import { forget, joinHistory, olderBefore, pageHistory, receive } from './conversation.js';
+import { renderHeader, renderSidebar, renderTop, updateTitle } from './chrome.js';
+import { endPushedJoin, forget, joinHistory, olderBefore, pageHistory, receive } from './conversation.js';
 import { saveCursor } from './convs.js';
 import {
   appendLine, confirmLine, gapEl, insertSorted, iso, kindOf, lineById, lineEl, placeGap, regroup,
 } from './lines.js';
 import { atBottom, mutate, notice } from './log.js';
+import { alertLine } from './notify.js';
 import { offlineError, showError } from './panels.js';
-import { removeSettled } from './sending.js';
+import { pump, removeSettled } from './sending.js';
 import { convForRoom, currentConv, refFor, takeRef } from './state.js';
 import { parseTs } from './text.js';
 
@@ -30,7 +31,9 @@ function drawMessage(app, conv, { m, status, settled, unread }) {
   const li = lineEl(app.state, { kind: kindOf(m.type), from: m.from, text: m.text, ts: m.ts, id: m.id, room: conv.name });
   if (typeof m.id === 'number') insertSorted(list, li, m.id);
   else appendLine(list, li);
-  if (unread) drawUnread(app, conv, li, unread);
+  if (!unread) return;
+  drawUnread(app, conv, li, unread);
+  alertLine(app, conv, m);
 }
 
 /** A line arrived that the reader has not seen: badges, the title, the first-unread mark. */
@@ -122,6 +125,13 @@ function drawJoinHistory(app, conv, ev) {
     drawItems(app, conv, plan.items);
   }, { older: !plan.resumed, live: plan.resumed });
   for (const w of plan.waiters) w();
+  if (conv.pushed) {
+    // The server joined us (another connection of the account did): now we are in.
+    endPushedJoin(conv);
+    renderSidebar(app);
+    if (conv === currentConv(app.state)) renderHeader(app);
+    pump(app);
+  }
   renderTop(conv);
   if (plan.loadOlder) loadOlder(app, conv);
 }

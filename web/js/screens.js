@@ -1,5 +1,5 @@
 // The two screens (sign-in and chat), the connection status, and our own
-// nick in the sidebar.
+// nick and account in the sidebar.
 
 import { renderHeader, renderMembers, renderSidebar } from './chrome.js';
 import { iso, isoText } from './lines.js';
@@ -39,20 +39,34 @@ export function renderStatus(app) {
   el.loginStatus.textContent = !state.signedIn && st.state !== 'idle' && st.state !== 'offline' ? text : '';
 }
 
-export function showLogin(app, message = '', kind = 'error') {
+/**
+ * The sign-in screen, saying message by the form it concerns: 'nick' (the
+ * guest form) or 'account' (logging in, registering).
+ */
+export function showLogin(app, message = '', kind = 'error', form = 'nick') {
   const { el, state } = app;
   state.signedIn = false;
   el.app.hidden = true;
   el.login.hidden = false;
-  el.loginError.textContent = message;
-  el.loginError.dataset.kind = kind;
+  const [shown, other] = form === 'account' ? [el.accountError, el.loginError] : [el.loginError, el.accountError];
+  shown.textContent = message;
+  shown.dataset.kind = kind;
+  other.textContent = '';
   el.loginButton.disabled = false;
-  if (state.wantNick) el.nick.value = state.wantNick;
+  el.accountLogin.disabled = false;
+  el.accountRegister.disabled = false;
+  el.password.value = '';
+  if (state.wantNick) {
+    el.nick.value = state.wantNick;
+    if (!el.account.value) el.account.value = state.wantNick;
+  }
+  el.loginBack.hidden = !(app.conn.connected && !state.needNick && !state.auth);
   setComposerEnabled(app);
   renderStatus(app);
+  const focus = form === 'account' ? (el.account.value ? el.password : el.account) : el.nick;
   setTimeout(() => {
-    el.nick.focus();
-    el.nick.select();
+    focus.focus();
+    if (focus === el.nick) focus.select();
   }, 0);
 }
 
@@ -77,5 +91,16 @@ export function showMe(app, nick) {
   setMe(app.state, nick);
   app.el.me.replaceChildren(iso(nick));
   app.el.me.title = `You are ${isoText(nick)}. Click to change your nick.`;
+  renderMembers(app);
+}
+
+/** The account bar: logged in as whom (with Log out), or a guest (with Log in). */
+export function renderAccount(app) {
+  const { el, state } = app;
+  if (state.account) el.accountState.replaceChildren('Logged in as ', iso(state.account));
+  else el.accountState.textContent = 'Guest (not logged in)';
+  el.accountState.dataset.account = state.account || '';
+  el.logout.hidden = !state.account;
+  el.accountOpen.hidden = !!state.account;
   renderMembers(app);
 }

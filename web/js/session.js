@@ -1,20 +1,20 @@
-// One server session after another: take the nick (or a variant while the
-// old connection still holds it), rejoin the rooms resuming each after its
-// cursor, then send what the outbox holds.
+// One server session after another: log in to the account (or take the
+// nick, or a variant while the old connection still holds it: auth.js),
+// rejoin the rooms resuming each after its cursor, then send what the
+// outbox holds.
 
+import { authenticate, stopRegain } from './auth.js';
 import { renderHeader, renderSidebar, renderTop } from './chrome.js';
 import { resetJoin, startJoin } from './conversation.js';
 import { rekey, removeConv, saveRooms } from './convs.js';
 import { iso } from './lines.js';
 import { notice } from './log.js';
 import { showError } from './panels.js';
-import { renderStatus, showApp, showLogin, showMe } from './screens.js';
+import { renderStatus, showApp, showLogin } from './screens.js';
 import { pump } from './sending.js';
-import { currentConv, nickCandidates, refFor, roomConvs } from './state.js';
+import { currentConv, refFor, roomConvs } from './state.js';
 
 const JOIN_HISTORY_MS = 8000;
-const REGAIN_MS = 15000;
-const REGAIN_TRIES = 12;
 
 function resetJoins(state) {
   for (const c of roomConvs(state)) resetJoin(c);
@@ -45,8 +45,8 @@ export async function handleSession(app, welcome) {
   await syncSession(app, gen);
 }
 
-/** Nick, then rooms (resuming with since), then the queued sends. */
-async function syncSession(app, gen) {
+/** Who we are, then rooms (resuming with since), then the queued sends. */
+export async function syncSession(app, gen) {
   const { state } = app;
   if (state.syncing === gen) return;
   state.syncing = gen;
@@ -54,11 +54,12 @@ async function syncSession(app, gen) {
     if (state.syncing === gen) state.syncing = false;
   };
   try {
-    if (state.needNick && !(await claimNick(app, gen))) return;
+    if ((state.needNick || state.auth) && !(await authenticate(app, gen))) return;
     if (gen !== state.sessionGen) return;
     state.explicitLogin = false;
     showApp(app);
-    const rooms = roomConvs(state).filter((c) => c.wanted && !c.joined);
+    // Rooms the server put us in (the account's, on its other connections) are joining already.
+    const rooms = roomConvs(state).filter((c) => c.wanted && !c.joined && !c.joining);
     done();
     pump(app);
     await Promise.all(rooms.map((c) => joinRoom(app, c, gen)));
@@ -68,69 +69,6 @@ async function syncSession(app, gen) {
     done();
   }
   pump(app);
-}
-
-/** We have nick n (the wanted one, or a variant): say so where it matters. */
-function tookNick(app, n, want) {
-  const { state } = app;
-  state.needNick = false;
-  const prev = state.me;
-  showMe(app, n);
-  app.persist.setNick(want);
-  if (n !== want) {
-    notice(app, currentConv(state), ['The nick ', iso(want), ' is still taken (probably by your previous connection); you are ', iso(n),
-      ' for now. chatd will switch back to ', iso(want), ' when it is free.'], { cls: 'warn', icon: '!' });
-    startRegain(app);
-  } else if (prev && prev !== n && state.signedIn) {
-    notice(app, currentConv(state), ['You are ', iso(n), '.'], { icon: '✓' });
-  }
-}
-
-/** Take the wanted nick (or a variant); false if the user must choose again. */
-async function claimNick(app, gen) {
-  const { state } = app;
-  const want = state.wantNick;
-  const tries = state.explicitLogin ? [want] : nickCandidates(want, state.limits.nick || 32);
-  for (const n of tries) {
-    const r = await app.conn.request({ type: 'nick', nick: n });
-    if (gen !== state.sessionGen) return false;
-    if (!r) return false; // offline: the next session tries again
-    if (r.type === 'ok') {
-      tookNick(app, n, want);
-      return true;
-    }
-    if (r.code === 'nick-in-use' && !state.explicitLogin) continue;
-    showLogin(app, r.message || 'That nick cannot be used.');
-    return false;
-  }
-  showLogin(app, `The nick ${want} and its variants are taken; choose another.`);
-  return false;
-}
-
-/** Every so often, try to take the wanted nick back from a stale connection. */
-function startRegain(app) {
-  const { state } = app;
-  stopRegain(app);
-  let tries = 0;
-  state.regainTimer = setInterval(async () => {
-    if (!app.conn.connected || state.syncing) return;
-    if (!state.me || state.me === state.wantNick || ++tries > REGAIN_TRIES) {
-      stopRegain(app);
-      return;
-    }
-    const want = state.wantNick;
-    const r = await app.conn.request({ type: 'nick', nick: want });
-    if (r && r.type === 'ok') {
-      showMe(app, want);
-      stopRegain(app);
-      notice(app, currentConv(state), ['You are ', iso(want), ' again.'], { icon: '✓' });
-    }
-  }, REGAIN_MS);
-}
-
-export function stopRegain(app) {
-  clearInterval(app.state.regainTimer);
-  app.state.regainTimer = null;
 }
 
 /** Resolves when the history that answers conv's join has been drawn, or after ms. */
@@ -174,6 +112,7 @@ export async function joinRoom(app, conv, gen = app.state.sessionGen) {
   }
   if (r.room && r.room !== conv.name) rekey(app, conv, r.room);
   conv.joined = true;
+  conv.outcast = false;
   saveRooms(app);
   if (conv.key === state.active) renderHeader(app);
   await hist;
@@ -198,21 +137,35 @@ export function refreshDirectory(app, show = false) {
 
 /** Sign in as nick (explicit: typed in the form, so no variants). */
 export function startWithNick(app, nick, explicit) {
-  const { state, conn } = app;
+  const { state } = app;
+  if (state.me !== nick) state.needNick = true; // the session holds another nick (a refused registration's)
   state.wantNick = nick;
   state.explicitLogin = explicit;
+  startSession(app);
+}
+
+/** Connect, or settle who the connected session is (state.auth, the stored login, the nick). */
+export function startSession(app) {
+  const { state, conn } = app;
   const now = conn.state.state;
   if (now === 'connected') syncSession(app, state.sessionGen);
   else if (now === 'idle' || now === 'offline') conn.start();
   else conn.retryNow();
 }
 
-export function quit(app, reason) {
+/** Leave chatd: the connection ends, the sign-in form shows (saying message, if given). */
+export function quit(app, reason, message = null) {
   const { state } = app;
   stopRegain(app);
   app.conn.stop();
   state.signedIn = false;
   state.needNick = true;
   resetJoins(state);
-  showLogin(app, reason ? `You left chatd (${reason}).` : 'You left chatd. Join again whenever you like.', 'info');
+  showLogin(app, message || (reason ? `You left chatd (${reason}).` : 'You left chatd. Join again whenever you like.'), 'info');
+}
+
+/** A new server session in place of this one (it logs in first, then rejoins the rooms). */
+export function restartSession(app) {
+  app.conn.stop();
+  app.conn.start();
 }

@@ -2,15 +2,17 @@
 // the slash commands (parsed by commands.js). Each returns false when it
 // refused, so that the composer keeps the text.
 
+import { stopRegain } from './auth.js';
 import { activate } from './chrome.js';
-import { HELP, firstWord } from './commands.js';
+import { HELP, HELP_TOPICS, firstWord } from './commands.js';
 import { h } from './dom.js';
 import { ensurePm, ensureRoom, removeConv, saveRooms } from './convs.js';
 import { block } from './log.js';
+import { runModeration } from './modslash.js';
 import { offlineError, showError } from './panels.js';
 import { showMe } from './screens.js';
 import { queueSend } from './sending.js';
-import { joinRoom, quit, refreshDirectory, stopRegain } from './session.js';
+import { joinRoom, quit, refreshDirectory } from './session.js';
 import { convForRoom, currentConv, refFor } from './state.js';
 import { asRoom, nickProblem, roomProblem, textProblem } from './text.js';
 
@@ -31,6 +33,7 @@ export function say(app, text, type, conv = currentConv(app.state)) {
     queueSend(app, conv, 'msg', text);
     return true;
   }
+  if (conv.outcast && !conv.wanted) return refuse(app, `You were put out of ${conv.name}; /join ${conv.name} to go back.`);
   if (!conv.wanted) return refuse(app, `You left ${conv.name}; /join ${conv.name} to talk there again.`);
   queueSend(app, conv, type, text);
   return true;
@@ -50,18 +53,20 @@ function ask(app, cmd) {
   return true;
 }
 
-export function userJoin(app, input) {
+/** Join the room named input (with the key of a +k room); an open one is only shown. */
+export function userJoin(app, input, key = null) {
   const { state } = app;
   const name = asRoom(input);
   const problem = roomProblem(name);
   if (problem) return refuse(app, problem);
   let conv = convForRoom(state, name);
-  if (conv && conv.wanted) {
+  if (conv && conv.wanted && !(key && !conv.joined)) {
     activate(app, conv.key);
     return true;
   }
   conv = ensureRoom(app, name);
   conv.wanted = true;
+  if (key) conv.passkey = key;
   saveRooms(app);
   activate(app, conv.key);
   if (app.conn.connected && !state.needNick && !state.syncing) joinRoom(app, conv);
@@ -183,12 +188,16 @@ function cmdHistory(app, args, conv) {
 
 const COMMANDS = {
   help(app, args, conv) {
-    block(app, conv, 'Commands', HELP.map(([c, d]) => h('span', null, h('code', null, c), ` — ${d}`)));
+    const topic = args.trim().toLowerCase();
+    if (topic && !Object.hasOwn(HELP_TOPICS, topic)) return refuse(app, 'Usage: /help [accounts|moderation]');
+    const rows = topic ? HELP_TOPICS[topic] : HELP;
+    block(app, conv, topic ? `Commands: ${topic}` : 'Commands', rows.map(([c, d]) => h('span', null, h('code', null, c), ` — ${d}`)));
     return true;
   },
   join(app, args) {
-    const [room] = firstWord(args);
-    return room ? userJoin(app, room) : refuse(app, 'Usage: /join #room');
+    const [room, rest] = firstWord(args);
+    const [key, extra] = firstWord(rest);
+    return room && !extra ? userJoin(app, room, key || null) : refuse(app, 'Usage: /join #room [key]');
   },
   part: cmdPart,
   me(app, args) {
@@ -213,6 +222,6 @@ const COMMANDS = {
 /** Run /name args; false if it was refused. */
 export function runCommand(app, name, args) {
   const run = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : null;
-  if (!run) return refuse(app, `Unknown command /${name}.`);
+  if (!run) return runModeration(app, name, args);
   return run(app, args, currentConv(app.state));
 }

@@ -8,30 +8,15 @@ import { loadGap, loadOlder } from './messages.js';
 import {
   closeSidebar, hideError, offlineError, openSidebar, showError, syncMembersToggle, toggleMembers,
 } from './panels.js';
+import { chooseMemberAction, toggleMemberMenu, wireMemberMenu } from './membermenu.js';
+import { deleteLine } from './modslash.js';
+import { toggleAlerts } from './notify.js';
 import { dismissLine, retryLine } from './sending.js';
-import { quit, refreshDirectory, startWithNick } from './session.js';
+import { quit, refreshDirectory } from './session.js';
+import { wireSignIn } from './signin.js';
 import { setTopic, userJoin, userPart } from './slash.js';
 import { convForRoom, currentConv, isMe, pmKey, roomKey } from './state.js';
-import { flattenLines, nickProblem } from './text.js';
-
-function wireLogin(app) {
-  const { el } = app;
-  el.loginForm.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const nick = el.nick.value.trim();
-    const problem = nickProblem(nick, app.state.limits.nick);
-    if (problem) {
-      el.loginError.textContent = problem;
-      el.loginError.dataset.kind = 'error';
-      el.nick.focus();
-      return;
-    }
-    el.loginError.textContent = '';
-    el.loginButton.disabled = true;
-    setTimeout(() => { el.loginButton.disabled = false; }, 1500);
-    startWithNick(app, nick, true);
-  });
-}
+import { flattenLines } from './text.js';
 
 function composerKey(app, e) {
   const { el, state } = app;
@@ -103,6 +88,9 @@ function clicked(app, t) {
     const c = state.convs.get(pmKey(d.closePm));
     if (c) removeConv(app, c);
   } else if (d.member) memberClicked(app, d.member);
+  else if (d.memberMenu) toggleMemberMenu(app, t);
+  else if (d.modAction) chooseMemberAction(app, t);
+  else if (d.deleteMsg) deleteLine(app, Number(d.deleteMsg));
   else if (d.testid === 'load-older') loadOlder(app, currentConv(state));
   else if (d.gap) loadGap(app, currentConv(state), t.closest('.gap'));
   else if (d.retry) retryLine(app, t.closest('li'), d.retry);
@@ -122,6 +110,7 @@ function wireClicks(app) {
   });
   el.me.addEventListener('click', () => startNickChange(app));
   el.quit.addEventListener('click', () => quit(app, ''));
+  el.notify.addEventListener('click', () => toggleAlerts(app));
   el.retry.addEventListener('click', () => app.conn.retryNow());
   el.directoryRefresh.addEventListener('click', () => refreshDirectory(app));
 }
@@ -242,7 +231,8 @@ function wireDocument(app) {
 }
 
 export function wire(app) {
-  wireLogin(app);
+  wireSignIn(app);
+  wireMemberMenu(app);
   wireComposer(app);
   wireClicks(app);
   wireTopic(app);
