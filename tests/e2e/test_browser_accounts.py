@@ -152,5 +152,14 @@ def test_a_refused_token_is_forgotten_and_the_password_logs_in_again(browser, da
     page.locator('[data-testid="pms"] [data-pm="tel"]').click()
     page.locator('[data-testid="message"][data-kind="private"]', has_text="kept for you").wait_for(timeout=10000)
     assert page.locator('[data-testid="message"][data-kind="private"]').count() == 1
+
+    # Leaving is not logging out: joining again is the account, under the nick typed.
+    page.click("#quit")
+    page.fill('input[name="nick"]', "keeper_away")
+    page.press('input[name="nick"]', "Enter")
+    page.locator('[data-testid="me"]', has_text="keeper_away").wait_for(timeout=10000)
+    assert page.locator('[data-testid="account-state"]').get_attribute("data-account") == "keeper"
+    tel.send("/whois keeper_away")
+    tel.expect("keeper_away is logged in as keeper")
     assert page.problems == [], page.problems
     context.close()

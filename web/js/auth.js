@@ -47,10 +47,14 @@ async function loginRequest(app, gen, cmd) {
 }
 
 async function tokenLogin(app, gen, stored) {
+  const { state } = app;
+  // A nick typed in the guest form while logged in: the account's user takes it after logging in.
+  const typed = state.explicitLogin ? state.wantNick : null;
   const r = await loginRequest(app, gen, { type: 'login', token: stored.token });
   if (!r) return false; // offline: the next session tries again
   if (r.type === 'ok') {
     adoptLogin(app, r, stored.token, false);
+    if (typed && fold(typed) !== fold(state.me || '')) await renameTo(app, gen, typed);
     return true;
   }
   app.state.heldPrivates = [];
@@ -121,6 +125,18 @@ export function adoptLogin(app, r, token, announce) {
   app.conn.request({ type: 'whois', nick, ref: refFor(state, { kind: 'self', resolve: learn }) });
 }
 
+/** Take nick as well as the account (its refusal shows; the account's nick stays). */
+async function renameTo(app, gen, nick) {
+  const r = await app.conn.request({ type: 'nick', nick });
+  if (!r || gen !== app.state.sessionGen) return;
+  if (r.type === 'error') {
+    notice(app, currentConv(app.state), ['You are still ', iso(app.state.me), ': ', r.message], { cls: 'warn', icon: '!' });
+    return;
+  }
+  app.state.wantNick = nick;
+  tookNick(app, nick, nick);
+}
+
 /** Forget the stored login and the account (a logout, or a token the server refused). */
 export function forgetLogin(app) {
   const { state } = app;
@@ -132,7 +148,7 @@ export function forgetLogin(app) {
 }
 
 /** We have nick n (the wanted one, or a variant): say so where it matters. */
-export function tookNick(app, n, want) {
+function tookNick(app, n, want) {
   const { state } = app;
   state.needNick = false;
   const prev = state.me;
@@ -148,7 +164,7 @@ export function tookNick(app, n, want) {
 }
 
 /** Take the wanted nick (or a variant); false if the user must choose again (said on the form named). */
-export async function claimNick(app, gen, form = 'nick') {
+async function claimNick(app, gen, form = 'nick') {
   const { state } = app;
   const want = state.wantNick;
   const tries = state.explicitLogin ? [want] : nickCandidates(want, state.limits.nick || 32);

@@ -46,7 +46,7 @@ export async function handleSession(app, welcome) {
 }
 
 /** Who we are, then rooms (resuming with since), then the queued sends. */
-export async function syncSession(app, gen) {
+async function syncSession(app, gen) {
   const { state } = app;
   if (state.syncing === gen) return;
   state.syncing = gen;

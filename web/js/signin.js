@@ -42,7 +42,7 @@ function readAccountForm(app, action) {
  * logs in there (a refusal shows on the form; success starts a session
  * that logs in with the token); otherwise the next session does it first.
  */
-export function signIn(app, auth) {
+function signIn(app, auth) {
   const { state, el } = app;
   el.accountError.textContent = '';
   el.accountLogin.disabled = true;
