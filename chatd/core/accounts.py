@@ -318,7 +318,8 @@ class Accounts:
                 raise NoSuchNick(f"Nobody is called {nick} right now.")
             first = target.sessions[0]
             rooms = tuple(room.name for room in first.rooms.values())
-            address = ", ".join(f"{s.frontend} {s.peer}" for s in target.sessions) if self.is_operator else None
+            hosts = dict.fromkeys(s.host or s.peer for s in target.sessions)
+            address = ", ".join(hosts) if self.is_operator else None
             return ev.WhoIs(nick=target.nick, account=target.account_name, rooms=rooms, address=address,
                             operator=target.account is not None and target.account in self.hub.rules.operators,
                             ts=self.hub.now())

@@ -23,6 +23,16 @@ LEVEL = {None: 0, "voice": 1, "operator": 2, "founder": 3}
 FLAGS = {"m": "moderated", "i": "invite-only", "t": "topic-locked", "k": "key", "l": "limit"}
 
 
+def muted_as(user):
+    """
+    What a mute is kept under: the account, when the user is logged in
+    (a mute follows it to every connection and nick); else the user itself
+    (a nick change does not escape it, and the next holder of the nick does
+    not inherit it).
+    """
+    return ("account", user.account) if user.account is not None else user
+
+
 def registered(room) -> bool:
     return bool(room.settings.get("registered"))
 
@@ -72,8 +82,8 @@ class Moderation:
 
         @raise Banned, InviteOnly, BadKey, RoomFull: naming why not.
         """
-        if self.is_operator:
-            return
+        if self.is_operator or self.role_in(room) == "founder":
+            return  # nobody can shut a room's founder out of it
         ban = self.banned_by(room.bans)
         if ban is not None:
             raise Banned(f"You are banned from {room.name}" + (f": {ban.reason}" if ban.reason else "") + ".")
@@ -114,7 +124,7 @@ class Moderation:
         """@raise Muted: this user is muted in C{room}, or it is moderated (C{+m}) and the user has no voice."""
         if self.is_operator:
             return
-        until = room.mutes.get(self.user.key, 0)
+        until = room.mutes.get(muted_as(self.user), 0)
         if until is None or until > self.hub.now():
             raise Muted(f"You are muted in {room.name}: you may read, not speak.")
         if registered(room) and room.settings.get("m") and LEVEL[self.role_in(room)] < LEVEL["voice"]:

@@ -11,10 +11,10 @@ from twisted.internet.defer import Deferred, succeed
 
 from chatd.core import events as ev
 from chatd.core.errors import (
-    InvalidMask, NoSuchAccount, NoSuchMessage, NoSuchNick, NotInRoom, NotLoggedIn, RoomRegistered, Usage,
+    InvalidMask, NoSuchAccount, NoSuchMessage, NoSuchNick, NotInRoom, NotLoggedIn, NotOperator, RoomRegistered, Usage,
 )
 from chatd.core.masks import parse as parse_mask
-from chatd.core.moderation import FLAGS, modes_of, registered
+from chatd.core.moderation import FLAGS, modes_of, muted_as, registered
 from chatd.core.text import check_nick, clean_text, fold
 
 #: The role each role command gives (None: takes it away), and the role needed to give it.
@@ -138,6 +138,9 @@ class RoomOps:
         room = self._joined(name)
         self.need_level(room, "operator", "ban")
         parsed = parse_mask(mask)
+        founder = room.settings.get("founder")
+        if founder and parsed.account == fold(founder):
+            raise NotOperator(f"{founder} founded {room.name}; nobody can ban its founder from it.")
         reason = self._reason(reason) or ""
         now = self.hub.now()
         record = BanRecord(mask=parsed.text, by=self.nick, since=now, reason=reason,
@@ -148,8 +151,10 @@ class RoomOps:
             event = self._publish(room, ev.BanSet(room=room.name, mask=record.mask, by=self.nick,
                                                   reason=reason or None, until=record.until, ts=now))
             for member in tuple(room.members):
-                if member.user is not self.user and member.banned_by([record]) is not None and room.key in member.rooms:
-                    member.kicked(self.nick, f"banned ({reason})" if reason else "banned", rooms=[room])
+                if (member.user is self.user or member.is_operator or member.role_in(room) == "founder"
+                        or room.key not in member.rooms or member.banned_by([record]) is None):
+                    continue  # a ban never puts out the banner, the founder or a server operator
+                member.kicked(self.nick, f"banned ({reason})" if reason else "banned", rooms=[room])
             return event
 
         return self.hub.store.add_ban(room.name, record).addCallback(saved)
@@ -167,19 +172,26 @@ class RoomOps:
 
         return self.hub.store.remove_ban(room.name, text).addCallback(removed)
 
-    def list_bans(self, name: Optional[str]) -> ev.BanList:
-        room = self._joined(name)
+    def list_bans(self, name: Optional[str]) -> Deferred:
+        """A room's bans in force: anyone may read them (a banned user may see why), member or not."""
+        name = self._named(name)
+        room = self.hub.room(name)
+        bans = succeed(room.bans) if room is not None else self.hub.store.bans(name)
         now = self.hub.now()
-        rows = tuple(ev.BanInfo(b.mask, b.by, b.reason or None, b.since, b.until)
-                     for b in room.bans if b.until is None or b.until > now)
-        return ev.BanList(room=room.name, bans=rows, ts=now)
+
+        def listed(rows) -> ev.BanList:
+            return ev.BanList(room=room.name if room is not None else name, ts=now, bans=tuple(
+                ev.BanInfo(b.mask, b.by, b.reason or None, b.since, b.until)
+                for b in rows if b.until is None or b.until > now))
+
+        return bans.addCallback(listed)
 
     def mute(self, name: Optional[str], nick: str, duration: Optional[int] = None) -> ev.Muted:
         room = self._joined(name)
         self.need_level(room, "operator", "mute members")
         target = self._member(room, nick)
         until = self.hub.now() + duration if duration else None
-        room.mutes[target.user.key] = until
+        room.mutes[muted_as(target.user)] = until
         return self._publish(room, ev.Muted(room=room.name, nick=target.nick, by=self.nick, until=until,
                                             ts=self.hub.now()))
 
@@ -187,7 +199,7 @@ class RoomOps:
         room = self._joined(name)
         self.need_level(room, "operator", "unmute members")
         target = self._member(room, nick)
-        room.mutes.pop(target.user.key, None)
+        room.mutes.pop(muted_as(target.user), None)
         return self._publish(room, ev.Unmuted(room=room.name, nick=target.nick, by=self.nick, ts=self.hub.now()))
 
     def invite(self, name: Optional[str], nick: str) -> Deferred:
@@ -266,7 +278,16 @@ class RoomOps:
         def found(message):
             if message is None:
                 raise NoSuchMessage(f"{room.name} keeps no message {id}.")
-            if fold(message.nick) != self.user.key:
+            key = fold(message.nick)
+            # The author is whoever has its nick now, unless that nick is an
+            # account's: then only that account (not someone holding the
+            # nick in its grace period).
+            d = store.find_account(key, key) if key == self.user.key else succeed(None)
+            return d.addCallback(author_or_operator, key)
+
+        def author_or_operator(account, key):
+            is_author = key == self.user.key and (account is None or account.key == self.user.account)
+            if not is_author:
                 self.need_level(room, "operator", "delete other people's messages")
             return store.delete_message(room.name, id)
 

@@ -238,7 +238,7 @@ def _modes(e: Event) -> bytes:
         if flag == "k":
             named.append(f"key {e.key}" if e.key else "a key")
         elif flag == "l":
-            named.append(f"at most {e.limit} members" if e.limit else "a member limit")
+            named.append(f"at most {e.limit} member{'s' if e.limit != 1 else ''}" if e.limit else "a member limit")
         elif flag in _MODE_NAMES:
             named.append(_MODE_NAMES[flag])
     if not e.modes:

@@ -136,7 +136,7 @@ def test_a_ban_puts_out_who_it_matches_and_keeps_them_out(world, mask):
 def test_bans_expire_can_be_lifted_and_listed(world):
     (alice, _), (bob, _), (carol, _) = den(world)
     result(alice.ban("#den", "carol", duration=60))
-    assert [b.mask for b in alice.list_bans("#den").bans] == ["carol"]
+    assert [b.mask for b in result(alice.list_bans("#den")).bans] == ["carol"]
     fails(carol.join("#den"), Banned)
     world.clock.advance(61)
     result(carol.join("#den"))
@@ -241,3 +241,44 @@ def test_kill_announce_and_server_bans(world):
 def test_kicking_someone_not_in_the_room(world):
     (alice, _), _, _ = den(world)
     assert raises(NotInRoom, alice.kick, "#den", "ghost").code == "not-in-room"
+
+
+def test_a_mute_follows_the_user_not_the_nick(world):
+    (alice, _), (bob, _), (carol, _) = den(world)
+    alice.mute("#den", "carol")
+    result(carol.set_nick("caroline"))
+    assert raises(Muted, carol.say, "#den", "free?").code == "muted"
+    carol.close()
+    newcomer, _ = world.member("carol", "#den")
+    result(newcomer.say("#den", "I am someone else"))
+    alice.mute("#den", "bob")
+    bob.close()
+    back, _ = world.connect()
+    result(back.login("bob", PASSWORD))
+    result(back.join("#den"))
+    assert raises(Muted, back.say, "#den", "still?").code == "muted", "an account's mute follows it"
+
+
+def test_a_nick_squatter_cannot_delete_the_accounts_messages(world):
+    (alice, _), _, _ = den(world)
+    mine = result(alice.say("#den", "my words"))
+    alice.close()
+    squatter, _ = world.member("alice", "#den")
+    assert fails(squatter.delete("#den", mine.id), NotOperator).code == "not-operator"
+
+
+def test_nobody_bans_the_founder(world):
+    (alice, _), (bob, _), _ = den(world)
+    result(alice.give_role("op", "#den", "bob"))
+    assert raises(NotOperator, bob.ban, "#den", "~a:alice").code == "not-operator"
+    result(bob.ban("#den", "127.0.0.0/8"))
+    alice.part("#den")
+    result(alice.join("#den"))
+
+
+def test_anyone_reads_a_rooms_bans(world):
+    (alice, _), _, _ = den(world)
+    result(alice.ban("#den", "spam*", reason="spam"))
+    outsider, _ = world.connect("outsider")
+    listing = result(outsider.list_bans("#den"))
+    assert [(b.mask, b.reason) for b in listing.bans] == [("spam*", "spam")]
