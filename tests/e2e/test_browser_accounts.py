@@ -11,7 +11,7 @@ without TLS; its argon2 profile is the cheapest (tests/e2e/daemon.py).
 import pytest
 
 from chatclients import LineClient
-from test_browser_e2e import browser, type_line  # noqa: F401  (browser is a fixture)
+from test_browser_e2e import browser, sign_in, type_line  # noqa: F401  (browser is a fixture)
 
 PASSWORD = "correct-horse"
 
@@ -38,10 +38,12 @@ def register(page, url: str, nick: str) -> None:
 
 
 def logged_in(page, nick: str) -> None:
-    """The page shows the chat, logged in as nick, in #lobby."""
+    """The page shows the chat, logged in as nick (and called nick), in #lobby."""
+    from playwright.sync_api import expect
+
     page.locator(f'[data-testid="account-state"][data-account="{nick}"]').wait_for(timeout=10000)
+    expect(page.locator('[data-testid="me"]')).to_have_text(nick, timeout=10000)
     page.locator('[data-testid="status"][data-state="connected"]').wait_for(timeout=10000)
-    assert page.locator('[data-testid="me"]').inner_text() == nick
     page.locator('[data-testid="rooms"] [data-room="#lobby"]:not(.joining)').wait_for(timeout=10000)
 
 
@@ -161,5 +163,36 @@ def test_a_refused_token_is_forgotten_and_the_password_logs_in_again(browser, da
     assert page.locator('[data-testid="account-state"]').get_attribute("data-account") == "keeper"
     tel.send("/whois keeper_away")
     tel.expect("keeper_away is logged in as keeper")
+    assert page.problems == [], page.problems
+    context.close()
+
+
+def test_accounts_from_the_message_box(browser, daemon):
+    """/register, /logout and /login typed in the message box; a line with a password is never recalled."""
+    context = browser.new_context()
+    page = new_page(context)
+    sign_in(page, daemon.web_url + "/", "typist")
+    page.locator('[data-testid="rooms"] [data-room="#lobby"]:not(.joining)').wait_for(timeout=10000)
+    assert page.locator('[data-testid="account-state"]').get_attribute("data-account") == ""
+
+    type_line(page, f"/register {PASSWORD}")
+    logged_in(page, "typist")
+    type_line(page, "/logout")
+    page.locator('[data-testid="login-error"]', has_text="You logged out.").wait_for(timeout=10000)
+    assert page.evaluate("() => localStorage.getItem('chatd.login')") is None
+
+    page.fill('input[name="nick"]', "guesty")  # a guest now
+    page.press('input[name="nick"]', "Enter")
+    page.locator('[data-testid="me"]', has_text="guesty").wait_for(timeout=10000)
+    type_line(page, "/login typist not-the-password")
+    page.locator('[data-testid="error"]:not([hidden])', has_text="That is not the password of typist").wait_for(timeout=10000)
+    type_line(page, f"/identify typist {PASSWORD}")
+    logged_in(page, "typist")  # a new session, logged in with the token, under the account's nick
+    type_line(page, "/help accounts")
+    page.locator('[data-testid="event"]', has_text="/passwd old new").wait_for(timeout=10000)
+    box = page.locator('textarea[name="message"]')
+    for _ in range(3):
+        box.press("ArrowUp")
+        assert PASSWORD not in box.input_value() and "not-the-password" not in box.input_value()
     assert page.problems == [], page.problems
     context.close()

@@ -48,13 +48,15 @@ async function loginRequest(app, gen, cmd) {
 
 async function tokenLogin(app, gen, stored) {
   const { state } = app;
-  // A nick typed in the guest form while logged in: the account's user takes it after logging in.
-  const typed = state.explicitLogin ? state.wantNick : null;
+  // The nick this page had (or the user typed in the guest form): the
+  // server answers with the account's name, or the nick of the account's
+  // other connections; the page keeps its own, as a guest's reconnect does.
+  const want = state.wantNick;
   const r = await loginRequest(app, gen, { type: 'login', token: stored.token });
   if (!r) return false; // offline: the next session tries again
   if (r.type === 'ok') {
     adoptLogin(app, r, stored.token, false);
-    if (typed && fold(typed) !== fold(state.me || '')) await renameTo(app, gen, typed);
+    if (want && fold(want) !== fold(state.me || '')) await renameTo(app, gen, want);
     return true;
   }
   app.state.heldPrivates = [];

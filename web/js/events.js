@@ -100,6 +100,11 @@ function onNick(app, ev) {
   const renamed = { ts: ev.ts, icon: '✎', cls: 'presence' };
   if (isMine(state, ev.old) && (isMe(state, ev.old) || isMe(state, ev.new))) {
     if (!isMe(state, ev.new)) showMe(app, ev.new);
+    if (state.account) {
+      // The account's nick, changed here or on another of its connections: the one to keep.
+      state.wantNick = ev.new;
+      app.persist.setNick(ev.new);
+    }
     for (const c of roomConvs(state).filter((r) => r.joined)) {
       if (!renameMember(c, ev.old, ev.new)) addMember(c, ev.new);
       notice(app, c, ['You are now known as ', iso(ev.new)], renamed);

@@ -62,7 +62,7 @@ function createApp() {
     el: findElements(),
     persist: new Persist(browserStorage('localStorage'), browserStorage('sessionStorage')),
     ui: {
-      autoScrollTop: -1, errorTimer: null, statusTimer: null, completion: null, memberMenu: null,
+      autoScrollTop: -1, errorTimer: null, statusTimer: null, completion: null, memberMenu: null, backToChat: false,
       wide: window.matchMedia('(min-width: 1100px)'),
       keepBottom: null,
     },

@@ -77,6 +77,7 @@ export async function liveLogin(app, cmd, refused = (message) => showError(app, 
     return false;
   }
   adoptLogin(app, r, r.token, true);
+  app.state.wantNick = r.account; // logging in is taking the account's nick
   restartSession(app);
   return true;
 }

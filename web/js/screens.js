@@ -60,7 +60,8 @@ export function showLogin(app, message = '', kind = 'error', form = 'nick') {
     el.nick.value = state.wantNick;
     if (!el.account.value) el.account.value = state.wantNick;
   }
-  el.loginBack.hidden = !(app.conn.connected && !state.needNick && !state.auth);
+  // Came from the chat (to log in or register): the session is still there to go back to.
+  el.loginBack.hidden = !(app.ui.backToChat && app.conn.connected && !state.needNick && !state.auth);
   setComposerEnabled(app);
   renderStatus(app);
   const focus = form === 'account' ? (el.account.value ? el.password : el.account) : el.nick;
@@ -74,6 +75,7 @@ export function showApp(app) {
   const { el, state } = app;
   const first = !state.signedIn;
   state.signedIn = true;
+  app.ui.backToChat = false;
   el.login.hidden = true;
   el.app.hidden = false;
   el.loginButton.disabled = false;

@@ -102,7 +102,10 @@ function watchOtherTabs(app) {
 export function wireSignIn(app) {
   const { el } = app;
   wireForms(app);
-  el.accountOpen.addEventListener('click', () => showLogin(app, '', 'info', 'account'));
+  el.accountOpen.addEventListener('click', () => {
+    app.ui.backToChat = true;
+    showLogin(app, '', 'info', 'account');
+  });
   el.logout.addEventListener('click', () => logout(app));
   watchOtherTabs(app);
 }
