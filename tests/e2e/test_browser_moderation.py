@@ -139,3 +139,23 @@ def test_deleting_messages(browser, daemon):
     tel.expect(rf"-!- webby deleted message {second_id}")
     assert page.problems == [], page.problems
 
+
+
+def test_a_server_operator_moderates_any_room(browser, make_daemon):
+    """An account in tap.cfg's [server] operators gets every member's menu and delete button, in an unregistered room."""
+    daemon = make_daemon({("server", "operators"): "root"})
+    tel = LineClient(daemon.lines_port).login("tel", "#lobby")
+    page = new_page(browser.new_context(viewport={"width": 1280, "height": 800}))
+    register(page, daemon.web_url + "/", "root")
+    tel.send("spam, spam, spam")
+    line = page.locator('[data-testid="message"][data-from="tel"]', has_text="spam, spam")
+    line.wait_for(timeout=10000)
+    line.hover()
+    page.locator('[data-testid="log"] .can-moderate').wait_for(timeout=10000)
+    line.locator("[data-delete-msg]").click()
+    tel.expect(r"-!- root deleted message \d+")
+    menu_action(page, "tel", "kick")
+    tel.expect(r"tel was kicked by root")
+    page.locator('[data-testid="members"] [data-nick="tel"]').wait_for(state="detached", timeout=10000)
+    said(page, "tel was kicked by root")
+    assert page.problems == [], page.problems
