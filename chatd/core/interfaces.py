@@ -242,7 +242,7 @@ class IAccountStore(Interface):
 
 class IModerationStore(Interface):
     """
-    Keeps roles and bans.  A ban's C{scope} is a room's name (any spelling),
+    Keeps roles, bans and marks (mutes and invitations).  A ban's C{scope} is a room's name (any spelling),
     or None for the whole server.  Neither makes a room record: registered
     rooms have one already (L{IStore.save_room}).
     """
@@ -278,6 +278,26 @@ class IModerationStore(Interface):
 
     def remove_ban(scope, mask):
         """Lift the ban on C{mask} (compared as in L{add_ban}); Deferred firing with whether there was one."""
+
+    def marks(room):
+        """
+        Deferred firing with the L{chatd.store.records.MarkRecord}s of a
+        room (any spelling): who is muted in it and who is invited to it,
+        in setting order; expired ones too, until L{IStore.prune} deletes
+        them (C{until <= now}), so the core judges the time.  They live in
+        the store, not in a node's memory, so that every node of a cluster
+        (and a restarted one) knows them.
+        """
+
+    def set_mark(room, record):
+        """
+        Keep a mark, replacing the room's mark of the same C{kind} and
+        C{who} (compared exactly: the core gives C{who} already folded).
+        Deferred firing when committed.
+        """
+
+    def remove_mark(room, kind, who):
+        """Forget the room's mark of C{kind} on C{who}; Deferred firing with whether there was one."""
 
 
 class IPasswordHasher(Interface):

@@ -162,6 +162,38 @@ class BanRecord:
             _need_time(self, "until", "A ban")
 
 
+#: The kinds of L{MarkRecord}.
+MARKS = ("mute", "invite")
+
+
+@dataclasses.dataclass(frozen=True)
+class MarkRecord:
+    """
+    Something a room holds about one member: a C{mute} (it may read, not
+    speak) or an C{invite} (it may join past C{+i}), set by C{by} at
+    C{since}, until C{until} (None: for ever).
+
+    C{who} says whom it is about, folded, as the core spells it:
+    C{~a:ACCOUNT} for an account, C{~u:UID} for one user that is not logged
+    in (a nick change does not escape it), C{~n:NICK} for a nick.
+    """
+
+    kind: str
+    who: str
+    by: str
+    since: float
+    until: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in MARKS:
+            raise ValueError(f"A room mark is one of {', '.join(MARKS)}; not {self.kind}.")
+        _need_text(self, "who", "A room mark", empty=False)
+        _need_text(self, "by", "A room mark")
+        _need_time(self, "since", "A room mark")
+        if self.until is not None:
+            _need_time(self, "until", "A room mark")
+
+
 def check_role(role: Optional[str]) -> None:
     """Refuse a role no store keeps: only L{ROLES}, or None for none."""
     if role is not None and role not in ROLES:
