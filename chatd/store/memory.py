@@ -5,7 +5,7 @@ C{db = :memory:}.  Nothing survives a restart.
 
 Every method answers at once, but through a Deferred like a store on disk,
 so that the core cannot come to depend on an answer being synchronous.
-Accounts, roles and bans are in L{chatd.store.memory_accounts}, mixed in.
+Accounts, roles, bans and marks are in L{chatd.store.memory_accounts}, mixed in.
 """
 
 from typing import Dict, Optional, Tuple
@@ -71,7 +71,7 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
     def close(self):
         return succeed(None)
 
-    def append(self, room, type, nick, text, ts, identity, cid):
+    def append(self, room, type, nick, text, ts, identity, cid, via=None):
         if cid is not None:
             seen = self._cids.get((identity, cid))
             if seen is not None and ts - seen[1] < self._cid_window:
@@ -105,7 +105,7 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
     def prune(self, max_messages_per_room, max_age_seconds, now):
         """
         Drop each room's and each account's messages beyond the count or
-        older than the age; forget expired client ids, tokens and bans.
+        older than the age; forget expired client ids, tokens, bans and marks.
         """
         cutoff = None if max_age_seconds is None else now - max_age_seconds  # as SQLite computes it
         streams = list(self._rooms.values()) + list(self._private_streams.values())
@@ -114,6 +114,7 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
         self._cids = {k: v for k, v in self._cids.items() if v[1] >= horizon}
         self._expire_tokens(now)
         self._expire_bans(now)
+        self._expire_marks(now)
         return succeed(dropped)
 
     def room(self, room):

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.store.test_memory -*-
 """
-Accounts, tokens and private messages (L{MemoryAccounts}), and roles and
-bans (L{MemoryModeration}), in memory: mixed into
+Accounts, tokens and private messages (L{MemoryAccounts}), and roles,
+bans and room marks (L{MemoryModeration}), in memory: mixed into
 L{chatd.store.memory.MemoryStore}, with the same answers as the SQLite
 store's L{chatd.store.tables_accounts} and L{chatd.store.tables_moderation}.
 
@@ -17,7 +17,7 @@ from twisted.internet.defer import fail, succeed
 
 from chatd.core.events import Private
 from chatd.core.text import fold
-from chatd.store.records import AccountRecord, BanRecord, check_role, no_account, taken
+from chatd.store.records import AccountRecord, BanRecord, MarkRecord, check_role, no_account, taken
 from chatd.store.streams import EventStream
 
 
@@ -62,7 +62,7 @@ class MemoryAccounts:
         return succeed(None)
 
     def drop_account(self, key):
-        """The account, and everything that names it but bans: a ban outlives its target."""
+        """The account, and everything that names it but bans and marks: they outlive their target."""
         record = self._accounts.pop(key, None)
         if record is not None:
             del self._looks[record.look]
@@ -109,13 +109,17 @@ class MemoryAccounts:
 
 
 class MemoryModeration:
-    """Roles by room key, and bans by scope (a room's key, or C{""} for the server) and folded mask."""
+    """
+    Roles by room key, bans by scope (a room's key, or C{""} for the
+    server) and folded mask, and marks by room key, kind and C{who}.
+    """
 
     _accounts: Dict[str, AccountRecord]  # L{MemoryAccounts}'s
 
     def __init__(self) -> None:
         self._roles: Dict[str, Dict[str, str]] = {}
         self._bans: Dict[str, Dict[str, BanRecord]] = {}
+        self._marks: Dict[str, Dict[Tuple[str, str], MarkRecord]] = {}
 
     def roles(self, room):
         return succeed(dict(self._roles.get(fold(room), {})))
@@ -156,6 +160,26 @@ class MemoryModeration:
     def _expire_bans(self, now: float) -> None:
         for scope, bans in self._bans.items():
             self._bans[scope] = {k: b for k, b in bans.items() if b.until is None or b.until > now}
+
+
+    def marks(self, room):
+        return succeed(list(self._marks.get(fold(room), {}).values()))
+
+    def set_mark(self, room, record):
+        """A mark set again is set now: it moves to the end of the setting order, like a ban."""
+        if not isinstance(record, MarkRecord):
+            return fail(TypeError(f"set_mark needs a MarkRecord, not {type(record).__name__}"))
+        marks = self._marks.setdefault(fold(room), {})
+        marks.pop((record.kind, record.who), None)
+        marks[(record.kind, record.who)] = record
+        return succeed(None)
+
+    def remove_mark(self, room, kind, who):
+        return succeed(self._marks.get(fold(room), {}).pop((kind, who), None) is not None)
+
+    def _expire_marks(self, now: float) -> None:
+        for room, marks in self._marks.items():
+            self._marks[room] = {k: m for k, m in marks.items() if m.until is None or m.until > now}
 
 
 def _scope(scope: Optional[str]) -> str:

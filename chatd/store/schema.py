@@ -13,7 +13,7 @@ import sqlite3
 from typing import Dict, NamedTuple, Tuple
 
 #: The version this chatd writes; each older one has a migration below.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Rooms and their messages: the tables of version 2.
 _CREATE = """
@@ -80,6 +80,21 @@ CREATE TABLE bans (
 CREATE INDEX bans_by_until ON bans (until) WHERE until IS NOT NULL;
 """
 
+#: What version 4 added: room marks (mutes and invitations), kept in the
+#: store so that a restarted chatd, or every node of a cluster, knows them.
+#: Named by the room's key like roles and bans, for the same reason.
+_MARKS = """
+CREATE TABLE marks (
+    seq INTEGER PRIMARY KEY,                 -- setting order
+    room TEXT NOT NULL,                      -- the room's key
+    kind TEXT NOT NULL,                      -- chatd.store.records.MARKS
+    who TEXT NOT NULL,                       -- ~a:ACCOUNT, ~u:UID or ~n:NICK, folded
+    by TEXT NOT NULL, since REAL NOT NULL, until REAL,
+    UNIQUE (room, kind, who)
+);
+CREATE INDEX marks_by_until ON marks (until) WHERE until IS NOT NULL;
+"""
+
 #: From version N to N + 1.
 _MIGRATIONS: Dict[int, str] = {
     # Rooms become records with settings (for owners and modes); the
@@ -91,6 +106,8 @@ _MIGRATIONS: Dict[int, str] = {
     # Accounts, tokens, private messages, roles and bans: new tables only,
     # so every room, message and client id is kept as it was.
     2: _ACCOUNTS,
+    # Room marks: a new table only.
+    3: _MARKS,
 }
 
 _SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
@@ -146,7 +163,7 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
             " Run the newer chatd that wrote it, or restore a backup."
         )
     if version == 0:
-        _run(db, _CREATE + _ACCOUNTS)
+        _run(db, _CREATE + _ACCOUNTS + _MARKS)
     else:
         for step in range(version, SCHEMA_VERSION):
             _run(db, _MIGRATIONS[step])

@@ -31,7 +31,7 @@ from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import IAccountStore, IModerationStore, IStore
 from chatd.core.text import fold
 from chatd.store import schema
-from chatd.store.records import AccountRecord, BanRecord, RoomRecord, check_role
+from chatd.store.records import AccountRecord, BanRecord, MarkRecord, RoomRecord, check_role
 from chatd.store.schema import SCHEMA_VERSION
 from chatd.store.tables import Tables
 from chatd.store.writer import Op, Results, Writer
@@ -49,7 +49,8 @@ _WHAT = {"append": "Storing the message", "recent": "Reading the history", "set_
          "remove_token": "Forgetting the login token", "append_private": "Storing the private message",
          "privates": "Reading the private messages", "roles": "Reading the roles",
          "set_role": "Storing the role", "bans": "Reading the bans", "add_ban": "Storing the ban",
-         "remove_ban": "Lifting the ban"}
+         "remove_ban": "Lifting the ban", "marks": "Reading the room's mutes and invitations",
+         "set_mark": "Storing the mute or invitation", "remove_mark": "Lifting the mute or invitation"}
 
 #: C{PRAGMA synchronous} read back, in tap.cfg's words.
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
@@ -65,8 +66,8 @@ class StoreError(Unavailable):
 @implementer(IStore, IAccountStore, IModerationStore)
 class SQLiteStore:
     """
-    Room messages, room records and ids, accounts, roles and bans in one
-    SQLite file.
+    Room messages, room records and ids, accounts, roles, bans and room
+    marks in one SQLite file.
 
     @param path: the database file (created if missing, migrated if older).
     @param reactor: used only for C{callFromThread}.
@@ -124,7 +125,7 @@ class SQLiteStore:
         return d
 
     def append(self, room: str, type: str, nick: str, text: str, ts: float,
-               identity: str, cid: Optional[str]) -> Deferred:
+               identity: str, cid: Optional[str], via: Optional[int] = None) -> Deferred:
         return self._submit("append", (fold(room), room, type, nick, text, ts, identity, cid))
 
     def recent(self, room: str, limit: int, before: Optional[int] = None,
@@ -151,8 +152,8 @@ class SQLiteStore:
         Delete each room's oldest messages beyond C{max_messages_per_room}
         and those older than C{max_age_seconds} (either may be C{None}), and
         the same of each account's private messages; forget client message
-        ids older than the window, and tokens and bans that have expired by
-        C{now}.  Only a prefix of a stream goes, so C{recent} and
+        ids older than the window, and tokens, bans and marks that have
+        expired by C{now}.  Only a prefix of a stream goes, so C{recent} and
         C{privates} can tell what was pruned: an old message behind a newer
         one waits for it.
 
@@ -188,6 +189,7 @@ class SQLiteStore:
         return self._submit("set_password", (key, password_hash))
 
     def drop_account(self, key: str) -> Deferred:
+        """The account with its tokens, roles and private messages; bans and room marks on it stay."""
         return self._submit("drop_account", (key,))
 
     def add_token(self, digest: str, key: str, expires: float) -> Deferred:
@@ -206,7 +208,7 @@ class SQLiteStore:
                  after: Optional[int] = None) -> Deferred:
         return self._submit("privates", (key, limit, before, after))
 
-    # -- roles and bans (IModerationStore) --------------------------------------
+    # -- roles, bans and marks (IModerationStore) -------------------------------
 
     def roles(self, room: str) -> Deferred:
         return self._submit("roles", (fold(room),))
@@ -228,6 +230,17 @@ class SQLiteStore:
 
     def remove_ban(self, scope: Optional[str], mask: str) -> Deferred:
         return self._submit("remove_ban", (_scope(scope), fold(mask)))
+
+    def marks(self, room: str) -> Deferred:
+        return self._submit("marks", (fold(room),))
+
+    def set_mark(self, room: str, record: MarkRecord) -> Deferred:
+        if not isinstance(record, MarkRecord):
+            return fail(TypeError(f"set_mark needs a MarkRecord, not {type(record).__name__}"))
+        return self._submit("set_mark", (fold(room), record))
+
+    def remove_mark(self, room: str, kind: str, who: str) -> Deferred:
+        return self._submit("remove_mark", (fold(room), kind, who))
 
     def _submit(self, kind: str, args: Tuple[Any, ...]) -> Deferred:
         if self._state not in ("opening", "open"):

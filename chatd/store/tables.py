@@ -26,11 +26,12 @@ from chatd.store.tables_moderation import ModerationTables
 from chatd.store.writer import Again
 
 #: Rows that expire, deleted by each pruning before any stream: client
-#: message ids (by message time), login tokens, and bans with an end.
+#: message ids (by message time), login tokens, and bans and marks with an end.
 _EXPIRED = (
     "DELETE FROM cids WHERE rowid IN (SELECT rowid FROM cids WHERE ts < ? LIMIT ?)",
     "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires <= ? LIMIT ?)",
     "DELETE FROM bans WHERE seq IN (SELECT seq FROM bans WHERE until <= ? LIMIT ?)",
+    "DELETE FROM marks WHERE seq IN (SELECT seq FROM marks WHERE until <= ? LIMIT ?)",
 )
 
 
@@ -165,7 +166,7 @@ class Tables(AccountTables, ModerationTables):
         """
         budget = self._prune_chunk
         if todo is None:
-            for sql, horizon in zip(_EXPIRED, (now - self._cid_window, now, now)):
+            for sql, horizon in zip(_EXPIRED, (now - self._cid_window, now, now, now)):
                 budget -= self.db.execute(sql, (horizon, budget)).rowcount
                 if budget <= 0:
                     return Again((keep, cutoff, now, None, deleted))

@@ -1,9 +1,9 @@
 # -*- test-case-name: tests.store.test_sqlite_accounts -*-
 """
-Roles and bans, as the SQLite store's writer thread runs them (mixed into
-L{chatd.store.tables.Tables}).
+Roles, bans and room marks, as the SQLite store's writer thread runs them
+(mixed into L{chatd.store.tables.Tables}).
 
-Both name their room by its key (the folded name) rather than by its row
+All name their room by its key (the folded name) rather than by its row
 in C{rooms}: a ban on a room nobody has spoken in must not create a room
 record, and the server's own bans have no room at all (scope C{""}).
 """
@@ -11,12 +11,12 @@ record, and the server's own bans have no room at all (scope C{""}).
 import sqlite3
 from typing import Dict, List, Optional
 
-from chatd.store.records import BanRecord, no_account
+from chatd.store.records import BanRecord, MarkRecord, no_account
 from chatd.store.writer import Refused
 
 
 class ModerationTables:
-    """The role and ban operations; C{db} is the L{Tables}'s."""
+    """The role, ban and mark operations; C{db} is the L{Tables}'s."""
 
     db: sqlite3.Connection
 
@@ -49,3 +49,20 @@ class ModerationTables:
 
     def remove_ban(self, scope: str, mask_key: str) -> bool:
         return self.db.execute("DELETE FROM bans WHERE scope = ? AND mask_key = ?", (scope, mask_key)).rowcount > 0
+
+    def marks(self, room: str) -> List[MarkRecord]:
+        rows = self.db.execute("SELECT kind, who, by, since, until FROM marks WHERE room = ? ORDER BY seq", (room,))
+        return [MarkRecord(*row) for row in rows]
+
+    def set_mark(self, room: str, record: MarkRecord) -> None:
+        """A mark set again is set now: it moves to the end of the setting order, like a ban."""
+        self.db.execute("DELETE FROM marks WHERE room = ? AND kind = ? AND who = ?", (room, record.kind, record.who))
+        self.db.execute(
+            "INSERT INTO marks (room, kind, who, by, since, until) VALUES (?, ?, ?, ?, ?, ?)",
+            (room, record.kind, record.who, record.by, record.since, record.until),
+        )
+
+    def remove_mark(self, room: str, kind: str, who: str) -> bool:
+        return self.db.execute(
+            "DELETE FROM marks WHERE room = ? AND kind = ? AND who = ?", (room, kind, who)
+        ).rowcount > 0

@@ -15,7 +15,7 @@ from zope.interface.verify import verifyObject
 from chatd.core.errors import AccountExists, NoSuchAccount
 from chatd.core.interfaces import IAccountStore, IModerationStore
 from chatd.core.text import fold, skeleton
-from chatd.store.records import AccountRecord, BanRecord, RoomRecord
+from chatd.store.records import AccountRecord, BanRecord, MarkRecord, RoomRecord
 
 
 def account(name, hash="$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA", **kw):
@@ -314,13 +314,74 @@ class ModerationContract:
         with pytest.raises(TypeError, match="BanRecord"):
             yield store.add_ban("#den", {"mask": "x"})
 
+    @pytest_twisted.inlineCallbacks
+    def test_marks(self, store):
+        """
+        Marks are per room, in any spelling of it, in setting order; one per
+        kind and C{who}, set again it is replaced and moves last.  Neither
+        makes a room record.
+        """
+        mute = MarkRecord("mute", "~a:bob", "alice", 10.0, 70.0)
+        invite = MarkRecord("invite", "~a:bob", "alice", 11.0)
+        other = MarkRecord("mute", "~u:u-17", "alice", 12.0)
+        eve = MarkRecord("invite", "~n:eve", "op", 1.0)
+        yield gatherResults([store.set_mark("#Den", mute), store.set_mark("#DEN", invite),
+                             store.set_mark("#den", other), store.set_mark("#pub", eve)])
+        assert (yield store.marks("#ＤＥＮ")) == [mute, invite, other]
+        again = MarkRecord("mute", "~a:bob", "carol", 20.0)
+        yield store.set_mark("#den", again)
+        assert (yield store.marks("#den")) == [invite, other, again]
+        assert (yield store.marks("#pub")) == [eve]
+        assert (yield store.marks("#nowhere")) == []
+        assert (yield store.room("#den")) is None
+
+    @pytest_twisted.inlineCallbacks
+    def test_remove_mark(self, store):
+        """Lifting a mark says whether there was one; only that kind, on exactly that C{who}, in that room."""
+        mute, invite = MarkRecord("mute", "~a:bob", "alice", 1.0), MarkRecord("invite", "~a:bob", "alice", 2.0)
+        yield gatherResults([store.set_mark("#den", mute), store.set_mark("#den", invite),
+                             store.set_mark("#pub", mute)])
+        assert (yield store.remove_mark("#DEN", "mute", "~a:bob")) is True
+        assert (yield store.remove_mark("#den", "mute", "~a:bob")) is False
+        assert (yield store.remove_mark("#den", "invite", "~a:BOB")) is False
+        assert (yield store.remove_mark("#nowhere", "mute", "~a:bob")) is False
+        assert (yield store.marks("#den")) == [invite]
+        assert (yield store.marks("#pub")) == [mute]
+
+    @pytest_twisted.inlineCallbacks
+    def test_marks_expire_when_pruned(self, store):
+        """Expired marks are listed (the core judges the time) until pruning removes them."""
+        lasting, brief = MarkRecord("invite", "~n:eve", "op", 1.0), MarkRecord("mute", "~a:bob", "op", 1.0, 100.0)
+        later = MarkRecord("mute", "~a:carol", "op", 1.0, 300.0)
+        yield gatherResults([store.set_mark("#den", lasting), store.set_mark("#den", brief),
+                             store.set_mark("#pub", later)])
+        assert (yield store.marks("#den")) == [lasting, brief]
+        yield store.prune(None, None, now=100.0)
+        assert (yield store.marks("#den")) == [lasting]
+        assert (yield store.marks("#pub")) == [later]
+
+    @pytest_twisted.inlineCallbacks
+    def test_marks_outlive_the_account(self, store):
+        """Dropping an account leaves the marks on it, as it leaves its bans."""
+        yield store.create_account(account("bob"))
+        mute = MarkRecord("mute", "~a:bob", "alice", 1.0)
+        yield store.set_mark("#den", mute)
+        yield store.drop_account("bob")
+        assert (yield store.marks("#den")) == [mute]
+
+    @pytest_twisted.inlineCallbacks
+    def test_set_mark_needs_a_record(self, store):
+        with pytest.raises(TypeError, match="MarkRecord"):
+            yield store.set_mark("#den", {"kind": "mute"})
+        assert (yield store.marks("#den")) == []
+
 
 class DurableAccountContract:
     """What a store that outlives its process keeps of accounts, roles, bans and deletions."""
 
     @pytest_twisted.inlineCallbacks
     def test_restart_keeps_accounts(self, store, reopen):
-        """Accounts, tokens, roles, bans, private streams and deletions survive a restart."""
+        """Accounts, tokens, roles, bans, marks, private streams and deletions survive a restart."""
         alice, bob = account("Alice", email="a@example.org", created=5.0), account("bob")
         den_ban, server_ban = BanRecord("spam*", "Alice", 7.0, "spam", 9e9), BanRecord("~a:eve", "root", 8.0)
         yield gatherResults([store.create_account(alice), store.create_account(bob)])
@@ -329,8 +390,11 @@ class DurableAccountContract:
             store.set_role("#den", "bob", "voice"), store.add_ban("#Den", den_ban), store.add_ban(None, server_ban),
             dms(store, "alice", 5), fill(store, "#den", 3),
         ])
-        yield gatherResults([store.prune(3, None, now=1000.0), store.delete_message("#den", 2)])
+        mute = MarkRecord("mute", "~a:bob", "alice", 9.0, 9e9)
+        yield gatherResults([store.prune(3, None, now=1000.0), store.delete_message("#den", 2),
+                             store.set_mark("#Den", mute)])
         store = yield reopen(store)
+        assert (yield store.marks("#DEN")) == [mute]
         assert (yield store.account("alice")) == alice
         assert (yield store.find_account("bob", "x")) == bob
         assert (yield store.token_account("d1", 0.0)) == "alice"

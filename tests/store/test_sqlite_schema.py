@@ -2,7 +2,7 @@
 """
 Tests for L{chatd.store.schema}: a file written by an older chatd opens,
 keeps its messages, topics, settings and ids, and is brought to the current
-schema (and can then keep accounts, roles and bans);
+schema (and can then keep accounts, roles, bans and room marks);
 a file that cannot be migrated is left as it was.
 """
 
@@ -15,7 +15,7 @@ from account_contract import account, privates
 from sqlite_files import change, query
 from store_contract import ids, say
 
-from chatd.store.records import BanRecord, RoomRecord
+from chatd.store.records import AccountRecord, BanRecord, MarkRecord, RoomRecord
 from chatd.store.sqlite import SCHEMA_VERSION, StoreError
 
 #: The schema chatd wrote as version 1, as it was (chatd/store/sqlite.py
@@ -115,6 +115,66 @@ def write_version_2(path):
         conn.commit()
 
 
+#: The tables version 3 added, as they were (chatd/store/schema.py before
+#: room marks).
+V3_ACCOUNTS = """
+CREATE TABLE accounts (
+    key TEXT PRIMARY KEY,
+    look TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    last_private INTEGER NOT NULL DEFAULT 0,
+    privates_pruned_below INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE tokens (digest TEXT PRIMARY KEY, key TEXT NOT NULL, expires REAL NOT NULL);
+CREATE INDEX tokens_by_key ON tokens (key);
+CREATE INDEX tokens_by_expiry ON tokens (expires);
+CREATE TABLE privates (
+    key TEXT NOT NULL, id INTEGER NOT NULL,
+    nick TEXT NOT NULL, recipient TEXT NOT NULL, text TEXT NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (key, id)
+) WITHOUT ROWID;
+CREATE TABLE roles (
+    room TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (room, key)
+) WITHOUT ROWID;
+CREATE INDEX roles_by_key ON roles (key);
+CREATE TABLE bans (
+    seq INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    mask_key TEXT NOT NULL,
+    mask TEXT NOT NULL, by TEXT NOT NULL, since REAL NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', until REAL,
+    UNIQUE (scope, mask_key)
+);
+CREATE INDEX bans_by_until ON bans (until) WHERE until IS NOT NULL;
+"""
+
+
+def write_version_3(path):
+    """
+    A file as chatd 3 left it: #Den as in L{write_version_2}, the account
+    alice (founder of #Den, one login token, private messages 2 and 3 of
+    3, 1 pruned), a ban in #Den and one on the server.
+    """
+    write_version_2(path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(V3_ACCOUNTS)
+        conn.execute("INSERT INTO accounts VALUES ('alice', 'alice', 'Alice', 'hash', 'a@example.org', 5.0, 3, 2)")
+        conn.execute("INSERT INTO tokens VALUES ('d1', 'alice', 9e9)")
+        conn.executemany("INSERT INTO privates VALUES ('alice', ?, 'bob', 'alice', ?, ?)",
+                         [(2, "two", 202.0), (3, "three", 203.0)])
+        conn.execute("INSERT INTO roles VALUES ('#den', 'alice', 'founder')")
+        conn.executemany(
+            "INSERT INTO bans (scope, mask_key, mask, by, since, reason, until) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [("#den", "spam*", "Spam*", "alice", 7.0, "spam", 9e9), ("", "~a:eve", "~a:eve", "root", 8.0, "", None)],
+        )
+        conn.execute("PRAGMA user_version = 3")
+        conn.commit()
+
+
 def columns(path, table):
     return sorted(row[1:] for row in query(path, f"PRAGMA table_info({table})"))
 
@@ -193,7 +253,40 @@ def test_version_2_opens(open_store, tmp_path, logged):
     assert (yield privates(store, "alice", 10)) == ([1], False)
 
 
-@pytest.mark.parametrize("write", [write_version_1, write_version_2])
+@pytest_twisted.inlineCallbacks
+def test_version_3_opens(open_store, tmp_path, logged):
+    """
+    A version 3 file keeps its rooms, messages, client ids, accounts,
+    tokens, private messages, roles and bans, and can keep room marks at once.
+    """
+    path = tmp_path / "chat.sqlite3"
+    write_version_3(path)
+    store = yield open_store()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert [e["migrated"] for e in logged if "migrated" in e] == [" (migrated from version 3)"]
+    den = RoomRecord("#Den", "Quiet", "alice", {"founder": "alice", "moderated": True}, last_id=3, pruned_below=2)
+    assert (yield store.room("#DEN")) == den
+    assert ids((yield store.recent("#den", 10))[0]) == [2, 3]
+    assert (yield say(store, "#den", "two", ts=110.0, cid="c2")) == (2, 102.0, False)
+    assert (yield store.account("alice")) == AccountRecord("Alice", "alice", "alice", "hash", "a@example.org", 5.0)
+    assert (yield store.token_account("d1", 0.0)) == "alice"
+    assert (yield privates(store, "alice", 10, after=0)) == ([2, 3], True)
+    assert (yield store.roles("#den")) == {"alice": "founder"}
+    assert (yield store.bans("#den")) == [BanRecord("Spam*", "alice", 7.0, "spam", 9e9)]
+    assert (yield store.bans(None)) == [BanRecord("~a:eve", "root", 8.0)]
+    mute = MarkRecord("mute", "~a:bob", "alice", 120.0, 9e9)
+    yield store.set_mark("#Den", mute)
+    assert (yield store.append_private("alice", "bob", "alice", "four", 204.0)) == 4
+
+    yield store.close()
+    logged.clear()
+    store = yield open_store()
+    assert [e["migrated"] for e in logged if "migrated" in e] == [""]
+    assert (yield store.marks("#den")) == [mute]
+    assert (yield privates(store, "alice", 10)) == ([2, 3, 4], False)
+
+
+@pytest.mark.parametrize("write", [write_version_1, write_version_2, write_version_3])
 @pytest_twisted.inlineCallbacks
 def test_migrated_is_like_new(open_store, tmp_path, write):
     """A migrated file has the tables, indexes, columns and defaults of a new one."""
@@ -227,6 +320,19 @@ def test_failed_migration_from_2_changes_nothing(open_store, tmp_path):
     assert query(path, "PRAGMA user_version") == [(2,)]
     assert query(path, "SELECT name FROM sqlite_master WHERE name IN ('accounts', 'tokens', 'roles')") == []
     assert query(path, "SELECT count(*) FROM messages") == [(2,)]
+
+
+@pytest_twisted.inlineCallbacks
+def test_failed_migration_from_3_changes_nothing(open_store, tmp_path):
+    """A version 3 file whose migration fails keeps none of it: no marks table, still version 3."""
+    path = tmp_path / "chat.sqlite3"
+    write_version_3(path)
+    change(path, "CREATE INDEX marks_by_until ON bans (until)")  # the last thing the migration adds
+    with pytest.raises(StoreError, match="Opening the store failed .*marks_by_until already exists"):
+        yield open_store()
+    assert query(path, "PRAGMA user_version") == [(3,)]
+    assert query(path, "SELECT name FROM sqlite_master WHERE name = 'marks'") == []
+    assert query(path, "SELECT count(*) FROM accounts") == [(1,)]
 
 
 @pytest_twisted.inlineCallbacks
