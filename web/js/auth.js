@@ -17,8 +17,12 @@ import { fold } from './text.js';
 const REGAIN_MS = 15000;
 const REGAIN_TRIES = 12;
 
-/** Refusals of a stored token that a later try may not repeat: the token is kept. */
-const PASSING = new Set(['unavailable', 'internal']);
+/**
+ * Refusals that say nothing against the stored token (the server could not
+ * check it now, or not over this connection): it is kept. Any other
+ * refusal (bad-password: unknown, expired or revoked) forgets it.
+ */
+const PASSING = new Set(['unavailable', 'internal', 'too-many-attempts', 'insecure']);
 
 /** Settle who this session is; false if the user must act (the sign-in form says why). */
 export async function authenticate(app, gen) {
