@@ -55,6 +55,7 @@ class Chatter:
         self.node: Optional[Node] = None
         self.broken = False
         self.errors: List[dict] = []
+        self.streamed = 0
         self._serial = 0
 
     def __repr__(self) -> str:
@@ -81,10 +82,11 @@ class Chatter:
     def stream(self, count: int, room: Optional[str] = None, pause: float = 0.01) -> None:
         """Say C{count} numbered messages, reading between them; stop when the connection is gone."""
         room = room or self.rooms[0]
-        for i in range(count):
+        for _ in range(count):
             if self.broken:
                 return
-            self.say(room, f"{self.name} {i}")
+            self.streamed += 1
+            self.say(room, f"{self.name} {self.streamed}")
             self.pump(pause)
 
     def say(self, room: str, text: str) -> Optional[str]:
@@ -122,7 +124,9 @@ class WSChatter(Chatter):
         """Connect to C{node} (again): nick, rooms resumed with C{since}, unacknowledged cids resent."""
         self.close()
         self.node, self.broken, self._fed = node, False, 0
-        self.ws = WSUser(node.ws_url)
+        # Unbounded queue: a user that reads between its own sends must not
+        # stop reading the socket (and leave a close unanswered) meanwhile.
+        self.ws = WSUser(node.ws_url, max_queue=None, close_timeout=2)
         claim(lambda: self._command(type="nick", nick=self.nick), self.nick, timeout)
         for room in self.rooms:
             since = self.log.last_id(room)
@@ -201,7 +205,13 @@ class PollChatter(Chatter):
     lost: Optional[dict] = None
 
     def connect(self, node: Node, timeout: float = NICK_WAIT) -> "PollChatter":
-        """A new session on C{node}: nick, rooms resumed with C{since}, unacknowledged cids resent."""
+        """
+        A new session on C{node}: nick, rooms resumed with C{since},
+        unacknowledged cids resent.  The old session, if any node still
+        answers for it, is ended first, as it would expire anyway.
+        """
+        if self.client is not None:
+            self.via(node).close()
         self.node, self.broken, self.lost = node, False, None
         self.client = PollClient(node.web_url)
         claim(lambda: self.command(type="nick", nick=self.nick), self.nick, timeout)
@@ -276,9 +286,9 @@ class PollChatter(Chatter):
                 return
 
     def close(self) -> None:
-        if self.client is not None and not self.broken:
+        if self.client is not None:
             try:
-                self.client.delete()
+                self.client.http.delete(self.client.url, timeout=5)
             except requests.RequestException:
                 pass
 
