@@ -2,6 +2,7 @@
 
 import pytest
 import pytest_twisted
+from twisted.internet.defer import ensureDeferred
 from twisted.logger import globalLogPublisher
 
 from chatd.store.sqlite import SQLiteStore
@@ -45,3 +46,51 @@ def logged():
     globalLogPublisher.addObserver(observe)
     yield events
     globalLogPublisher.removeObserver(observe)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """One redis-server (AOF on) for a test module; a test wanting a fresh one uses L{redis}."""
+    from redisserver import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis(redis_server):
+    """The module's redis-server, emptied for this test (FLUSHALL)."""
+    if redis_server.process.poll() is not None:  # a test killed it
+        redis_server.start()
+    redis_server.cli("FLUSHALL")
+    return redis_server
+
+
+@pytest.fixture
+def open_redis(reactor, redis, tmp_path):
+    """
+    A function opening a L{RedisStore} on the test's Redis, on its own
+    connection, with its state directory in C{tmp_path/state} (or
+    C{state=...}); returns a Deferred.  Every connection it made is closed
+    when the test ends.
+    """
+    from chatd.store.redis import RedisStore
+    from chatd.store.redis_connect import connect
+
+    made = []
+
+    async def open_(state="state", **kw):
+        conn = await connect(redis.endpoint, reactor=reactor)
+        made.append(conn)
+        directory = tmp_path / state
+        directory.mkdir(exist_ok=True)
+        store = RedisStore(conn, state_dir=str(directory), where=redis.endpoint, **kw)
+        await store.open()
+        return store
+
+    yield lambda *a, **kw: ensureDeferred(open_(*a, **kw))
+    for conn in made:
+        pytest_twisted.blockon(conn.disconnect())
