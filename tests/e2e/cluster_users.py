@@ -126,7 +126,7 @@ class WSChatter(Chatter):
         self.node, self.broken, self._fed = node, False, 0
         # Unbounded queue: a user that reads between its own sends must not
         # stop reading the socket (and leave a close unanswered) meanwhile.
-        self.ws = WSUser(node.ws_url, max_queue=None, close_timeout=2)
+        self.ws = WSUser(node.ws_url, max_queue=None, close_timeout=2, **getattr(node, "ws_options", {}))
         claim(lambda: self._command(type="nick", nick=self.nick), self.nick, timeout)
         for room in self.rooms:
             since = self.log.last_id(room)
