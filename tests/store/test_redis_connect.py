@@ -83,3 +83,44 @@ def test_no_append_only_file_refused(tmp_path, reactor, connections):
         )
         yield conn.disconnect()
         connections.remove(conn)
+
+
+class _Everywhere(RedisServer):
+    """A redis-server listening on TCP, on TLS (C{tls_port}) and on a unix socket (C{socket})."""
+
+    def __init__(self, directory, cert, key):
+        super().__init__(directory)
+        self.tls_port, self.cert, self.key = free_port(), cert, key
+        self.socket = self.directory / "redis.sock"
+
+    def arguments(self):
+        return [*super().arguments(), "--tls-port", str(self.tls_port), "--tls-cert-file", str(self.cert),
+                "--tls-key-file", str(self.key), "--tls-ca-cert-file", str(self.cert), "--tls-auth-clients", "no",
+                "--unixsocket", str(self.socket)]
+
+
+@pytest_twisted.inlineCallbacks
+def test_tls_and_unix_endpoints(tmp_path, reactor, connections):
+    """tls: (checking the server's certificate) and unix: endpoints reach Redis as tcp: does."""
+    from certs import make_cert
+
+    (tmp_path / "ca").mkdir()
+    key, cert = make_cert(tmp_path / "ca")
+    with _Everywhere(tmp_path / "redis", cert, key) as redis:
+        for endpoint in (f"tls:host=127.0.0.1:port={redis.tls_port}:trustRoots={tmp_path / 'ca'}",
+                         f"unix:path={redis.socket}"):
+            conn = yield connect(endpoint, reactor=reactor)
+            connections.append(conn)
+            yield conn.execute_command("INCR", "reached")
+        assert redis.cli("GET", "reached") == "2"
+        untrusted = f"tls:host=127.0.0.1:port={redis.tls_port}"
+        for password in (None, "x"):
+            with pytest.raises(RedisUnavailable) as caught:
+                yield connect(untrusted, password=password, reactor=reactor)
+            assert str(caught.value).startswith(f"Could not talk to Redis at {untrusted}: the connection was closed (")
+            assert "certificate verify failed" in str(caught.value)
+            assert str(caught.value).endswith("; check [cluster] redis (for tls:, the server's certificate and"
+                                              " trustRoots).")
+        for conn in connections:
+            yield conn.disconnect()
+        connections.clear()
