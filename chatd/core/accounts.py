@@ -15,16 +15,17 @@ import hashlib
 import secrets
 from typing import NamedTuple, Optional
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
 
+from chatd.core import directives as dv
 from chatd.core import events as ev
 from chatd.core.errors import (
     AlreadyLoggedIn, BadPassword, Banned, Insecure, NickRegistered, NoSuchAccount, NoSuchNick, NotLoggedIn,
     NotOperator, WeakPassword,
 )
 from chatd.core.text import check_account, check_nick, clean_text, skeleton
-from chatd.core.users import User
+from chatd.core.users import account_uid
 
 log = Logger(namespace="chatd.accounts")
 
@@ -56,7 +57,7 @@ class Accounts:
 
     # -- nicks --------------------------------------------------------------------------
 
-    def set_nick(self, nick: str) -> Deferred:
+    def set_nick(self, nick: str, take: bool = False) -> Deferred:
         """
         Take C{nick}; everyone who shares a room with the user is told.
 
@@ -64,7 +65,8 @@ class Accounts:
             user's first nick (nobody can see it yet) and for its own nick
             again; or failing with L{NickInUse} (another user holds the nick,
             or one like it) or L{NickRegistered} (it looks like an account's
-            name).
+            name).  With C{take} (the nick's account logged in), it is taken
+            from whoever holds it.
         """
         self._need_open()
         key = check_nick(nick)
@@ -74,7 +76,8 @@ class Accounts:
             return succeed(None)
         d = self.hub.store.find_account(key, look)
         d.addCallback(self._may_take, nick, key)
-        d.addCallback(lambda record: self.hub.presence.claim(user, nick, key, look).addCallback(lambda _: record))
+        d.addCallback(lambda record: self.hub.presence.claim(user, nick, key, look, take).addCallback(
+            lambda _: record))
         return d.addCallback(self._renamed, nick, key, look)
 
     def _may_take(self, record, nick: str, key: str):
@@ -200,14 +203,13 @@ class Accounts:
             raise AlreadyLoggedIn(f"You are logged in as {user.account_name}; log out first.")
         if self.hub.server_banned(self, record.key):
             raise Banned("Your account is banned from this server.")
-        online = self.hub.accounts.get(record.key)
-        if online is not None and online is not user:
-            self.join_user(online, f"Logged in as {record.name}")
+        hub = self.hub
+        if user.account == record.key:
             d = succeed(None)
+        elif hub.nodes.shared and record.key not in hub.accounts:
+            d = hub.presence.person(account_uid(record.key)).addCallback(self._become, record)
         else:
-            user.account, user.account_name = record.key, record.name
-            self.hub.accounts[record.key] = user
-            d = self._take_account_nick(record) if user.nick is None or user.key == record.key else succeed(None)
+            d = maybeDeferred(self._become, None, record)
         if token is None:
             token = secrets.token_urlsafe(32)
             expires = self.hub.now() + self.hub.rules.token_days * 86400.0
@@ -219,17 +221,6 @@ class Accounts:
     def _remember_token(self, token: str) -> None:
         self.token = digest(token)
 
-    def _take_account_nick(self, record) -> Deferred:
-        """A logged-in user with no nick (or the account's own) gets the account's name; a squatter is renamed."""
-        user = self.user
-        user.stop_grace()
-        if user.key == record.key:
-            return succeed(None)
-        squatter = self.hub.presence.holder(record.key)
-        if squatter is not None and squatter is not user:
-            self.hub.to_guest(squatter, f"{record.name} logged in to their account")
-        return self.set_nick(record.name)
-
     def replay_privates(self, since: Optional[int]) -> Deferred:
         """The stored private messages of the account (after C{since}), in a C{privates} event to this session."""
         rules = self.hub.rules
@@ -240,8 +231,12 @@ class Accounts:
         return d.addCallback(lambda rows: self.sink.deliver(
             ev.Privates(messages=tuple(rows[0]), truncated=rows[1], ts=self.hub.now())))
 
-    def logout(self) -> None:
-        """Log out; this session's token stops working.  Another connection of the user goes on without it."""
+    def logout(self) -> Deferred:
+        """
+        Log out; this session's token stops working.  Other connections of
+        the user (here or on other nodes) go on without this one, which
+        becomes a guest.
+        """
         user = self.user
         if user.account is None:
             raise NotLoggedIn("You are not logged in.")
@@ -250,13 +245,10 @@ class Accounts:
             self.token = None
         if len(user.sessions) > 1:
             self.leave_user("Logged out")
-            return None
-        self.hub.accounts.pop(user.account, None)
-        name = user.account_name
-        user.account = user.account_name = None
-        if user.key is not None and user.key == check_nick(name):
-            self.hub.protect(user, name)
-        return None
+            return succeed(None)
+        if not self.hub.nodes.shared:
+            return self._log_out(None)
+        return self.hub.presence.person(user.uid).addCallback(self._log_out)
 
     def passwd(self, old: str, new: str) -> Deferred:
         """Change the account's password (the old one first)."""
@@ -276,8 +268,10 @@ class Accounts:
         d = hub.store.account(key).addCallback(self._check_password, user.account_name, password)
 
         def dropped(_):
+            hub.spread(user, dv.Disconnect(uid=user.uid, reason=f"The account {user.account_name} was dropped "
+                                                                 "from another connection."))
             hub.accounts.pop(key, None)
-            user.account = user.account_name = None
+            hub.rekeyed(user, user.log_out(self.own_uid))
             for session in user.sessions:
                 session.token = None
             log.info("Account {account} dropped by its owner", account=key)
@@ -296,15 +290,16 @@ class Accounts:
         def found(target):
             if target is None:
                 raise NoSuchNick(f"Nobody is called {nick} right now.")
-            if target is self.user:
-                others = [s for s in target.sessions if s is not self]
-                for session in others:
-                    self.hub.disconnect(session, "Ghosted by another connection of yours.")
+            if target.uid == self.user.uid:
+                mine = "Ghosted by another connection of yours."
+                for session in [s for s in self.user.sessions if s is not self]:
+                    self.hub.disconnect(session, mine)
+                self.hub.reach(target, dv.Disconnect(uid=target.uid, reason=mine), here=False)
                 return None
             if target.key != key and target.look != skeleton(self.user.account_name):
                 raise NotOperator(f"{nick} is not your account's nick; you may only ghost your own.")
-            for session in tuple(target.sessions):
-                self.hub.disconnect(session, f"Ghosted: {self.user.account_name} logged in to this nick's account.")
+            self.hub.reach(target, dv.Disconnect(
+                uid=target.uid, reason=f"Ghosted: {self.user.account_name} logged in to this nick's account."))
             return None
 
         return self.hub.presence.find(target_key).addCallback(found)
@@ -316,38 +311,12 @@ class Accounts:
         def found(target) -> ev.WhoIs:
             if target is None:
                 raise NoSuchNick(f"Nobody is called {nick} right now.")
-            first = target.sessions[0]
-            rooms = tuple(room.name for room in first.rooms.values())
-            hosts = dict.fromkeys(s.host or s.peer for s in target.sessions)
-            address = ", ".join(hosts) if self.is_operator else None
-            return ev.WhoIs(nick=target.nick, account=target.account_name, rooms=rooms, address=address,
+            address = ", ".join(target.hosts) if self.is_operator else None
+            return ev.WhoIs(nick=target.nick, account=target.account_name, rooms=target.rooms, address=address,
                             operator=target.account is not None and target.account in self.hub.rules.operators,
                             ts=self.hub.now())
 
         return self.hub.presence.find(key).addCallback(found)
-
-    # -- one user, several connections ---------------------------------------------------
-
-    def join_user(self, user: User, reason: str) -> None:
-        """This connection becomes one of C{user}'s: it leaves its own rooms and takes the user's."""
-        self.leave_user(reason, replace=user)
-        for room in tuple(user.sessions[0].rooms.values()):
-            self._enter(room, ev.Join(room=room.name, nick=user.nick, ts=self.hub.now()), None)
-
-    def leave_user(self, reason: str, replace: Optional[User] = None) -> None:
-        """Stop being one of this user's connections: leave its rooms; become C{replace}'s, or a new user."""
-        old = self.user
-        self.leave_all(reason)
-        old.sessions.remove(self)
-        if not old.sessions:
-            self.hub.forget_user(old)
-        user = replace if replace is not None else User(self)
-        if replace is not None:
-            replace.sessions.append(self)
-        self.user = user
-        self.nick, self.key, self.look = user.nick, user.key, user.look
-        if replace is None:
-            self.hub.to_guest(user, reason)
 
     # -- checks --------------------------------------------------------------------------
 

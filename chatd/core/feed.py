@@ -27,6 +27,9 @@ from chatd.core import events as ev
 
 log = Logger(namespace="chatd.feed")
 
+#: Unnumbered events that change the room (L{chatd.core.reach.Reach.refresh}).
+_CHANGES = frozenset({ev.TOPIC, ev.BAN, ev.UNBAN, ev.ROLE, ev.MODE, ev.MUTE, ev.UNMUTE, ev.ROOM})
+
 
 class RoomFeed:
     """
@@ -61,6 +64,8 @@ class RoomFeed:
         id = event.id
         if id is None:
             self.room.broadcast(event)
+            if event.type in _CHANGES:  # after: a member a ban puts out sees the ban first
+                self.hub.refresh(self.room, event)
             return
         last = self.last
         if id <= last:
@@ -90,6 +95,36 @@ class RoomFeed:
         log.failure("Could not read the messages missing in {room} before id {id}; announcing the gap",
                     failure, room=self.room.name, id=upto)
         self._filled(((), True), upto)
+
+    def catch_up(self) -> None:
+        """
+        Events may have been published that this feed never received (the
+        bus was cut off): read what the store has beyond the last id
+        delivered, and deliver it, or announce the gap.  If the store has
+        less than was delivered, it lost messages (a Redis that restarted
+        without them): it is told to give out ids above them.
+        """
+        if self.pending is not None:
+            return  # not started yet, or filling a gap: it reads the store anyway
+        self.pending = []
+        last = self.last
+        room, store = self.room, self.hub.store
+
+        def newest(top: int):
+            if top > last:
+                self.hub.stats["bus_gaps"] += 1
+                d = store.recent(room.name, self.hub.rules.replay_max, after=last, before=top + 1)
+                return d.addCallbacks(self._filled, self._unfilled, callbackArgs=(top + 1,), errbackArgs=(top + 1,))
+            if top < last:
+                self.hub.store_lost(room, top, last)
+            self._drain()
+
+        def failed(failure) -> None:
+            log.failure("Could not read the newest id of {room} to catch up after the bus was cut off",
+                        failure, room=room.name)
+            self._drain()
+
+        store.last_id(room.name).addCallbacks(newest, failed)
 
     def _drain(self) -> None:
         """Deliver what waited, in order, until it is done or a new gap opens."""

@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.core.test_hub -*-
 """
-The hub: one node's rooms and sessions, wired to the store, the room bus
-and presence.
+The hub: one node's rooms and sessions, wired to the store, the room bus,
+presence and the other nodes.
 
-One process is one node.  What several nodes would share sits behind
+One process is one node.  What several nodes share sits behind
 interfaces: the store (L{IStore}: messages, room records), the room bus
-(L{chatd.core.bus.IRoomBus}: room events) and presence
-(L{chatd.core.presence.IPresence}: nicks, membership, the room list).  The
-hub keeps what is this node's alone: its sessions, and a L{Room} with a
-feed for each room that has members here.
+(L{chatd.core.bus.IRoomBus}: room events), presence
+(L{chatd.core.presence.IPresence}: nicks, membership, the room list) and
+the other nodes (L{chatd.core.nodes.INodes}: directives, L{chatd.core.reach}).
+The hub keeps what is this node's alone: its sessions and users, and a
+L{Room} with a feed for each room that has members here.
 """
 
 import secrets
@@ -24,8 +25,11 @@ from chatd.core.bus import LocalBus
 from chatd.core.errors import ChatError
 from chatd.core.feed import RoomFeed
 from chatd.core.interfaces import ISink, IStore
+from chatd.core import directives as dv
 from chatd.core.masks import parse as parse_mask
+from chatd.core.nodes import LoneNode
 from chatd.core.presence import LocalPresence
+from chatd.core.reach import Reach
 from chatd.core.room import Deliver, Room
 from chatd.core.rules import Rules
 from chatd.core.session import Session
@@ -34,7 +38,7 @@ from chatd.core.text import check_nick, check_room, fold, skeleton
 log = Logger(namespace="chatd.hub")
 
 
-class Hub:
+class Hub(Reach):
     """
     @param clock: anything with C{seconds()} and C{callLater()}: the reactor
         in production, a L{twisted.internet.task.Clock} in tests.
@@ -43,19 +47,26 @@ class Hub:
     @param bus: the room bus; a L{LocalBus} by default (one node).
     @param presence: presence; a L{LocalPresence} by default (one node).
     @param hasher: the L{IPasswordHasher} for accounts.
+    @param nodes: the other nodes (L{chatd.core.nodes.INodes}); a
+        L{LoneNode} by default.
     """
 
     def __init__(self, clock, store: IStore, rules: Rules = Rules(), name: str = "chatd", bus=None,
-                 presence=None, hasher=None) -> None:
+                 presence=None, hasher=None, nodes=None) -> None:
         self.clock = clock
         self.store = store
         self.rules = rules
         self.name = name
         self.bus = bus if bus is not None else LocalBus()
+        self.nodes = nodes if nodes is not None else LoneNode(name)
+        #: This node's name ([cluster] node).
+        self.node: str = self.nodes.name
         self.presence = presence if presence is not None else LocalPresence(self)
         #: Rooms with members on this node, by folded name.
         self.rooms: Dict[str, Room] = {}
         self.sessions: set = set()
+        #: This node's users (each with its connections here), by uid.
+        self.users: Dict[str, object] = {}
         #: The user logged in to each account on this node, by account key.
         self.accounts: Dict[str, object] = {}
         #: Server bans (L{chatd.store.records.BanRecord}), loaded by L{load}.
@@ -85,6 +96,7 @@ class Hub:
         """
         session = Session(self, sink, peer, frontend, host, secure)
         self.sessions.add(session)
+        self.users[session.user.uid] = session.user
         return session
 
     def now(self) -> float:
@@ -111,8 +123,8 @@ class Hub:
         self._opening[room] = []
         self.bus.subscribe(key, room.feed.receive)
         store = self.store
-        d = DeferredList([store.room(name), store.roles(name), store.bans(name)], fireOnOneErrback=True,
-                         consumeErrors=True)
+        d = DeferredList([store.room(name), store.roles(name), store.bans(name), store.marks(name)],
+                         fireOnOneErrback=True, consumeErrors=True)
         d.addCallback(lambda results: [value for _, value in results])
         d.addCallbacks(self._loaded, self._unloaded, callbackArgs=(room,), errbackArgs=(room,))
         return room
@@ -134,10 +146,11 @@ class Hub:
         return d
 
     def _loaded(self, loaded, room: Room) -> None:
-        record, roles, bans = loaded
+        record, roles, bans, marks = loaded
         if record is not None:
             room.topic, room.topic_by, room.settings = record.topic, record.topic_by, record.settings
         room.roles, room.bans = dict(roles), list(bans)
+        room.set_marks(marks)
         room.feed.start(record.last_id if record is not None else 0)
         for d in self._opening.pop(room, ()):
             d.callback(room)
@@ -203,15 +216,23 @@ class Hub:
 
     # -- nicks and accounts ----------------------------------------------------------------
 
-    def tell_about(self, user, event) -> None:
-        """Hand C{event} (a nick change) to everyone who shares a room with C{user}, and to all its connections."""
+    def tell_about(self, user, event: ev.Nick) -> None:
+        """
+        C{user} was renamed: hand C{event} to everyone who shares a room
+        with it and to all its connections, on every node (the other nodes
+        rename their connections of the user).
+        """
         targets: Dict[object, Deliver] = {}
+        rooms = {}
         for session in user.sessions:
             targets.update(self.members_of_rooms(session))
+            rooms.update(session.rooms)
         for session in user.sessions:
             targets.setdefault(session, session.sink.deliver)
         for deliver in tuple(targets.values()):
             deliver(event)
+        self.nodes.tell(None, dv.Renamed(uid=user.uid, nick=user.nick, key=user.key, look=user.look,
+                                         rooms=tuple(rooms), event=event))
 
     def protect(self, user, account: str) -> None:
         """
@@ -284,8 +305,9 @@ class Hub:
     def shutdown(self, reason: str) -> None:
         """
         Tell every session C{reason} and disconnect it.  Sessions closing
-        now send no C{quit} events: everyone is leaving, and a client's
-        last event should be the reason, not a list of departures.
+        now send no C{quit} events to this node's members: everyone here is
+        leaving, and a client's last event should be the reason, not a list
+        of departures.  Members on other nodes of a cluster do see them quit.
         """
         self.shutting_down = True
         for session in tuple(self.sessions):
@@ -304,6 +326,8 @@ class Hub:
         """A user's last connection has gone: its nick is free, its account offline."""
         user.stop_grace()
         self.presence.release(user)
+        if self.users.get(user.uid) is user:
+            del self.users[user.uid]
         if user.account is not None and self.accounts.get(user.account) is user:
             del self.accounts[user.account]
 

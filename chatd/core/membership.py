@@ -4,19 +4,22 @@ Joining and leaving rooms, for a user and all its connections.
 
 A join is admitted once the room's record is loaded (its bans, key,
 limit and invitations decide: L{chatd.core.moderation}); then every
-connection of the user enters the room, and the room hears one C{join}.
+connection of the user enters the room (on every node: L{dv.Enter}), and
+the room hears one C{join}, when presence says the user was not in it.
 Each connection gets its own C{join}, C{members} and C{history}, then live
 traffic, with no gap and no duplicate between history and live.  Leaving
 works the same way round: the room hears one C{part} (or C{quit}, or
-C{kick}) when the user's last connection leaves it.
+C{kick}) when presence says the user's last connection left it.
 """
 
 from typing import List, Optional
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredList
 
+from chatd.core import directives as dv
 from chatd.core import events as ev
 from chatd.core.errors import TooManyRooms, Unavailable
+from chatd.core.moderation import roles_shown
 from chatd.core.room import Room
 from chatd.core.text import check_room
 
@@ -68,27 +71,62 @@ class Membership:
             return self._members(room)
         user = self.user
         joined = ev.Join(room=room.name, nick=self.nick, ts=self.hub.now())
-        if not room.members:
-            room.creator = user  # first in since the room was empty
-        if not any(member.user is user for member in room.members):
-            self.hub.bus.publish(room.key, joined)
-        d = self._enter(room, joined, since)
+        d = self._enter(room, joined, since, announce=True)
         for other in tuple(user.sessions):
             if other is not self and room.key not in other.rooms:
                 other._enter(room, joined, None)
+        self.hub.spread(user, dv.Enter(uid=user.uid, room=room.name))
         return d
 
-    def _enter(self, room: Room, joined: ev.Join, since: Optional[int]) -> Deferred:
-        """This connection becomes a member, holding live events until its scrollback is out."""
+    def follow(self, name: str) -> None:
+        """
+        The user joined C{name} on another node (it was admitted there):
+        its connections here join too, and the room hears nothing new.
+        """
+        key = check_room(name)
+        if key in self.rooms or self.closed:
+            return
+        hub, user = self.hub, self.user
+        room = hub.open_room(name, key)
+
+        def opened(_) -> None:
+            joined = ev.Join(room=room.name, nick=user.nick, ts=hub.now())
+            for session in tuple(user.sessions):
+                if room.key not in session.rooms and not session.closed:
+                    session._enter(room, joined, None)
+            hub.close_room_if_empty(room)
+
+        hub.opened(room).addCallback(opened)
+
+    def _enter(self, room: Room, joined: ev.Join, since: Optional[int], announce: bool = False) -> Deferred:
+        """
+        This connection becomes a member, holding live events until its
+        scrollback is out.  If C{announce}, the room hears C{joined} when
+        presence says its user was not in the room yet.
+        """
         held: List[ev.Event] = []
         room.members[self] = held.append
         room.waiting[self] = held
         self.rooms[room.key] = room
         self.current = room
-        self.hub.presence.enter(room.key, self)
         self.sink.deliver(joined)
+
+        def entered(entered) -> Deferred:
+            if announce:
+                if entered.alone:
+                    room.creator = self.user  # first in since the room was empty
+                if entered.first:
+                    self.hub.bus.publish(room.key, joined)
+            return self._members(room)
+
+        def unrecorded(failure):
+            if room.waiting.get(self) is held:
+                self._leave(room)
+            return failure
+
         done: Deferred = Deferred()
-        d = self._members(room).addCallback(self._scrollback, room, held, since)
+        d = self.hub.presence.enter(room.key, self).addCallbacks(entered, unrecorded)
+        d.addCallback(self._scrollback, room, held, since)
         d.chainDeferred(done)
         return done
 
@@ -146,9 +184,10 @@ class Membership:
         return ahead
 
     def _members(self, room: Room) -> Deferred:
-        def members(nicks) -> ev.Members:
-            return ev.Members(room=room.name, nicks=nicks or (), topic=room.topic, nick=room.topic_by or None,
-                              roles=self.roles_shown(room, nicks or ()), ts=self.hub.now())
+        def members(members) -> ev.Members:
+            members = members or ()
+            return ev.Members(room=room.name, nicks=tuple(m.nick for m in members), topic=room.topic,
+                              nick=room.topic_by or None, roles=roles_shown(room, members), ts=self.hub.now())
 
         return self.hub.presence.members(room.key).addCallback(members)
 
@@ -161,46 +200,64 @@ class Membership:
         self.user_leaves(room, event)
         return event
 
-    def user_leaves(self, room: Room, event: ev.Event) -> None:
+    def user_leaves(self, room: Room, event: ev.Event, spread: bool = True) -> None:
         """
-        Every connection of the user leaves C{room}; its members hear
-        C{event}, and so does each connection not still waiting for its
-        scrollback.
+        Every connection of the user leaves C{room} (on every node, if
+        C{spread}); its members hear C{event}, and so does each connection
+        not still waiting for its scrollback.
         """
-        told = []
+        told, left = [], []
         for session in tuple(self.user.sessions):
             if room.key in session.rooms:
                 if session not in room.waiting:
                     told.append(session)
-                session._leave(room)
-        self.hub.bus.publish(room.key, event)
+                left.append(session._leave(room))
+        hub = self.hub
+
+        def gone(results) -> None:
+            if any(ok and last for ok, last in results):
+                hub.bus.publish(room.key, event)
+
+        DeferredList(left).addCallback(gone)
         for session in told:
             session.sink.deliver(event)
+        if spread:
+            hub.spread(self.user, dv.Leave(uid=self.user.uid, room=room.name, event=event))
 
-    def _leave(self, room: Room) -> None:
-        """This connection is no longer a member (others are told by the caller, through the bus)."""
+    def _leave(self, room: Room) -> Deferred:
+        """
+        This connection is no longer a member (others are told by the
+        caller, through the bus).  Fires with whether its user has left
+        the room altogether (presence's L{IPresence.leave}).
+        """
         room.members.pop(self, None)
         room.waiting.pop(self, None)
         del self.rooms[room.key]
-        self.hub.presence.leave(room.key, self)
+        d = self.hub.presence.leave(room.key, self)
         if self.current is room:
             self.current = next(reversed(self.rooms.values()), None)
         self.hub.close_room_if_empty(room)
+        return d
 
     def leave_all(self, reason: Optional[str]) -> None:
         """
         This connection is closing: it leaves its rooms; a room hears a
-        C{quit} when no other connection of the user is in it (and the
-        server is not stopping).
+        C{quit} when no other connection of the user is in it (and this
+        node is not stopping, unless other nodes share the room).
         """
         reason = self._reason(reason)
-        now = self.hub.now()
-        user = self.user
+        hub = self.hub
+        now = hub.now()
+        nick = self.nick
+        quiet = hub.shutting_down and not hub.nodes.shared
         for room in tuple(self.rooms.values()):
-            self._leave(room)
-            if self.hub.shutting_down or any(member.user is user for member in room.members):
-                continue
-            self.hub.bus.publish(room.key, ev.Quit(room=room.name, nick=self.nick, reason=reason, ts=now))
+            d = self._leave(room)
+            if not quiet:
+                d.addCallback(self._quit, room, ev.Quit(room=room.name, nick=nick, reason=reason, ts=now))
+
+    def _quit(self, last: bool, room: Room, event: ev.Quit) -> None:
+        if last:
+            self.hub.bus.publish(room.key, event)
 
     def kicked(self, by: str, reason: Optional[str], rooms=None) -> None:
         """
@@ -211,4 +268,5 @@ class Membership:
         now = self.hub.now()
         for room in tuple(rooms if rooms is not None else self.rooms.values()):
             if room.key in self.rooms:
-                self.user_leaves(room, ev.Kick(room=room.name, nick=self.nick, by=by, reason=reason, ts=now))
+                self.user_leaves(room, ev.Kick(room=room.name, nick=self.nick, by=by, reason=reason, ts=now),
+                                 spread=False)

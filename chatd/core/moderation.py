@@ -13,6 +13,8 @@ room commands (kick, ban, mute, modes, ...) are in L{chatd.core.roomops}.
 
 from typing import Optional, Tuple
 
+from twisted.internet.defer import Deferred, succeed
+
 from chatd.core.errors import BadKey, Banned, InviteOnly, Muted, NotOperator, NotRegisteredRoom, RoomFull
 from chatd.core.masks import parse as parse_mask
 
@@ -23,14 +25,28 @@ LEVEL = {None: 0, "voice": 1, "operator": 2, "founder": 3}
 FLAGS = {"m": "moderated", "i": "invite-only", "t": "topic-locked", "k": "key", "l": "limit"}
 
 
-def muted_as(user):
+def muted_as(user) -> str:
     """
-    What a mute is kept under: the account, when the user is logged in
-    (a mute follows it to every connection and nick); else the user itself
-    (a nick change does not escape it, and the next holder of the nick does
-    not inherit it).
+    Whom a mute names (a mark's C{who}): the account, when the user is
+    logged in (a mute follows it to every connection and nick); else the
+    user itself, by uid (a nick change does not escape it, and the next
+    holder of the nick does not inherit it).  C{user} is a local
+    L{chatd.core.users.User} or a L{chatd.core.presence.Person}.
     """
-    return ("account", user.account) if user.account is not None else user
+    return "~a:" + user.account if user.account is not None else "~u:" + user.uid
+
+
+def invited_as(user) -> Tuple[str, ...]:
+    """Whom an invitation names: the nick, and the account if logged in."""
+    return ("~n:" + user.key,) + (("~a:" + user.account,) if user.account is not None else ())
+
+
+def roles_shown(room, members) -> Tuple[Tuple[str, str], ...]:
+    """The C{members} (L{chatd.core.presence.Member}s) of C{room} with a role, as (nick, role)."""
+    if not registered(room) or not room.roles:
+        return ()
+    roles = room.roles
+    return tuple(sorted((m.nick, roles[m.account]) for m in members if m.account is not None and m.account in roles))
 
 
 def registered(room) -> bool:
@@ -75,39 +91,51 @@ class Moderation:
 
     # -- checks the other rules make ------------------------------------------------------
 
-    def admit(self, room, key: Optional[str]) -> None:
+    def admit(self, room, key: Optional[str], fresh: bool = False) -> Deferred:
         """
         May this user join C{room}?  Bans, C{+i}, C{+k} and C{+l}; server
-        operators may always.
+        operators may always.  An invitation is used up by the join it
+        lets in.
 
-        @raise Banned, InviteOnly, BadKey, RoomFull: naming why not.
+        @return: Deferred firing when it may, or failing with L{Banned},
+            L{InviteOnly}, L{BadKey} or L{RoomFull}, naming why not.
         """
         if self.is_operator or self.role_in(room) == "founder":
-            return  # nobody can shut a room's founder out of it
+            return succeed(None)  # nobody can shut a room's founder out of it
         ban = self.banned_by(room.bans)
         if ban is not None:
             raise Banned(f"You are banned from {room.name}" + (f": {ban.reason}" if ban.reason else "") + ".")
         if not registered(room):
-            return
+            return succeed(None)
         level = LEVEL[self.role_in(room)]
         settings = room.settings
-        if settings.get("i") and level < LEVEL["voice"] and not self._invited(room):
+        invited = self._invitations(room)
+        if settings.get("i") and level < LEVEL["voice"] and not invited:
+            if self.hub.nodes.shared and not fresh:  # invited on another node, maybe: read the room's marks
+                return self.hub.store.marks(room.name).addCallback(
+                    lambda marks: room.set_marks(marks) or self.admit(room, key, fresh=True))
             raise InviteOnly(f"{room.name} is invite-only (+i); ask an operator to /invite you.")
         if settings.get("k") and level < LEVEL["operator"] and key != settings["k"]:
             raise BadKey(f"{room.name} has a key (+k): /join {room.name} KEY." if key is None
                          else f"That is not the key of {room.name}.")
         limit = settings.get("l")
-        if limit and level < LEVEL["operator"] and len({member.user for member in room.members}) >= limit:
-            raise RoomFull(f"{room.name} is full: it takes at most {limit} members (+l).")
-        self._invited(room, consume=True)
+        counted = self.hub.presence.members(room.key) if limit and level < LEVEL["operator"] else succeed(None)
 
-    def _invited(self, room, consume: bool = False) -> bool:
-        user = self.user
-        keys = {user.key, user.account} - {None}
-        found = bool(keys & room.invites)
-        if consume:
-            room.invites -= keys
-        return found
+        def admitted(members) -> None:
+            if members is not None and len(members) >= limit:
+                raise RoomFull(f"{room.name} is full: it takes at most {limit} members (+l).")
+            for who in invited:
+                room.invites.pop(who, None)
+                self.hub.store.remove_mark(room.name, "invite", who)
+
+        return counted.addCallback(admitted)
+
+    def _invitations(self, room) -> Tuple[str, ...]:
+        """The invitations to C{room} in force that name this user."""
+        now = self.hub.now()
+        invites = room.invites
+        return tuple(who for who in invited_as(self.user)
+                     if who in invites and (invites[who] is None or invites[who] > now))
 
     def banned_by(self, bans):
         """The ban in C{bans} (in force now) that means this user, or None."""
@@ -135,13 +163,4 @@ class Moderation:
         if registered(room) and room.settings.get("t"):
             self.need_level(room, "operator", "set its topic (it is locked with +t)")
 
-    def roles_shown(self, room, nicks) -> Tuple[Tuple[str, str], ...]:
-        """The members of C{room} with a role, as (nick, role), for a C{members} event."""
-        if not registered(room) or not room.roles:
-            return ()
-        shown = {}
-        for member in room.members:
-            role = room.roles.get(member.user.account) if member.user.account else None
-            if role is not None:
-                shown[member.nick] = role
-        return tuple(sorted(shown.items()))
+

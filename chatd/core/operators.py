@@ -9,6 +9,7 @@ from typing import Optional
 
 from twisted.internet.defer import Deferred
 
+from chatd.core import directives as dv
 from chatd.core import events as ev
 from chatd.core.errors import InvalidMask, NoSuchNick, NotOperator
 from chatd.core.masks import parse as parse_mask
@@ -32,17 +33,18 @@ class ServerOps:
         def found(target):
             if target is None:
                 raise NoSuchNick(f"Nobody is called {nick} right now.")
-            for session in tuple(target.sessions):
-                self.hub.disconnect(session, why)
+            self.hub.reach(target, dv.Disconnect(uid=target.uid, reason=why))
             return None
 
         return self.hub.presence.find(check_nick(nick)).addCallback(found)
 
     def announce(self, text: str) -> ev.Notice:
-        """A notice from this operator to every session on the server."""
+        """A notice from this operator to every session on the server (every node)."""
         self.need_operator("send notices to everyone")
         text = clean_text(text, "notice", self.hub.rules.max_message).strip()
-        return self.hub.notice(text, by=self.nick)
+        event = ev.Notice(text=text, nick=self.nick, ts=self.hub.now())
+        self.hub.tell_all(dv.Announce(event=event))
+        return event
 
     def server_ban(self, mask: str, duration: Optional[int] = None, reason: Optional[str] = None) -> Deferred:
         """Ban an account or an address from the server; its sessions are disconnected."""
@@ -58,10 +60,13 @@ class ServerOps:
                            until=now + duration if duration else None)
 
         def saved(_):
-            self.hub.server_bans = [b for b in self.hub.server_bans if fold(b.mask) != fold(record.mask)] + [record]
-            for session in tuple(self.hub.sessions):
+            hub = self.hub
+            farewell = "Banned from this server" + (f": {reason}" if reason else ".")
+            hub.server_bans = [b for b in hub.server_bans if fold(b.mask) != fold(record.mask)] + [record]
+            for session in tuple(hub.sessions):
                 if session.user is not self.user and session.banned_by([record]) is not None:
-                    self.hub.disconnect(session, "Banned from this server" + (f": {reason}" if reason else "."))
+                    hub.disconnect(session, farewell)
+            hub.nodes.tell(None, dv.ServerBansChanged(reason=farewell))
             return ev.BanSet(room=None, mask=record.mask, by=self.nick, reason=reason or None, until=record.until,
                              ts=now)
 
@@ -75,6 +80,7 @@ class ServerOps:
             if not found:
                 raise InvalidMask(f"{text} is not banned from the server.")
             self.hub.server_bans = [b for b in self.hub.server_bans if fold(b.mask) != fold(text)]
+            self.hub.nodes.tell(None, dv.ServerBansChanged(reason="Banned from this server."))
             return ev.BanLifted(room=None, mask=text, by=self.nick, ts=self.hub.now())
 
         return self.hub.store.remove_ban(None, text).addCallback(removed)

@@ -23,7 +23,7 @@ Fan-out policy (the hot path), stated plainly:
 from collections import Counter
 from typing import Callable, Dict, List, Mapping, Optional
 
-from chatd.core.events import Event
+from chatd.core.events import JOIN, Event
 
 Deliver = Callable[[Event], None]
 
@@ -59,13 +59,26 @@ class Room:
         #: Roles by account key, and bans (L{chatd.store.records.BanRecord}), from the store.
         self.roles: Dict[str, str] = {}
         self.bans: List = []
-        #: Muted users (folded nick -> until, None for no end), and who was invited (nick or account keys).
+        #: Mutes and invitations (a mark's C{who} -> until, None for no end), from the store.
         self.mutes: Dict[str, Optional[float]] = {}
-        self.invites: set = set()
+        self.invites: Dict[str, Optional[float]] = {}
+
+    def set_marks(self, marks) -> None:
+        """Take the room's mutes and invitations from its L{chatd.store.records.MarkRecord}s."""
+        self.mutes = {m.who: m.until for m in marks if m.kind == "mute"}
+        self.invites = {m.who: m.until for m in marks if m.kind == "invite"}
 
     def broadcast(self, event: Event) -> None:
-        """Hand C{event} to every local member."""
-        targets = tuple(self.members.values())
+        """
+        Hand C{event} to every local member.  A joiner got its own C{join}
+        first, directly; the room's copy (which presence may let through
+        late, on a cluster) is not shown to it again.
+        """
+        if event.type == JOIN:
+            nick = event.nick
+            targets = tuple(deliver for member, deliver in self.members.items() if member.nick != nick)
+        else:
+            targets = tuple(self.members.values())
         self.stats["deliveries"] += len(targets)
         for deliver in targets:
             deliver(event)

@@ -7,15 +7,20 @@ to the room through the bus, so every front end shows it.
 
 from typing import Optional
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, succeed
 
+from chatd.core import directives as dv
 from chatd.core import events as ev
 from chatd.core.errors import (
     InvalidMask, NoSuchAccount, NoSuchMessage, NoSuchNick, NotInRoom, NotLoggedIn, NotOperator, RoomRegistered, Usage,
 )
 from chatd.core.masks import parse as parse_mask
-from chatd.core.moderation import FLAGS, modes_of, muted_as, registered
+from chatd.core.moderation import FLAGS, invited_as, modes_of, muted_as, registered
+from chatd.core.presence import person_of
 from chatd.core.text import check_nick, clean_text, fold
+
+#: How long an invitation lets its guest in (until it is used).
+INVITE_SECONDS = 86400.0
 
 #: The role each role command gives (None: takes it away), and the role needed to give it.
 ROLE_COMMANDS = {"op": ("operator", "founder"), "deop": (None, "founder"),
@@ -31,13 +36,19 @@ class RoomOps:
         self.hub.bus.publish(room.key, event)
         return event
 
-    def _member(self, room, nick: str):
-        """The session of the user called C{nick} in C{room}."""
+    def _member(self, room, nick: str) -> Deferred:
+        """Deferred firing with the L{Person} called C{nick} in C{room}, on any node."""
         key = check_nick(nick)
         for member in room.members:
             if member.key == key:
-                return member
-        raise NotInRoom(f"{nick} is not in {room.name}.")
+                return succeed(person_of(member.user, self.hub.node))
+
+        def found(person):
+            if person is None:
+                raise NotInRoom(f"{nick} is not in {room.name}.")
+            return person
+
+        return self.hub.presence.member(room.key, key).addCallback(found)
 
     # -- registration -----------------------------------------------------------------------
 
@@ -62,12 +73,15 @@ class RoomOps:
             raise RoomRegistered(f"{room.name} is registered already (founder: {room.settings.get('founder')}).")
         if user.account is None:
             raise NotLoggedIn("Log in to register a room: its founder is an account.")
-        others = {member.user for member in room.members} - {user}
-        if not self.is_operator and room.creator is not user and others:
-            raise RoomRegistered(f"You did not create {room.name} and others are in it; only its creator, "
-                                 "or a server operator, may register it.")
-        settings = {"registered": True, "founder": user.account_name}
-        return self._save_room(room, settings, {user.account: "founder"}, "registered", user.account_name)
+        def counted(members):
+            others = [m for m in members or () if m.nick != self.nick]
+            if not self.is_operator and room.creator is not user and others:
+                raise RoomRegistered(f"You did not create {room.name} and others are in it; only its creator, "
+                                     "or a server operator, may register it.")
+            settings = {"registered": True, "founder": user.account_name}
+            return self._save_room(room, settings, {user.account: "founder"}, "registered", user.account_name)
+
+        return self.hub.presence.members(room.key).addCallback(counted)
 
     def _transfer_room(self, record, room) -> Deferred:
         if record is None:
@@ -104,31 +118,37 @@ class RoomOps:
         room = self._joined(name)
         role, needed = ROLE_COMMANDS[command]
         self.need_level(room, needed, f"/{command} members")
-        target = self._member(room, nick)
-        account = target.user.account
-        if account is None:
-            raise NotLoggedIn(f"{target.nick} is not logged in to an account, and roles belong to accounts.")
-        if room.roles.get(account) == "founder" and role != "founder":
-            raise NotInRoom(f"{target.nick} is the founder of {room.name}; /room transfer first.")
-        shown = role or "member"
 
-        def saved(_):
-            if role is None:
-                room.roles.pop(account, None)
-            else:
-                room.roles[account] = role
-            return self._publish(room, ev.Role(room=room.name, nick=target.nick, role=shown, by=self.nick,
-                                               ts=self.hub.now()))
+        def found(target) -> Deferred:
+            account = target.account
+            if account is None:
+                raise NotLoggedIn(f"{target.nick} is not logged in to an account, and roles belong to accounts.")
+            if room.roles.get(account) == "founder" and role != "founder":
+                raise NotInRoom(f"{target.nick} is the founder of {room.name}; /room transfer first.")
 
-        return self.hub.store.set_role(room.name, account, role).addCallback(saved)
+            def saved(_):
+                if role is None:
+                    room.roles.pop(account, None)
+                else:
+                    room.roles[account] = role
+                return self._publish(room, ev.Role(room=room.name, nick=target.nick, role=role or "member",
+                                                   by=self.nick, ts=self.hub.now()))
+
+            return self.hub.store.set_role(room.name, account, role).addCallback(saved)
+
+        return self._member(room, nick).addCallback(found)
 
     # -- kick, ban, mute, invite ---------------------------------------------------------------
 
-    def kick(self, name: Optional[str], nick: str, reason: Optional[str] = None) -> None:
+    def kick(self, name: Optional[str], nick: str, reason: Optional[str] = None) -> Deferred:
+        """Put C{nick} out of the room, whichever node it is on: the room hears a C{kick}."""
         room = self._joined(name)
         self.need_level(room, "operator", "kick members")
-        target = self._member(room, nick)
-        target.kicked(self.nick, reason, rooms=[room])
+
+        def found(target) -> None:
+            self.hub.reach(target, dv.KickOut(uid=target.uid, room=room.name, by=self.nick, reason=reason))
+
+        return self._member(room, nick).addCallback(found)
 
     def ban(self, name: Optional[str], mask: str, duration: Optional[int] = None,
             reason: Optional[str] = None) -> Deferred:
@@ -148,14 +168,9 @@ class RoomOps:
 
         def saved(_):
             room.bans = [b for b in room.bans if fold(b.mask) != fold(record.mask)] + [record]
-            event = self._publish(room, ev.BanSet(room=room.name, mask=record.mask, by=self.nick,
-                                                  reason=reason or None, until=record.until, ts=now))
-            for member in tuple(room.members):
-                if (member.user is self.user or member.is_operator or member.role_in(room) == "founder"
-                        or room.key not in member.rooms or member.banned_by([record]) is None):
-                    continue  # a ban never puts out the banner, the founder or a server operator
-                member.kicked(self.nick, f"banned ({reason})" if reason else "banned", rooms=[room])
-            return event
+            # Every node puts out its own members the ban covers, as the event reaches it (Hub.refresh).
+            return self._publish(room, ev.BanSet(room=room.name, mask=record.mask, by=self.nick,
+                                                 reason=reason or None, until=record.until, ts=now))
 
         return self.hub.store.add_ban(room.name, record).addCallback(saved)
 
@@ -186,38 +201,70 @@ class RoomOps:
 
         return bans.addCallback(listed)
 
-    def mute(self, name: Optional[str], nick: str, duration: Optional[int] = None) -> ev.Muted:
+    def mute(self, name: Optional[str], nick: str, duration: Optional[int] = None) -> Deferred:
+        from chatd.store.records import MarkRecord
+
         room = self._joined(name)
         self.need_level(room, "operator", "mute members")
-        target = self._member(room, nick)
-        until = self.hub.now() + duration if duration else None
-        room.mutes[muted_as(target.user)] = until
-        return self._publish(room, ev.Muted(room=room.name, nick=target.nick, by=self.nick, until=until,
-                                            ts=self.hub.now()))
+        now = self.hub.now()
+        until = now + duration if duration else None
 
-    def unmute(self, name: Optional[str], nick: str) -> ev.Unmuted:
+        def found(target) -> Deferred:
+            who = muted_as(target)
+            record = MarkRecord(kind="mute", who=who, by=self.nick, since=now, until=until)
+
+            def saved(_):
+                room.mutes[who] = until
+                return self._publish(room, ev.Muted(room=room.name, nick=target.nick, by=self.nick, until=until,
+                                                    ts=now))
+
+            return self.hub.store.set_mark(room.name, record).addCallback(saved)
+
+        return self._member(room, nick).addCallback(found)
+
+    def unmute(self, name: Optional[str], nick: str) -> Deferred:
         room = self._joined(name)
         self.need_level(room, "operator", "unmute members")
-        target = self._member(room, nick)
-        room.mutes.pop(muted_as(target.user), None)
-        return self._publish(room, ev.Unmuted(room=room.name, nick=target.nick, by=self.nick, ts=self.hub.now()))
+
+        def found(target) -> Deferred:
+            names = {muted_as(target), "~u:" + target.uid}
+            for who in names:
+                room.mutes.pop(who, None)
+            removed = [self.hub.store.remove_mark(room.name, "mute", who) for who in names]
+            return DeferredList(removed, fireOnOneErrback=True, consumeErrors=True).addCallback(
+                lambda _: self._publish(room, ev.Unmuted(room=room.name, nick=target.nick, by=self.nick,
+                                                         ts=self.hub.now())))
+
+        return self._member(room, nick).addCallback(found)
 
     def invite(self, name: Optional[str], nick: str) -> Deferred:
-        """Let C{nick} into the room (past C{+i}) and tell it so."""
+        """Let C{nick} into the room (past C{+i}) for a day, and tell it so."""
+        from chatd.store.records import MarkRecord
+
         room = self._joined(name)
         self.need_level(room, "operator", "invite")
+        hub = self.hub
 
-        def found(target) -> ev.Invited:
+        def found(target) -> Deferred:
             if target is None:
                 raise NoSuchNick(f"Nobody is called {nick} right now.")
-            room.invites |= {target.key, target.account} - {None}
-            event = ev.Invited(room=room.name, nick=self.nick, to=target.nick, ts=self.hub.now())
-            target.deliver(event)
-            if target is not self.user:
-                self.user.deliver(event)
-            return event
+            now = hub.now()
+            until = now + INVITE_SECONDS
+            whos = invited_as(target)
+            saved = [hub.store.set_mark(room.name, MarkRecord(kind="invite", who=who, by=self.nick, since=now,
+                                                                until=until)) for who in whos]
 
-        return self.hub.presence.find(check_nick(nick)).addCallback(found)
+            def told(_) -> ev.Invited:
+                room.invites.update(dict.fromkeys(whos, until))
+                event = ev.Invited(room=room.name, nick=self.nick, to=target.nick, ts=now)
+                hub.send_to(target, event)
+                if target.uid != self.user.uid:
+                    hub.deliver_to_user(self.user, event)
+                return event
+
+            return DeferredList(saved, fireOnOneErrback=True, consumeErrors=True).addCallback(told)
+
+        return hub.presence.find(check_nick(nick)).addCallback(found)
 
     # -- modes and deletion ---------------------------------------------------------------------
 

@@ -8,12 +8,13 @@ answers with a Deferred that fires with the rule's result (an event, or
 None) or fails with a L{chatd.core.errors.ChatError}, never anything else.
 The rules themselves are methods the session takes from the rule
 modules (L{chatd.core.membership}, L{chatd.core.talk},
-L{chatd.core.accounts}, L{chatd.core.moderation},
+L{chatd.core.accounts}, L{chatd.core.multiclient}, L{chatd.core.moderation},
 L{chatd.core.roomops}, L{chatd.core.operators}), also callable directly
 (by the hub, by tests) without flood control.
 """
 
 import itertools
+import secrets
 from typing import Dict, Optional
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
@@ -25,6 +26,7 @@ from chatd.core.accounts import Accounts
 from chatd.core.flood import Throttle
 from chatd.core.membership import Membership
 from chatd.core.moderation import Moderation
+from chatd.core.multiclient import Multiclient
 from chatd.core.operators import ServerOps
 from chatd.core.room import Deliver, Room
 from chatd.core.roomops import RoomOps
@@ -33,10 +35,12 @@ from chatd.core.users import User
 
 log = Logger(namespace="chatd.session")
 
-_serials = itertools.count(1)
+#: Serials start at a random high part, so that two nodes of a cluster
+#: practically never give one out twice (L{ev.Message.via} crosses nodes).
+_serials = itertools.count((secrets.randbits(31) << 32) | 1)
 
 
-class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
+class Session(Membership, Talk, Accounts, Multiclient, Moderation, RoomOps, ServerOps):
     """
     The core's view of one client connection.
 
@@ -66,9 +70,9 @@ class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
         self.host = host
         self.frontend = frontend
         self.secure = secure
-        #: A number no other connection of this node has (L{ev.Message.via}).
+        #: A number no other connection has (L{ev.Message.via}).
         self.serial = next(_serials)
-        self.user = User(self)
+        self.user = User(self, self.own_uid)
         self.token: Optional[str] = None
         self.nick: Optional[str] = None
         self.key: Optional[str] = None
@@ -80,6 +84,11 @@ class Session(Membership, Talk, Accounts, Moderation, RoomOps, ServerOps):
 
     def __repr__(self) -> str:
         return f"<Session {self.logname} {self.frontend} {self.peer}>"
+
+    @property
+    def own_uid(self) -> str:
+        """The uid of this connection's user while it is not logged in."""
+        return f"{self.hub.node}/{self.serial}"
 
     @property
     def logname(self) -> str:

@@ -19,6 +19,7 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 
 from chatd.core import events as ev
 from chatd.core.errors import ChatError, EmptyText, NoNick, NoSuchNick, NoSuchRoom, NotInRoom, Unavailable
+from chatd.core.moderation import roles_shown
 from chatd.core.room import Room
 from chatd.core.text import check_nick, check_room, clean_text
 
@@ -141,12 +142,14 @@ class Talk:
             raise EmptyText("The message is empty.")
         me = self.user
 
+        hub = self.hub
+
         def found(target):
             if target is not None and not (me.account and target.account):
-                event = ev.Private(nick=nick, to=target.nick, text=text, ts=self.hub.now())
-                target.deliver(event)
-                if target is not me:
-                    me.deliver(event)
+                event = ev.Private(nick=nick, to=target.nick, text=text, ts=hub.now())
+                hub.send_to(target, event)
+                if target.uid != me.uid:
+                    hub.deliver_to_user(me, event)
                 return event
             if target is not None:
                 return self._store_private(nick, target.account, target.nick, text, target)
@@ -162,7 +165,10 @@ class Talk:
         return self.hub.presence.find(key).addCallback(found)
 
     def _store_private(self, nick: str, account: str, to: str, text: str, target) -> Deferred:
-        """Store a private message for both accounts, then deliver each its numbered copy."""
+        """
+        Store a private message for both accounts, then deliver each its
+        numbered copy (C{target}: the recipient's L{Person}, None if offline).
+        """
         store, ts, me = self.hub.store, self.hub.now(), self.user
         mine = store.append_private(me.account, nick, to, text, ts)
         theirs = store.append_private(account, nick, to, text, ts) if account != me.account else mine
@@ -170,9 +176,9 @@ class Talk:
         def stored(ids):
             (_, my_id), (_, their_id) = ids
             event = ev.Private(nick=nick, to=to, text=text, ts=ts, id=my_id)
-            if target is not None and target is not me:
-                target.deliver(ev.Private(nick=nick, to=to, text=text, ts=ts, id=their_id))
-            me.deliver(event)
+            if target is not None and target.uid != me.uid:
+                self.hub.send_to(target, ev.Private(nick=nick, to=to, text=text, ts=ts, id=their_id))
+            self.hub.deliver_to_user(me, event)
             return event
 
         return DeferredList([mine, theirs], fireOnOneErrback=True, consumeErrors=True).addCallback(stored)
@@ -212,14 +218,15 @@ class Talk:
         name = self._named(name)
         key = check_room(name)
 
-        def listed(nicks) -> ev.Members:
-            if not nicks:
+        def listed(members) -> ev.Members:
+            if not members:
                 raise NoSuchRoom(f"There is no room {name} right now; nobody is in it.")
+            nicks = tuple(m.nick for m in members)
             room = self.hub.rooms.get(key)
             if room is None:
                 return ev.Members(room=name, nicks=nicks, ts=self.hub.now())
             return ev.Members(room=room.name, nicks=nicks, topic=room.topic, nick=room.topic_by or None,
-                              roles=self.roles_shown(room, nicks), ts=self.hub.now())
+                              roles=roles_shown(room, members), ts=self.hub.now())
 
         return self.hub.presence.members(key).addCallback(listed)
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.wire.test_cluster -*-
+# -*- test-case-name: tests.wire.test_cluster_wire -*-
 """
 The cluster's own wire format: events and directives as nodes pass them
 through Redis (docs/cluster.md).  Sans-IO: bytes in, values out.

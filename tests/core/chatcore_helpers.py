@@ -71,12 +71,14 @@ class World:
 
     def holder(self, nick):
         """The (first) session of the user holding C{nick} right now, or None (as presence says)."""
-        user = result(self.hub.presence.find(fold(nick)))
+        person = result(self.hub.presence.find(fold(nick)))
+        user = self.hub.users.get(person.uid) if person is not None else None
         return user.sessions[0] if user is not None else None
 
     def members(self, room):
         """The nicks in C{room}, as presence says (None: nobody is in it)."""
-        return result(self.hub.presence.members(fold(room)))
+        members = result(self.hub.presence.members(fold(room)))
+        return None if members is None else tuple(m.nick for m in members)
 
     def settle(self) -> None:
         """Forget everything delivered so far, to every client."""

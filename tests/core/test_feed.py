@@ -122,7 +122,10 @@ def test_the_feed_holds_everything_until_the_room_is_open():
     """Events for a room still loading its record wait; then they go out in order."""
     room = Room("#r", "#r")
     got = []
-    room.members[object()] = got.append
+    class Member:
+        nick = "alice"
+
+    room.members[Member()] = got.append
 
     class Hub:
         store = None
