@@ -55,7 +55,7 @@ class Epoch:
         try:
             with open(self.path, encoding="ascii") as f:
                 return f.read().strip()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return ""
         except (OSError, UnicodeDecodeError) as e:
             raise OSError(f"Cannot read the cluster epoch file {self.path} ({e}); delete it only if"
@@ -95,17 +95,26 @@ class Epoch:
             " clients resuming from before are told their history is truncated.",
             where=self.where, before=self.known or "(none)", epoch=epoch_text,
         )
-        self._keep(epoch_text)
+        try:
+            self._keep(epoch_text)
+        except OSError as e:  # the message that told us is stored: its caller must not be told otherwise
+            log.error("{error} Until it is written, a restart of this node may not notice that Redis lost data.",
+                      error=str(e))
 
     def _keep(self, epoch: str) -> None:
         if epoch == self.candidate:
             self.candidate = _new()
-        self.known = epoch
-        if self.path is None or self._read() == epoch:
+        before, self.known = self.known, epoch
+        if self.path is None or before == epoch:  # the file names it already
             return
         temporary = self.path + ".new"
-        with open(temporary, "w", encoding="ascii") as f:
-            f.write(epoch + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, self.path)
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(temporary, "w", encoding="ascii") as f:
+                f.write(epoch + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, self.path)
+        except OSError as e:
+            raise OSError(f"Cannot write the cluster epoch file {self.path} ({e.strerror or e}); check that"
+                          " chatd may write its state directory.") from e

@@ -20,7 +20,8 @@ from twisted.internet.defer import gatherResults
 from twisted.internet.task import deferLater
 
 from chatd.core.errors import AccountExists
-from chatd.store.redis_connect import RedisUnavailable
+from chatd.store.redis import RedisStore
+from chatd.store.redis_connect import RedisUnavailable, connect
 from chatd.wire.cluster import decode_frame
 
 
@@ -291,3 +292,29 @@ def test_lost_connection_is_said(open_redis, redis, reactor):
     yield deferLater(reactor, 0.1)
     redis.start()
     assert (yield say(store, "#a", "three"))[0] in (2, 3)  # "two" may have been stored before the kill
+
+
+@pytest_twisted.inlineCallbacks
+def test_epoch_file_unwritable(open_redis, redis, tmp_path, logged, reactor):
+    """
+    A state directory chatd cannot write stops the store opening, saying
+    so; one that becomes unwritable while it runs is logged, and the
+    message that found the new epoch is still stored.
+    """
+    (tmp_path / "blocked").write_text("not a directory")
+    conn = yield connect(redis.endpoint, reactor=reactor)
+    try:
+        with pytest.raises(OSError, match="^Cannot write the cluster epoch file .*/blocked/state/cluster-epoch .*;"
+                                          " check that chatd may write its state directory.$"):
+            yield RedisStore(conn, state_dir=str(tmp_path / "blocked" / "state")).open()
+    finally:
+        yield conn.disconnect()
+    store = yield open_redis()
+    epoch_file = tmp_path / "state" / "cluster-epoch"
+    epoch_file.unlink()
+    epoch_file.mkdir()  # the file cannot be replaced now
+    redis.cli("FLUSHALL")
+    id, _, new = yield say(store, "#a", "after")
+    assert new and (yield store.message("#a", id)).text == "after"
+    assert any(e.get("log_level").name == "error" and "Cannot write the cluster epoch file" in e["error"]
+               for e in logged if "error" in e)
