@@ -21,8 +21,12 @@ if ARGV[5] == '1' then
   end
 end
 
-local learn = make_room(KEYS[1], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[9], ARGV[10])
 local record = redis.call('HMGET', KEYS[1], 'last', 'name')
+local learn = nil
+if not record[1] then
+  learn = make_room(KEYS[1], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[9], ARGV[10])
+  record = redis.call('HMGET', KEYS[1], 'last', 'name')
+end
 local id = tonumber(record[1]) + 1
 local name = record[2]
 
