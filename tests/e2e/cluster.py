@@ -33,6 +33,17 @@ NODE_TIMEOUT = 3
 
 Settings = Dict[Tuple[str, str], str]
 
+_handed_out = set()
+
+
+def fresh_port() -> int:
+    """A free port never handed out before in this run: nodes started together cannot get the same one."""
+    while True:
+        port = free_port()
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
 
 class Node:
     """
@@ -45,7 +56,7 @@ class Node:
     def __init__(self, workdir: Path, name: str, redis: RedisServer, node_timeout: int = NODE_TIMEOUT,
                  settings: Optional[Settings] = None) -> None:
         self.name = name
-        self.lines_port, self.web_port, self.admin_port = free_port(), free_port(), free_port()
+        self.lines_port, self.web_port, self.admin_port = fresh_port(), fresh_port(), fresh_port()
         mine: Settings = {
             ("lines", "listen"): f"tcp:{self.lines_port}:interface=127.0.0.1",
             ("web", "listen"): f"tcp:{self.web_port}:interface=127.0.0.1",

@@ -11,16 +11,15 @@ user with a new log (L{LineChatter.again}).
 """
 
 import json
-import threading
 import time
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 import requests
 from websockets.exceptions import ConnectionClosed
 
 from chatclients import LineClient, PollClient, WSUser
 from cluster import NODE_TIMEOUT, Node
-from oracle import ClientLog, fetch_history
+from oracle import ClientLog
 
 #: How long a user retries its nick after its node died.
 NICK_WAIT = NODE_TIMEOUT + 7
@@ -232,10 +231,16 @@ class PollChatter(Chatter):
         return self
 
     def _answer(self, response: requests.Response) -> dict:
+        """
+        The JSON body of a 200.  A 404 means the session is gone; any
+        other status is kept as an error (for settle() to report), as a
+        server's trouble is not this user's end.
+        """
         if response.status_code == 404:
             self.broken, self.lost = True, response.json()
             raise Gone(f"{self.name}: {self.lost}")
-        assert response.status_code == 200, (self.name, response.status_code, response.text)
+        if response.status_code != 200:
+            return {"type": "error", "code": f"HTTP {response.status_code}", "message": response.text[:200]}
         return response.json()
 
     def command(self, **command) -> dict:
@@ -277,6 +282,10 @@ class PollChatter(Chatter):
                 return
             except requests.RequestException:
                 self.broken = True
+                return
+            if body.get("type") == "error":  # the poll failed (not a 200): try again later
+                self.errors.append(body)
+                time.sleep(0.1)
                 return
             self.client.last = body["last"]
             for event in body["events"]:
@@ -365,69 +374,3 @@ class LineChatter(Chatter):
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
-
-
-# -- several users at once ----------------------------------------------------------------
-
-
-def together(*jobs: Callable[[], object], timeout: float = 60.0) -> List[object]:
-    """Run each job in its own thread; re-raise the first failure."""
-    results: Dict[int, object] = {}
-    failures: List[BaseException] = []
-
-    def run(i: int, job: Callable[[], object]) -> None:
-        try:
-            results[i] = job()
-        except BaseException as e:  # noqa: B902 - handed to the test's thread
-            failures.append(e)
-
-    threads = [threading.Thread(target=run, args=(i, job), daemon=True) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-        assert not t.is_alive(), f"a job still ran after {timeout} s"
-    if failures:
-        raise failures[0]
-    return [results[i] for i in range(len(jobs))]
-
-
-def everyone_sees(chatters: Iterable[Chatter], text: str, room: Optional[str] = None, timeout: float = 15.0) -> None:
-    """Every user (each reading in its own thread) sees C{text}."""
-    together(*[lambda c=c: c.sees(text, room, timeout) for c in chatters])
-
-
-def finish(chatters: Iterable[Chatter], node: Node, room: str = "#lobby", timeout: float = 15.0) -> "WSChatter":
-    """
-    Close a scenario: every live user's messages acknowledged and in the
-    history, then a last message said through C{node} that every live user
-    sees, so that each log must reach the history's end.  Returns the
-    closer (its log counts too).
-    """
-    live = [c for c in chatters if not c.broken]
-    together(*[lambda c=c: c.settle(timeout) for c in live])
-    expected = set().union(*[c.must_be_stored(room) for c in chatters])
-    reader = WSUser(node.ws_url)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            missing = expected - {m["text"] for m in fetch_history(reader.ask, room)}
-            if not missing:
-                break
-            assert time.monotonic() < deadline, f"the history of {room} on {node.name} lacks {sorted(missing)}"
-            time.sleep(0.2)
-    finally:
-        reader.close()
-    closer = WSChatter("closer", rooms=[room]).connect(node)
-    closer.say(room, "the end")
-    everyone_sees(live + [closer], "the end", room, timeout)
-    return closer
-
-
-def histories(node: Node, rooms: Iterable[str]) -> Dict[str, list]:
-    """Each room's whole history as C{node} reports it through the JSON history command."""
-    reader = WSUser(node.ws_url)
-    try:
-        return {room: fetch_history(reader.ask, room) for room in rooms}
-    finally:
-        reader.close()

@@ -10,7 +10,8 @@ Every log is held against the room's history by the oracle (oracle.py).
 import re
 
 from chatclients import LineClient, PollClient, WSUser, bare, of
-from cluster_users import LineChatter, PollChatter, WSChatter, finish, histories, together
+from cluster_scenes import finish, histories, together
+from cluster_users import LineChatter, PollChatter, WSChatter
 from oracle import check
 
 

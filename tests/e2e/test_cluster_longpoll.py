@@ -9,7 +9,8 @@ resumes each room with C{since}, losing nothing.
 import time
 
 from cluster import NODE_TIMEOUT, eventually
-from cluster_users import PollChatter, WSChatter, finish, histories
+from cluster_scenes import finish, histories
+from cluster_users import PollChatter, WSChatter
 from oracle import check
 
 

@@ -8,7 +8,7 @@ on another, and everyone, on every node, sees the same events.
 import threading
 
 from chatclients import LineClient, PollClient, WSUser, bare, first, of
-from cluster_users import together
+from cluster_scenes import together
 
 PASSWORD = "correct-horse"
 #: root, once registered, is a server operator on every node.

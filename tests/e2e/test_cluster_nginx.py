@@ -10,7 +10,8 @@ import pytest
 
 from cluster import eventually
 from cluster_nginx import Nginx
-from cluster_users import LineChatter, PollChatter, WSChatter, finish, histories, together
+from cluster_scenes import finish, histories, together
+from cluster_users import LineChatter, PollChatter, WSChatter
 from oracle import check
 
 

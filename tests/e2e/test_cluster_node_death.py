@@ -10,7 +10,8 @@ import time
 
 from chatclients import LineClient, PollClient, WSUser, bare, of
 from cluster import NODE_TIMEOUT, eventually
-from cluster_users import LineChatter, PollChatter, WSChatter, finish, histories, together
+from cluster_scenes import finish, histories, together
+from cluster_users import LineChatter, PollChatter, WSChatter
 from oracle import check
 
 #: A dead node's users are gone (quits sent, nicks freed) within this long of its death.

@@ -10,7 +10,8 @@ import time
 
 from chatclients import WSUser, of
 from cluster import NODE_TIMEOUT
-from cluster_users import LineChatter, PollChatter, WSChatter, finish, histories, together
+from cluster_scenes import finish, histories, together
+from cluster_users import LineChatter, PollChatter, WSChatter
 from oracle import check
 
 
