@@ -40,6 +40,7 @@ def test_three_nodes_behind_nginx_lose_nothing_when_one_is_killed(cluster, front
         n2.kill()
 
     together(*[lambda u=u: u.stream(30, pause=0.02) for u in users], kill_mid_stream)
+    together(*[lambda u=u: u.pump(0.3) for u in users])  # who lost the connection, even after its last line
     moved = []
     for user in users:
         if not user.broken:
