@@ -252,11 +252,18 @@ class Hub(Reach):
         if user.sessions and user.account is None:
             self.to_guest(user, f"you did not log in to the account {account} in time")
 
-    def to_guest(self, user, why: str) -> Deferred:
-        """Rename C{user} to a free C{Guest-NNNN} nick, telling it why (its rooms see a nick change)."""
+    def to_guest(self, user, why: str, was: Optional[str] = None) -> Deferred:
+        """
+        Rename C{user} to a free C{Guest-NNNN} nick, telling it why (its
+        rooms see a nick change).  C{was}: the nick a user that has none
+        yet had until now (a connection that left an account's user): it
+        sees itself renamed from it.
+        """
         user.stop_grace()
 
         def named(guest: str) -> None:
+            if was is not None and was != guest:
+                user.deliver(ev.Nick(nick=guest, old=was, ts=self.now()))
             user.deliver(ev.Notice(nick=self.name, ts=self.now(), text=f"You are now {guest}: {why}."))
 
         d = self._guest_nick(user)

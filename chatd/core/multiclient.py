@@ -95,8 +95,16 @@ class Multiclient:
             self._enter(room, ev.Join(room=room.name, nick=user.nick, ts=self.hub.now()), None)
 
     def leave_user(self, reason: str, replace: Optional[User] = None) -> None:
-        """Stop being one of this user's connections: leave its rooms; become C{replace}'s, or a new user."""
+        """
+        Stop being one of this user's connections: leave its rooms (this
+        connection is told it left each one); become C{replace}'s, or a new
+        user with a guest nick (this connection sees its nick change).
+        """
         old = self.user
+        was = self.nick
+        now = self.hub.now()
+        for room in tuple(self.rooms.values()):
+            self.sink.deliver(ev.Part(room=room.name, nick=was, reason=reason, ts=now))
         self.leave_all(reason)
         old.sessions.remove(self)
         if not old.sessions:
@@ -108,7 +116,7 @@ class Multiclient:
         self.user = user
         self.nick, self.key, self.look = user.nick, user.key, user.look
         if replace is None:
-            self.hub.to_guest(user, reason)
+            self.hub.to_guest(user, reason, was=was)
 
 
 __all__ = ["Multiclient"]

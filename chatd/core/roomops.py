@@ -104,12 +104,23 @@ class RoomOps:
             if room.roles.get(key) != roles.get(key):
                 d.addCallback(lambda _, key=key: store.set_role(room.name, key, roles.get(key)))
 
+        changed = {key: roles.get(key) for key in set(room.roles) | set(roles) if room.roles.get(key) != roles.get(key)}
+
         def saved(_):
             room.settings, room.roles = record.settings, roles
-            return self._publish(room, ev.RoomChanged(room=room.name, action=action, by=self.nick, founder=founder,
-                                                      ts=self.hub.now()))
+            event = self._publish(room, ev.RoomChanged(room=room.name, action=action, by=self.nick, founder=founder,
+                                                       ts=self.hub.now()))
+            return self.hub.presence.members(room.key).addCallback(self._roles_changed, room, changed, event)
 
         return d.addCallback(saved)
+
+    def _roles_changed(self, members, room, changed, event):
+        """Each member whose role the registration changed: the room sees a C{role} event (as /op would show)."""
+        for member in members or ():
+            if member.account in changed:
+                self._publish(room, ev.Role(room=room.name, nick=member.nick, role=changed[member.account] or "member",
+                                            by=self.nick, ts=self.hub.now()))
+        return event
 
     # -- roles -------------------------------------------------------------------------------
 

@@ -268,3 +268,27 @@ def test_nick_in_use_is_still_refused_for_online_users(world):
     world.connect("alice")
     bob, _ = world.connect("bob")
     assert fails(bob.set_nick("ALICE"), NickInUse).code == "nick-in-use"
+
+
+def test_a_connection_joining_an_account_online_elsewhere_is_told_it_left_its_own_rooms(world):
+    phone, _ = registered(world, "alice", "#one")
+    token = result(phone.login(password=PASSWORD)).token
+    laptop, laptop_sink = world.member("lurker", "#two")
+    result(laptop.login(token=token))
+    parts = [(e.room, e.nick) for e in laptop_sink.of_type(ev.PART)]
+    assert parts == [("#two", "lurker")]
+    assert laptop_sink.types().index("part") < laptop_sink.types().index("join")
+    assert [(e.room) for e in laptop_sink.of_type(ev.JOIN)] == ["#one"]
+
+
+def test_logging_out_one_of_several_connections_shows_it_leaving_and_its_new_nick(world):
+    phone, _ = registered(world, "alice", "#one")
+    token = result(phone.login(password=PASSWORD)).token
+    laptop, laptop_sink = world.connect()
+    result(laptop.login(token=token))
+    laptop_sink.clear()
+    result(laptop.logout())
+    assert [(e.room, e.nick) for e in laptop_sink.of_type(ev.PART)] == [("#one", "alice")]
+    (renamed,) = laptop_sink.of_type(ev.NICK)
+    assert renamed.old == "alice" and renamed.nick == laptop.nick and laptop.nick.startswith("Guest-")
+    assert phone.nick == "alice" and "#one" in phone.rooms

@@ -282,3 +282,14 @@ def test_anyone_reads_a_rooms_bans(world):
     outsider, _ = world.connect("outsider")
     listing = result(outsider.list_bans("#den"))
     assert [(b.mask, b.reason) for b in listing.bans] == [("spam*", "spam")]
+
+
+def test_registering_and_transferring_a_room_show_the_roles_they_give(world):
+    alice, a = account(world, "alice", "#den")
+    bob, b = account(world, "bob", "#den")
+    result(alice.room_command("#den", "register"))
+    assert [(e.nick, e.role) for e in b.of_type(ev.ROLE)] == [("alice", "founder")]
+    b.clear()
+    result(alice.room_command("#den", "transfer", "bob"))
+    assert sorted((e.nick, e.role) for e in b.of_type(ev.ROLE)) == [("alice", "operator"), ("bob", "founder")]
+    assert b.types().index("room") < b.types().index("role")
