@@ -26,6 +26,8 @@ def test_wheel_ships_plugin_and_web_client(tmp_path):
     # from pyproject.toml's list leaves the installed daemon unable to start).
     sources = {str(p.relative_to(ROOT)) for p in (ROOT / "chatd").rglob("*.py") if "__pycache__" not in p.parts}
     assert sources - names == set(), "modules missing from the wheel: add their package to pyproject.toml"
+    scripts = {str(p.relative_to(ROOT)) for p in (ROOT / "chatd").rglob("*.lua")}
+    assert scripts and scripts - names == set(), "Lua scripts missing from the wheel: see package-data"
 
 
 def test_twistd_lists_chatd(tmp_path):

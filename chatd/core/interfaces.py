@@ -56,7 +56,7 @@ class IStore(Interface):
     def close():
         """Flush pending writes and close; Deferred firing when done."""
 
-    def append(room, type, nick, text, ts, identity, cid):
+    def append(room, type, nick, text, ts, identity, cid, via=None):
         """
         Store a message or action and give it its id.
 
@@ -65,6 +65,9 @@ class IStore(Interface):
         @param identity: who sent it, stable for the idempotency window
             (the sender's folded nick).
         @param cid: client message id, or C{None}.
+        @param via: the serial of the sending connection; a store that
+            publishes the message itself (Redis) carries it on the bus in
+            the event; others ignore it.
         @return: Deferred firing with C{(id, ts, new)}: C{new} is false
             when C{(identity, cid)} was already stored, in which case C{id}
             and C{ts} are those of the earlier copy.  The Deferred fires
@@ -117,7 +120,7 @@ class IStore(Interface):
         those older than the age (either may be C{None}); forget expired
         client message ids.  A store that is also an L{IAccountStore} and
         L{IModerationStore} applies the same limits to each account's
-        private messages, and deletes tokens and bans expired at C{now}.
+        private messages, and deletes tokens, bans and marks expired at C{now}.
         Deferred firing with the number of messages (room and private)
         deleted.
         """
