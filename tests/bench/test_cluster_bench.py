@@ -34,6 +34,9 @@ def test_cluster_rows_are_set_against_one_sqlite_node_and_one_redis_node():
     assert ratios[id(rows[3])] == ""  # no WebSocket baseline in this run
     assert [run.server_name(r["case"]) for r in rows] == ["chatd", "chatd 1 node+Redis", "chatd 2 nodes+Redis",
                                                           "chatd 2 nodes+Redis"]
+    # --compare groups runs by label: each node count is its own row.
+    assert [r["label"] for r in rows] == ["cluster lines 1000 flat out", "cluster lines 1000 flat out, 1 node",
+                                          "cluster lines 1000 flat out, 2 nodes", "cluster WS 1000 flat out, 2 nodes"]
 
 
 def test_the_standard_set_takes_its_baseline_from_the_fanout_rows():
