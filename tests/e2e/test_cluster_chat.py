@@ -56,7 +56,7 @@ def test_who_and_rooms_see_every_node(cluster):
     tel = LineClient(n1.lines_port).login("tel", "#lobby")
     ws = WSUser(n2.ws_url, "wes", "#lobby")
     lp = PollClient(n3.web_url, "polly", "#lobby")
-    assert WSUser(n3.ws_url, "other", "#den").command(type="join", room="#den")["type"] == "ok"
+    other = WSUser(n3.ws_url, "other", "#den")
     for asker in (ws, lp):
         members = asker.ask(type="who", room="#lobby")
         assert sorted(members["nicks"]) == ["polly", "tel", "wes"], members
@@ -64,6 +64,7 @@ def test_who_and_rooms_see_every_node(cluster):
         assert rooms == {"#lobby": 3, "#den": 1}, rooms
     tel.send("/who")
     tel.shows("[#lobby] -!- 3 members: polly, tel, wes")
+    assert other.ask(type="who", room="#den")["nicks"] == ["other"]
 
 
 def test_joins_and_parts_reach_other_nodes(cluster):
