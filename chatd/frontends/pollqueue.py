@@ -55,7 +55,8 @@ def encode_batch(batch: Batch) -> bytes:
     return b'{"events":[' + events + b'],"last":%d}' % (batch.last,)
 
 
-def _overflow(dropped: int) -> bytes:
+def overflow_entry(dropped: int) -> bytes:
+    """The C{overflow} error entry counting C{dropped} events."""
     message = (
         f"This session fell too far behind and {dropped} events were dropped; "
         "resync: rejoin your rooms (join with since) and fetch their history."
@@ -154,7 +155,7 @@ class PollQueue:
             _, data = entries.popleft()
             self._bytes -= len(data)
             self._dropped += 1
-        self._push(_overflow(self._dropped))
+        self._push(overflow_entry(self._dropped))
         self._marker = entries[-1]
 
     # -- consuming --------------------------------------------------------
@@ -246,4 +247,4 @@ class PollQueue:
         self._answer_held()
 
 
-__all__ = ["Batch", "Entry", "PollQueue", "encode_batch"]
+__all__ = ["Batch", "Entry", "PollQueue", "encode_batch", "overflow_entry"]

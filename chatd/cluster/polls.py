@@ -1,0 +1,432 @@
+# -*- test-case-name: tests.frontends.test_longpoll_cluster -*-
+"""
+The Redis side of long-poll sessions, for a cluster with no sticky
+sessions: any node answers a session's polls (docs/protocol.md, "Long-poll
+API"; docs/cluster.md).
+
+Keys (Lua in chatd/cluster/scripts/polls_*.lua, one call per operation):
+
+  - C{chatd:poll:<token>}: the record, a hash: C{owner} (the node holding
+    the core session), C{ip}, C{created}, C{polled} (when a poll last
+    started or ended, ms), C{held}/C{heldby} (until when, and which poll,
+    a poll is held), C{polls} (poll number), and the queue's counters
+    (C{seq}, C{bytes}, C{marker}, C{mlen}, C{dropped}).
+  - C{chatd:poll-queue:<token>}: a stream of the entries not yet
+    acknowledged; entry id C{<seq>-0}, field C{d}: the encoded event.
+  - channel C{chatd:poll-wake:<token>}: C{a<seq>} after an append,
+    C{p<n>} when poll number n starts (an older held poll then answers
+    at once), C{x} when the session ends.
+
+Only the owner renews the keys' lifetime; a dead owner's keys expire by
+themselves, and the first poll or command that finds the owner dead
+deletes them at once (the session is lost).  Times are the nodes' clocks,
+in ms: nodes should agree on the time (NTP).
+"""
+
+from importlib import resources
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Set, Tuple
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from chatd.cluster.node import ALIVE
+from chatd.frontends.pollqueue import Batch, Entry, overflow_entry
+from chatd.store.redis_scripts import Script
+
+log = Logger(namespace="chatd.longpoll")
+
+RECORD = "chatd:poll:"
+QUEUE = "chatd:poll-queue:"
+WAKE = "chatd:poll-wake:"
+#: Bytes kept free for the overflow entry when the byte bound is enforced (as PollQueue).
+MARKER_ROOM = 512
+#: Seconds between tries to reach Redis again when the owner's check failed.
+RETRY = 5.0
+
+NONE, LOST = "no-such-session", "session-lost"
+
+
+def _load() -> Dict[str, Script]:
+    folder = resources.files("chatd.cluster").joinpath("scripts")
+    scripts = {}
+    for name in ("create", "append", "take", "owner", "activity", "remove"):
+        text = folder.joinpath(f"polls_{name}.lua").read_bytes()
+        scripts[name] = Script("polls_" + name, text)
+    return scripts
+
+
+_SCRIPTS = _load()
+
+
+def _overflow_parts() -> Tuple[bytes, bytes, bytes]:
+    """The overflow entry around the number dropped (twice), for the append script to complete."""
+    probe = 987654321987
+    parts = overflow_entry(probe).split(b"%d" % probe)
+    assert len(parts) == 3, parts
+    return parts[0], parts[1], parts[2]
+
+
+_OVERFLOW = _overflow_parts()
+
+
+class SessionGone(Exception):
+    """The token names no session (C{code} L{NONE}), or its owner died (L{LOST})."""
+
+    def __init__(self, code: str, owner: Optional[str] = None) -> None:
+        super().__init__(code)
+        self.code, self.owner = code, owner
+
+
+class Taken(NamedTuple):
+    """What a take found: the owner, the cursor (clamped), the poll number and the entries after it."""
+
+    owner: str
+    after: int
+    number: int
+    entries: Tuple[Entry, ...]
+
+    def batch(self) -> Batch:
+        return Batch(self.entries, self.entries[-1][0] if self.entries else self.after)
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _keys(token: str):
+    return (RECORD + token, QUEUE + token)
+
+
+class PollStore:
+    """
+    One node's calls on the session keys.
+
+    @param cluster: the node's L{chatd.cluster.node.ClusterNode}.
+    """
+
+    def __init__(self, cluster) -> None:
+        self.conn = cluster.link.conn
+        self.node = cluster.name
+
+    def create(self, token: str, ip: str, now_ms: int, ttl_ms: int) -> Deferred:
+        return _SCRIPTS["create"](self.conn, _keys(token), (self.node, ip, now_ms, ttl_ms))
+
+    def append(self, token: str, entries: Sequence[bytes], ttl_ms: int, backlog: int,
+               max_bytes: Optional[int]) -> Deferred:
+        """Deferred firing with the newest seq, or None when the session is gone."""
+        args = (WAKE + token, ttl_ms, max(2, backlog), max_bytes or 0, MARKER_ROOM, *_OVERFLOW, *entries)
+        d = _SCRIPTS["append"](self.conn, _keys(token), args)
+        return d.addCallback(lambda seq: None if int(seq) < 0 else int(seq))
+
+    def take(self, token: str, after: int, now_ms: int, mode: str, hold_ms: int = 0, number: int = 0) -> Deferred:
+        """
+        Acknowledge up to C{after} and read what follows (polls_take.lua
+        says what C{mode} does).  Deferred firing with a L{Taken}, or
+        failing with L{SessionGone}.
+        """
+        args = (after, now_ms, mode, hold_ms, number, self.node, ALIVE, WAKE + token)
+        return _SCRIPTS["take"](self.conn, _keys(token), args).addCallback(self._taken)
+
+    def _taken(self, reply) -> Taken:
+        state = int(reply[0])
+        if state == 0:
+            raise SessionGone(NONE)
+        owner = _text(reply[1])
+        if state == 1:
+            raise SessionGone(LOST, owner)
+        flat = reply[4:]
+        entries = tuple((int(flat[i].split(b"-", 1)[0]), flat[i + 1]) for i in range(0, len(flat), 2))
+        return Taken(owner, int(reply[2]), int(reply[3]), entries)
+
+    def owner(self, token: str) -> Deferred:
+        """Deferred firing with the node holding the session, or failing with L{SessionGone}."""
+
+        def found(reply) -> str:
+            state = int(reply[0])
+            if state == 0:
+                raise SessionGone(NONE)
+            if state == 1:
+                raise SessionGone(LOST, _text(reply[1]))
+            return _text(reply[1])
+
+        return _SCRIPTS["owner"](self.conn, _keys(token), (self.node, ALIVE)).addCallback(found)
+
+    def activity(self, token: str, ttl_ms: int) -> Deferred:
+        """Deferred firing with the latest poll activity (ms), or None when the session is gone; renews the keys."""
+
+        def latest(reply) -> Optional[int]:
+            return max(int(reply[0]), int(reply[1])) if reply else None
+
+        return _SCRIPTS["activity"](self.conn, _keys(token), (ttl_ms,)).addCallback(latest)
+
+    def remove(self, token: str) -> Deferred:
+        """Delete the session's keys and answer a poll held anywhere."""
+        return _SCRIPTS["remove"](self.conn, _keys(token), (WAKE + token,))
+
+
+def _ms(clock) -> int:
+    return int(clock.seconds() * 1000)
+
+
+def _passed(d: Deferred) -> Deferred:
+    """A Deferred firing with None once C{d} has fired, leaving C{d}'s result alone."""
+    out: Deferred = Deferred()
+
+    def fire(result):
+        out.callback(None)
+        return result
+
+    d.addBoth(fire)
+    return out
+
+
+class SharedQueue:
+    """
+    The owner's side of a session's queue (what L{PollQueue} is on one
+    node): what the core delivers during one reactor turn is appended in
+    one script call; the idle timer asks Redis when the session last
+    polled, on whichever node, and renews the keys.
+
+    @param turn: a L{chatd.frontends.outbox.Turn}: calls C{flush()} once at the end of the turn.
+    @param ttl: seconds the keys outlive the owner's last renewal.
+    @param on_idle: called when no poll was made for C{idle} seconds.
+    @param on_gone: called when the keys vanished under a live owner (another
+        node judged it dead, or Redis lost its data).
+    """
+
+    def __init__(self, store: PollStore, token: str, ip: str, clock, turn, *, backlog: int,
+                 max_bytes: Optional[int], idle: Optional[float], ttl: float,
+                 on_idle: Callable[[], None], on_gone: Callable[[], None]) -> None:
+        self.store, self.token, self.clock, self.turn = store, token, clock, turn
+        self.backlog, self.max_bytes, self.idle, self.ttl_ms = backlog, max_bytes, idle, int(ttl * 1000)
+        self.on_idle, self.on_gone = on_idle, on_gone
+        self.closed = False
+        self._pending = []
+        self._marked = False
+        created = store.create(token, ip, _ms(clock), self.ttl_ms)
+        #: Fires once the session's record is in Redis (or fails: the session could not be stored).
+        self.ready: Deferred = Deferred()
+        created.addCallbacks(self.ready.callback, self.ready.errback)
+        self._last = created
+        self._check_call = clock.callLater(self._period(), self._check)
+
+    def _period(self) -> float:
+        return self.idle if self.idle else self.ttl_ms / 3000
+
+    def append(self, data: bytes) -> None:
+        """Queue one encoded event; it reaches Redis at the end of this reactor turn."""
+        if self.closed:
+            return
+        self._pending.append(data)
+        if not self._marked:
+            self._marked = True
+            self.turn.mark(self)
+
+    def flush(self) -> None:
+        self._marked = False
+        if not self._pending or self.closed:
+            return
+        batch, self._pending = self._pending, []
+        d = self.store.append(self.token, batch, self.ttl_ms, self.backlog, self.max_bytes)
+        d.addCallback(self._appended)
+        d.addErrback(self._failed, f"queue {len(batch)} events")
+        self._last = d
+
+    def flushed(self) -> Deferred:
+        """Deferred firing once everything appended so far is in Redis (a reply must not overtake its events)."""
+        self.flush()
+        return _passed(self._last)
+
+    def _appended(self, seq: Optional[int]) -> None:
+        if seq is None and not self.closed:
+            self._gone()
+
+    def _failed(self, failure, what: str) -> None:
+        log.warn("Could not {what} for the long-poll session {token} in Redis: {why}; its client misses them "
+                 "and should rejoin its rooms with since", what=what, token=self.token[:6] + "...",
+                 why=failure.getErrorMessage())
+
+    # -- idleness ---------------------------------------------------------------------
+
+    def _check(self) -> None:
+        self._check_call = None
+        d = self.store.activity(self.token, self.ttl_ms)
+        d.addCallbacks(self._judge, self._unchecked)
+
+    def _judge(self, latest: Optional[int]) -> None:
+        if self.closed:
+            return
+        if latest is None:
+            return self._gone()
+        if self.idle:
+            left = self.idle - (_ms(self.clock) - latest) / 1000
+            if left <= 0:
+                return self.on_idle()
+            self._check_call = self.clock.callLater(left, self._check)
+        else:
+            self._check_call = self.clock.callLater(self._period(), self._check)
+
+    def _unchecked(self, failure) -> None:
+        self._failed(failure, "renew the keys")
+        if not self.closed:
+            self._check_call = self.clock.callLater(min(self._period(), RETRY), self._check)
+
+    def _gone(self) -> None:
+        log.warn("The long-poll session {token} vanished from Redis while this node held it (another node "
+                 "judged this one dead, or Redis lost its data); it ends", token=self.token[:6] + "...")
+        self.on_gone()
+
+    def close(self) -> None:
+        """Stop: delete the keys (a poll held anywhere is answered); later appends are ignored."""
+        if self.closed:
+            return
+        self.closed = True
+        self._pending = []
+        if self._check_call is not None and self._check_call.active():
+            self._check_call.cancel()
+        self._check_call = None
+        self._last = self.store.remove(self.token)
+        self._last.addErrback(self._failed, "delete the keys")
+
+
+class Wakes:
+    """
+    One subscription per session with polls held on this node; each
+    message goes to every poll held for it (L{HeldPoll}).
+    """
+
+    def __init__(self, link) -> None:
+        self.link = link
+        self._held: Dict[str, Set["HeldPoll"]] = {}
+        self._ready: Dict[str, Deferred] = {}
+
+    def add(self, token: str, poll: "HeldPoll") -> Deferred:
+        """Deferred firing once Redis confirms the subscription (then a read misses nothing)."""
+        group = self._held.get(token)
+        if group is None:
+            group = self._held[token] = set()
+            self._ready[token] = self.link.subscribe(WAKE + token, lambda data: self._woken(token, data))
+        group.add(poll)
+        return _passed(self._ready[token])
+
+    def remove(self, token: str, poll: "HeldPoll") -> None:
+        group = self._held.get(token)
+        if group is None:
+            return
+        group.discard(poll)
+        if not group:
+            del self._held[token], self._ready[token]
+            self.link.unsubscribe(WAKE + token)
+
+    def _woken(self, token: str, data: bytes) -> None:
+        kind, number = data[:1], data[1:]
+        for poll in list(self._held.get(token, ())):
+            if kind == b"a":
+                poll.look()
+            elif kind == b"p":
+                poll.superseded(int(number))
+            else:
+                poll.removed()
+
+
+class HeldPoll:
+    """
+    A poll with nothing to answer yet: it listens on the session's wake
+    channel, reads once more when the subscription holds (closing the race
+    with an append made meanwhile), and answers when an entry comes,
+    when a newer poll starts, when the session ends, or at its timeout.
+    """
+
+    def __init__(self, store: PollStore, wakes: Wakes, clock, token: str, taken: Taken, timeout: float) -> None:
+        self.store, self.wakes, self.clock, self.token = store, wakes, clock, token
+        self.after, self.number = taken.after, taken.number
+        self.done = False
+        self.d: Deferred = Deferred(canceller=lambda _: self._stop())
+        self._timer = clock.callLater(timeout, self._end)
+        wakes.add(token, self).addCallback(lambda _: self.look())
+
+    def look(self) -> None:
+        if not self.done:
+            self._take("look").addCallbacks(self._found, self._failed)
+
+    def superseded(self, number: int) -> None:
+        if number > self.number:
+            self._end()
+
+    def removed(self) -> None:
+        self._answer(Batch((), self.after))
+
+    def _end(self) -> None:
+        if not self.done:
+            self._take("end").addCallbacks(lambda taken: self._answer(taken.batch()), self._failed)
+
+    def _take(self, mode: str) -> Deferred:
+        return self.store.take(self.token, self.after, _ms(self.clock), mode, number=self.number)
+
+    def _found(self, taken: Taken) -> None:
+        if taken.entries:
+            self._answer(taken.batch())
+
+    def _failed(self, failure) -> None:
+        if failure.check(SessionGone):
+            self._answer(Batch((), self.after))  # ended meanwhile: the next poll is told
+        elif not self.done:
+            self._stop()
+            self.d.errback(failure)
+
+    def _answer(self, batch: Batch) -> None:
+        if not self.done:
+            self._stop()
+            self.d.callback(batch)
+
+    def _stop(self) -> None:
+        self.done = True
+        if self._timer.active():
+            self._timer.cancel()
+        self.wakes.remove(self.token, self)
+
+
+class SharedPolls:
+    """
+    Polls on this node for any session of the cluster.
+
+    @param owns: whether this node holds the session of a token (a record
+        naming this node for a session it does not hold is stale: this
+        node restarted).
+    """
+
+    def __init__(self, cluster, clock, owns: Callable[[str], bool]) -> None:
+        self.store = PollStore(cluster)
+        self.wakes = Wakes(cluster.link)
+        self.clock = clock
+        self.node = cluster.name
+        self.owns = owns
+
+    def wait(self, token: str, after: int, timeout: float) -> Deferred:
+        """
+        Deferred firing with the L{Batch} after C{after}, at once if there
+        is one (or C{timeout} is 0), else when one comes, else empty after
+        C{timeout} seconds; failing with L{SessionGone}.
+        """
+        hold = int(timeout * 1000) if timeout > 0 else 0
+        d = self.store.take(token, after, _ms(self.clock), "poll", hold)
+        return d.addCallback(self._taken, token, timeout)
+
+    def _taken(self, taken: Taken, token: str, timeout: float):
+        self.check_owner(token, taken.owner)
+        if taken.entries or timeout <= 0:
+            return taken.batch()
+        return HeldPoll(self.store, self.wakes, self.clock, token, taken, timeout).d
+
+    def check_owner(self, token: str, owner: str) -> None:
+        """A record naming this node for a session it does not hold is lost (this node restarted)."""
+        if owner == self.node and not self.owns(token):
+            self.store.remove(token).addErrback(lambda f: None)
+            raise SessionGone(LOST, owner)
+
+    def owner(self, token: str) -> Deferred:
+        """Deferred firing with the node holding C{token}'s session, or failing with L{SessionGone}."""
+        return self.store.owner(token).addCallback(lambda owner: self.check_owner(token, owner) or owner)
+
+
+__all__ = ["HeldPoll", "PollStore", "SessionGone", "SharedPolls", "SharedQueue", "Taken", "Wakes"]
