@@ -22,7 +22,7 @@ checks the size again in case it does not.
 import secrets
 from typing import Dict, List, Optional
 
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.web import server
 from twisted.web.resource import Resource
@@ -145,17 +145,21 @@ class PollSessions:
             raise RateLimited("The server has as many long-poll sessions as it allows; try again later.")
         token = secrets.token_urlsafe(24)
         session = PollSession(self, token, ip)
-        session.queue = PollQueue(
+        session.queue = self.make_queue(session)
+        session.core = self.hub.connect(session, peer=ip, frontend=TRANSPORT, host=None if ip == "local" else ip)
+        self._by_token[token] = session
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+        return session
+
+    def make_queue(self, session: PollSession) -> PollQueue:
+        """The queue of a new session (in this process's memory)."""
+        return PollQueue(
             self.clock,
             backlog=self.web.backlog,
             max_bytes=self.max_bytes,
             idle=self.web.session_idle,
             on_idle=lambda: self._expire(session),
         )
-        session.core = self.hub.connect(session, peer=ip, frontend=TRANSPORT, host=None if ip == "local" else ip)
-        self._by_token[token] = session
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
-        return session
 
     def _expire(self, session: PollSession) -> None:
         log.info("Long-poll session of {who} ({peer}) expired after {idle} s without a poll",
@@ -249,13 +253,15 @@ class LongPollResource(Resource):
         if request.method != method:
             request.setHeader(b"Allow", b", ".join(allowed))
             raise HTTPError(405, "method-not-allowed", f"Use {method.decode()} here.")
-        session = None
-        if token is not None:
-            session = self.sessions.get(token.decode("ascii", "replace"))
-            if session is None:
-                raise HTTPError(404, "no-such-session",
-                                "No such session: it ended or expired. Create a new one.")
+        session = None if token is None else self._session(token.decode("ascii", "replace"))
         getattr(self, handler)(request, session)
+
+    def _session(self, token: str):
+        """What the handlers of a session's paths get: here, the session held in memory."""
+        session = self.sessions.get(token)
+        if session is None:
+            raise HTTPError(404, "no-such-session", "No such session: it ended or expired. Create a new one.")
+        return session
 
     # -- endpoints ----------------------------------------------------------
 
@@ -265,6 +271,9 @@ class LongPollResource(Resource):
         except RateLimited as e:
             raise HTTPError(429, e.code, e.message)
         log.debug("Long-poll session opened for {peer}", peer=session.ip)
+        self._created(request, session)
+
+    def _created(self, request, session: PollSession) -> None:
         web = self.web
         limits = jsonproto.limits(self.hub.rules, body=web.max_body, poll_timeout=web.max_poll_timeout,
                                   idle=web.session_idle, backlog=web.backlog)
@@ -280,30 +289,43 @@ class LongPollResource(Resource):
 
     def _command(self, request, session: PollSession) -> None:
         body = self._body(request)
+        # Whether a password may travel is a property of this request (a
+        # session's requests need not all come the same way).
+        secure = request.isSecure() or peers.is_local(request.getClientAddress())
+        self._answer(request, self.run_command(session, body, secure))
+
+    def run_command(self, session: PollSession, body: bytes, secure: bool) -> Deferred:
+        """
+        Run one command body on C{session}: Deferred firing with the HTTP
+        (status, body) to answer, or failing with L{HTTPError}.
+        """
         try:
             command, ref = jsonproto.decode_command(body)
         except ChatError as e:
             # Garbage waits its turn under flood control like any command,
             # then gets its 400 (counted by the core, like every refusal).
-            session.core.handle(cmd.Refused(error=e), len(body)).addErrback(self._bad_body, request, e)
-            return
-        # Whether a password may travel is a property of this request (a
-        # session's requests need not all come the same way).
-        session.core.secure = request.isSecure() or peers.is_local(request.getClientAddress())
+            d = session.core.handle(cmd.Refused(error=e), len(body))
+            return d.addCallbacks(lambda _: self._bad_body(None, e), self._bad_body, errbackArgs=(e,))
+        session.core.secure = secure
         d = jsonapi.execute(session.core, command, ref, len(body))
-        d.addCallback(self._replied, request, session)
-        d.addErrback(self._failed, request)
+        return d.addCallback(self._replied, session)
 
-    def _bad_body(self, failure, request, error: ChatError) -> None:
-        if failure.value is error:
-            self._send(request, 400, jsonapi.refusal(error.code, error.message, getattr(error, "ref", None)))
-        else:  # the session ended while the body waited its turn
-            self._refuse(request, HTTPError(404, "no-such-session", failure.getErrorMessage()))
+    def _bad_body(self, failure, error: ChatError):
+        if failure is None or failure.value is error:
+            return 400, jsonapi.refusal(error.code, error.message, getattr(error, "ref", None))
+        # the session ended while the body waited its turn
+        raise HTTPError(404, "no-such-session", failure.getErrorMessage())
 
-    def _replied(self, replies, request, session: PollSession) -> None:
+    def _replied(self, replies, session: PollSession):
         for data in replies[:-1]:  # a reading command's data event
             session.queue.append(data)
-        self._send(request, 200, replies[-1])
+        return 200, replies[-1]
+
+    def _answer(self, request, d: Deferred) -> None:
+        """Send the (status, body) C{d} fires with, or the refusal it fails with."""
+        d.addCallback(lambda answer: self._send(request, *answer))
+        d.addErrback(lambda f: self._refuse(request, f.trap(HTTPError) and f.value))
+        d.addErrback(self._failed, request)
 
     def _events(self, request, session: PollSession) -> None:
         after = _number(request, b"after", 0)
@@ -367,4 +389,17 @@ class LongPollResource(Resource):
             log.failure("Could not answer a failed long-poll request")
 
 
-__all__ = ["LongPollResource", "PollSession", "PollSessions"]
+def api_resource(hub, config, clock, cluster=None) -> LongPollResource:
+    """
+    The C{/api} resource: sessions in this process's memory, or, with
+    C{[cluster]} (C{cluster} is the node's L{chatd.cluster.node.ClusterNode}),
+    in Redis, where any node of the cluster answers them.
+    """
+    if cluster is None:
+        return LongPollResource(hub, config, clock)
+    from chatd.frontends.longpoll_cluster import ClusterLongPollResource
+
+    return ClusterLongPollResource(hub, config, clock, cluster)
+
+
+__all__ = ["LongPollResource", "PollSession", "PollSessions", "api_resource"]
