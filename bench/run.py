@@ -9,6 +9,7 @@ chatd benchmarks: chatd against reference servers, in the same run.
     python bench/run.py rooms --rooms 500 --per-room 10 --load 500 --fe lines,ws
     python bench/run.py idle --conns 1000,5000,10000 --fe lines,ws
     python bench/run.py history --members 1000 --fe lines,ws --load flat
+    python bench/run.py cluster --members 1000 --fe lines,ws --nodes 1,2   # chatd on Redis against one SQLite node
     python bench/run.py --profile           # py-spy on chatd, saturated lines and WS fan-out
     python bench/run.py --compare fe6b1c4   # before/after: chatd at a revision against the installed one
     python bench/run.py --quick --compare HEAD~5 --to HEAD --repeat 5   # two revisions, the quick set
@@ -39,6 +40,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cluster as cluster_bench  # noqa: E402
 import compare  # noqa: E402
 from servers import Chatd, NgIRCd, Reference  # noqa: E402
 
@@ -80,6 +82,7 @@ class Case:
     checkpoints: List[int] = field(default_factory=list)
     note: str = ""
     build: str = ""  # --compare: which chatd build (A or B)
+    nodes: int = 0  # chatd as a cluster of this many nodes on one Redis (bench/cluster.py); 0: one node
     rep: int = 0  # --compare: which repetition
 
     @property
@@ -89,8 +92,8 @@ class Case:
     @property
     def key(self) -> tuple:
         """What a chatd row and its reference rows share."""
-        return (self.scenario if self.scenario != "history" else "fanout", self.fe, self.rooms, self.per_room,
-                self.load, tuple(self.checkpoints))
+        scenario = self.scenario if self.scenario not in ("history", "cluster") else "fanout"
+        return (scenario, self.fe, self.rooms, self.per_room, self.load, tuple(self.checkpoints))
 
     def label(self) -> str:
         if self.scenario == "idle":
@@ -98,7 +101,9 @@ class Case:
         load = "flat out" if self.load == "flat" else f"{self.load} msg/s"
         shape = f"{self.rooms}x{self.per_room}" if self.rooms > 1 else f"{self.per_room}"
         fe = "lines+WS+poll" if self.fe == "mixed" else FE_NAMES[self.fe]
-        return f"{self.scenario} {fe} {shape} {load}"
+        # Each node count its own row (--compare groups runs by label).
+        nodes = f", {self.nodes} node{'s' if self.nodes > 1 else ''}" if self.nodes else ""
+        return f"{self.scenario} {fe} {shape} {load}{nodes}"
 
 
 # ---------------------------------------------------------------- plumbing
@@ -155,7 +160,9 @@ def machine() -> Dict[str, str]:
 
 
 def start_server(case: Case, builds: Dict[str, "compare.Build"]):
-    if case.server == "chatd":
+    if case.server == "chatd" and case.nodes:
+        server = cluster_bench.ChatdCluster(case.nodes, twistd=builds[case.build].twistd if case.build else None)
+    elif case.server == "chatd":
         server = Chatd(db=case.db, twistd=builds[case.build].twistd if case.build else None)
     elif case.server == "ngircd":
         server = NgIRCd()
@@ -176,12 +183,15 @@ def spec_for(case: Case, server, args) -> dict:
     info = SERVERS[case.server]
     fes = ["lines", "ws", "poll"] if case.fe == "mixed" else [case.fe]
     idle = case.scenario == "idle"
-    dedicated = case.scenario in ("fanout", "mixed", "history")
+    dedicated = case.scenario in ("fanout", "mixed", "history", "cluster")
     return {
         "name": case.label(),
         "dialect": info["dialect"],
         "echo": info["echo"],
         "server_pid": server.pid,
+        # A cluster: clients spread over its nodes, CPU summed over the nodes and Redis.
+        "server_pids": getattr(server, "pids", [server.pid]),
+        "nodes": getattr(server, "nodes", None),
         "lines_port": server.lines_port,
         "web_port": server.web_port,
         "ws_port": server.ws_port,
@@ -246,6 +256,9 @@ def run_case(case: Case, args, available: Dict[str, Dict[str, str]]) -> dict:
         missing = [f"{fe}: {found[fe]}" for fe in needed if found.get(fe) != "ok"]
         if missing:
             row["skipped"] = "front end not available (" + "; ".join(missing) + ")"
+            return row
+        if case.nodes and found.get("cluster") != "ok":
+            row["skipped"] = f"cluster not available ({found.get('cluster')})"
             return row
     if case.server == "ngircd" and not NgIRCd.available():
         row["skipped"] = "ngIRCd not installed (apt-get install ngircd)"
@@ -382,8 +395,20 @@ def history(members, fes, loads, args) -> List[Case]:
             for n in members for load in loads for fe in fes for db in ("file", "memory")]
 
 
+def cluster(members, fes, loads, args, nodes=(1, 2), baseline: bool = True) -> List[Case]:
+    """
+    chatd on Redis with 1 and 2 nodes on this host (clients spread over
+    them), and one SQLite node as the baseline (leave it out where the
+    fanout rows of the same run are the baseline).
+    """
+    counts = ([0] if baseline else []) + [n for n in nodes if n > 0]
+    return [Case("cluster", "chatd", fe, per_room=n, load=load, senders=args.senders, nodes=k,
+                 note=f"{k} node{'s' if k > 1 else ''} on Redis" if k else "1 node on SQLite")
+            for n in members for load in loads for fe in fes for k in counts]
+
+
 def standard(args) -> List[Case]:
-    """The standard set (make bench): 32 runs, about 5 minutes on 2 cores."""
+    """The standard set (make bench): 36 runs (4 of them a cluster), about 6 minutes on 2 cores."""
     cases: List[Case] = []
     cases += fanout([1000], ["lines", "ws"], ["flat", "50"], args)
     cases += fanout([100, 5000], ["lines", "ws"], ["flat"], args)
@@ -391,6 +416,7 @@ def standard(args) -> List[Case]:
     cases += rooms(500, 10, ["1000"], ["lines", "ws"], args)
     cases += history([1000], ["lines", "ws"], ["flat"], args)
     cases += idle([1000, 5000, 10000], ["lines", "ws"], args)
+    cases += cluster([1000], ["lines", "ws"], ["flat"], args, baseline=False)  # the fanout rows are the baseline
     return [c for c in cases if not (c.scenario == "history" and c.db == "file")]  # fanout rows are the SQLite ones
 
 
@@ -429,6 +455,8 @@ def server_build(c: dict) -> str:
 
 
 def server_name(c: dict) -> str:
+    if c.get("nodes"):
+        return server_build(c) + f" {c['nodes']} node{'s' if c['nodes'] > 1 else ''}+Redis"
     return server_build(c) + (" :memory:" if c["server"] == "chatd" and c["db"] == "memory" else "")
 
 
@@ -519,6 +547,8 @@ def ratio_map(rows: List[dict]) -> Dict[int, str]:
         for ref in refs:
             if Case(**ref["case"]).key == key and cost(ref):
                 parts.append(f"{cost(row) / cost(ref):.2f}x {ref['case']['server']}")
+        if row["case"].get("nodes"):
+            parts += cluster_ratios(row, rows, key)
         if row["case"]["scenario"] == "history" and row["case"]["db"] == "memory":
             for other in rows:
                 oc = other["case"]
@@ -528,6 +558,24 @@ def ratio_map(rows: List[dict]) -> Dict[int, str]:
                     break
         out[id(row)] = ", ".join(parts)
     return out
+
+
+def cluster_ratios(row: dict, rows: List[dict], key: tuple) -> List[str]:
+    """
+    A cluster row against one SQLite node in the same run (CPU per
+    delivery, every node and Redis counted), and against the cluster of
+    one node (deliveries per second: what a second node adds).
+    """
+    parts = []
+    same = [r for r in rows if r is not row and r["case"]["server"] == "chatd" and not r["case"].get("build")
+            and Case(**r["case"]).key == key and cost(r)]
+    single = [r for r in same if not r["case"].get("nodes") and r["case"]["db"] == "file"]
+    if single:
+        parts.append(f"{cost(row) / cost(single[0]):.2f}x one SQLite node")
+    one = [r for r in same if r["case"].get("nodes") == 1 and r.get("deliveries_per_s")]
+    if row["case"]["nodes"] > 1 and one and row.get("deliveries_per_s"):
+        parts.append(f"deliv/s {row['deliveries_per_s'] / one[0]['deliveries_per_s']:.2f}x 1 node on Redis")
+    return parts
 
 
 def generator_summary(rows: List[dict]) -> str:
@@ -588,7 +636,7 @@ def csv_words(text: str) -> List[str]:
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="chatd benchmarks against reference servers (see bench/README.md)",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("scenario", nargs="?", choices=["fanout", "mixed", "rooms", "idle", "history"],
+    p.add_argument("scenario", nargs="?", choices=["fanout", "mixed", "rooms", "idle", "history", "cluster"],
                    help="one scenario (default: --standard)")
     p.add_argument("--standard", action="store_true", help="the standard set (the default)")
     p.add_argument("--quick", action="store_true",
@@ -612,6 +660,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--rooms", type=int, default=500, help="rooms for the rooms scenario (500)")
     p.add_argument("--per-room", type=int, default=10, help="members per room for the rooms scenario (10)")
     p.add_argument("--conns", type=csv_ints, default=[1000, 5000, 10000], help="idle: connection counts")
+    p.add_argument("--nodes", type=csv_ints, default=[1, 2],
+                   help="cluster: node counts on Redis, each against one SQLite node (1,2)")
     p.add_argument("--senders", type=int, default=4, help="senders in fan-out scenarios (4)")
     p.add_argument("--seconds", type=float, default=5.0, help="measured window of each run (5)")
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured sending before the window (1)")
@@ -667,6 +717,7 @@ def main(argv=None) -> int:
             "rooms": lambda: rooms(args.rooms, args.per_room, loads, fes, args),
             "idle": lambda: idle(args.conns, fes, args),
             "history": lambda: history(members, fes, args.load or ["flat"], args),
+            "cluster": lambda: cluster(members, fes, args.load or ["flat"], args, args.nodes),
         }[args.scenario]()
     if args.profile:  # chatd only, with py-spy attached
         args.profile_dir = str(RESULTS / "profile")
@@ -691,8 +742,12 @@ def main(argv=None) -> int:
                 available[key] = probe.frontends()
             finally:
                 probe.cleanup()
+            if any(c.nodes for c in cases):
+                available[key]["cluster"] = cluster_bench.probe(build and build.twistd) or "ok"
             for fe, state in available[key].items():
-                if state != "ok":
+                if state != "ok" and fe == "cluster":
+                    print(f"bench: {key} as a cluster: not available ({state}); the cluster runs are skipped", flush=True)
+                elif state != "ok":
                     print(f"bench: {key} front end {fe}: front end not available ({state}); its runs are skipped", flush=True)
         if args.smoke and any(state != "ok" for found in available.values() for state in found.values()):
             cases = [Case("fanout", "chatd", "lines", per_room=20, load="100", senders=2)]

@@ -22,8 +22,12 @@ from chatd.config import WebConfig
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD = ROOT / "contrib" / "systemd"
 NGINX = ROOT / "contrib" / "nginx" / "chatd.conf"
+NGINX_CLUSTER = ROOT / "contrib" / "nginx" / "chatd-cluster.conf"
 DOCS = ROOT / "docs" / "operations.md"
+CLUSTER_DOCS = ROOT / "docs" / "cluster.md"
 UNITS = ("chatd.service", "chatd-lines.socket", "chatd-web.socket")
+#: The template unit: one chatd node per instance (chatd@n1.service ...).
+TEMPLATE = "chatd@.service"
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -161,11 +165,12 @@ def test_systemd_analyze_verify(tmp_path):
     require("systemd-analyze", "systemd")
     twistd = Path(sys.executable).with_name("twistd")
     assert twistd.exists(), f"{twistd} does not exist (systemd-analyze checks ExecStart= binaries)"
-    for name in UNITS:
+    for name in UNITS + (TEMPLATE,):
         text = (SYSTEMD / name).read_text(encoding="utf-8")
         (tmp_path / name).write_text(text.replace("/opt/chatd/venv/bin/twistd", str(twistd)), encoding="utf-8")
+    # chatd@n1.service: an instance of the template beside it, as systemctl would load it.
     result = subprocess.run(
-        ["systemd-analyze", "verify", *(str(tmp_path / n) for n in UNITS)],
+        ["systemd-analyze", "verify", *(str(tmp_path / n) for n in UNITS + (TEMPLATE, "chatd@n1.service"))],
         capture_output=True, text=True, timeout=60,
     )
     complaints = [line for line in (result.stdout + result.stderr).splitlines()
@@ -200,6 +205,11 @@ def test_nginx_site_structure():
 
 def test_nginx_accepts_the_site(tmp_path):
     """nginx -t on the site, with a throwaway certificate in place of Let's Encrypt's."""
+    nginx_accepts(NGINX, tmp_path)
+
+
+def nginx_accepts(path: Path, tmp_path: Path) -> None:
+    """nginx -t on a site of contrib/nginx, with a throwaway certificate in place of Let's Encrypt's."""
     require("nginx", "nginx-light")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -215,7 +225,7 @@ def test_nginx_accepts_the_site(tmp_path):
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "key.pem").write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    site = NGINX.read_text(encoding="utf-8")
+    site = path.read_text(encoding="utf-8")
     site = site.replace("/etc/letsencrypt/live/chat.example.org/fullchain.pem", str(tmp_path / "cert.pem"))
     site = site.replace("/etc/letsencrypt/live/chat.example.org/privkey.pem", str(tmp_path / "key.pem"))
     (tmp_path / "site.conf").write_text(site, encoding="utf-8")
@@ -226,3 +236,97 @@ def test_nginx_accepts_the_site(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+
+
+# -- several nodes: the template unit and the nginx site over a cluster ---------------------
+
+
+def test_template_unit_runs_one_node_per_instance():
+    """chatd@NAME reads /etc/chatd/NAME.cfg, keeps its own state and runtime directories, and is hardened as chatd.service."""
+    template, single = unit(TEMPLATE), unit("chatd.service")
+    s = "Service"
+    assert re.fullmatch(r"/opt/chatd/venv/bin/twistd --nodaemon --pidfile= --logger=chatd\.logsetup\.observer "
+                        r"chatd --config /etc/chatd/%i\.cfg", one(template, s, "ExecStart"))
+    assert one(template, s, "ExecStartPre").endswith("chatd --config /etc/chatd/%i.cfg --check-config")
+    assert one(template, s, "StateDirectory") == "chatd/%i"
+    assert one(template, s, "RuntimeDirectory") == "chatd/%i"
+    assert one(template, s, "WorkingDirectory") == "/var/lib/chatd/%i"
+    assert one(template, s, "SyslogIdentifier") == "chatd-%i"
+    assert not values(template, "Unit", "Requires"), "an instance binds its own listeners: no socket units"
+    for key in ("Type", "NotifyAccess", "ExecReload", "TimeoutStopSec", "Restart", "User", "Group", "UMask",
+                "NoNewPrivileges", "CapabilityBoundingSet", "AmbientCapabilities", "ProtectSystem", "ProtectHome",
+                "PrivateTmp", "PrivateDevices", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+                "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc", "RestrictAddressFamilies",
+                "RestrictNamespaces", "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "RemoveIPC",
+                "SystemCallArchitectures", "SystemCallFilter", "SystemCallErrorNumber", "LimitNOFILE"):
+        assert values(template, s, key) == values(single, s, key), key
+
+
+def cluster_site():
+    """The cluster site's upstream servers and its location blocks (path -> body)."""
+    text = NGINX_CLUSTER.read_text(encoding="utf-8")
+    upstream = re.search(r"upstream chatd_cluster \{(.*?)\n\}", text, re.S).group(1)
+    servers = re.findall(r"^\s*server\s+(\S+)", upstream, re.M)
+    blocks = dict(re.findall(r"location\s+(?:[=~]\s+)?(\S+)\s*\{(.*?)\n    \}", text, re.S))
+    return text, upstream, servers, blocks
+
+
+def test_cluster_site_spreads_every_request_over_the_nodes():
+    """Three local nodes, round robin: no ip_hash, hash or sticky cookie, since any node answers anything."""
+    text, upstream, servers, blocks = cluster_site()
+    assert servers == ["127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083"]
+    for pinning in ("ip_hash", "hash ", "sticky", "least_conn"):
+        assert pinning not in upstream, pinning
+    assert "keepalive" in upstream
+    assert set(blocks) == {"^/(ws|irc|wamp)$", "/api/", "/"}
+    for path, block in blocks.items():
+        assert "proxy_pass http://chatd_cluster;" in block, path
+        for header in ("Host $host", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Forwarded-Proto $scheme"):
+            assert f"proxy_set_header {header};" in block, (path, header)
+
+
+def test_cluster_site_websockets_and_long_poll_outlast_their_timeouts():
+    _, _, _, blocks = cluster_site()
+    web = WebConfig()
+    ws, api = blocks["^/(ws|irc|wamp)$"], blocks["/api/"]
+    for path in ("/ws", "/irc", "/wamp"):
+        assert re.fullmatch("^/(ws|irc|wamp)$", path)
+    assert not re.fullmatch("^/(ws|irc|wamp)$", "/wsx")
+
+    def seconds(block, key):
+        return int(re.search(rf"{key}\s+(\d+)s;", block).group(1))
+
+    assert "proxy_http_version 1.1;" in ws
+    assert "proxy_set_header Upgrade $http_upgrade;" in ws
+    assert "proxy_set_header Connection $connection_upgrade;" in ws
+    assert seconds(ws, "proxy_read_timeout") > web.ping_interval + web.ping_timeout
+    assert "proxy_buffering off;" in api
+    assert seconds(api, "proxy_read_timeout") > web.max_poll_timeout
+    assert int(re.search(r"client_max_body_size\s+(\d+)k;", api).group(1)) * 1024 >= web.max_body
+
+
+def test_nginx_accepts_the_cluster_site(tmp_path):
+    nginx_accepts(NGINX_CLUSTER, tmp_path)
+
+
+def test_example_node_cfg_is_valid_for_chatd_and_fits_the_unit_and_the_site():
+    """/etc/chatd/n1.cfg: a valid node of the template unit, whose web port the nginx site's upstream lists."""
+    path = SYSTEMD / "n1.cfg"
+    text = path.read_text(encoding="utf-8")
+    cfg = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    cfg.read_string(text)
+    assert cfg.get("cluster", "node") == path.stem
+    assert cfg.get("admin", "listen") == f"unix:/run/chatd/{path.stem}/admin.sock:mode=600"
+    web = cfg.get("web", "listen").strip()
+    _, _, servers, _ = cluster_site()
+    assert f"127.0.0.1:{web.split(':')[1]}" in servers, (web, servers)
+    chat_config.build(chat_config.parse(text, str(path)))
+
+
+def test_cluster_docs_name_the_cluster_files():
+    """docs/cluster.md tells operators where the template unit and the nginx site go."""
+    assert CLUSTER_DOCS.exists(), "docs/cluster.md is missing: how to run several nodes (issue 14)"
+    text = CLUSTER_DOCS.read_text(encoding="utf-8")
+    for path in ("contrib/systemd/chatd@.service", "contrib/systemd/n1.cfg", "contrib/nginx/chatd-cluster.conf",
+                 "/etc/chatd/n1.cfg"):
+        assert path in text, path

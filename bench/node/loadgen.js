@@ -32,6 +32,10 @@ const http = require('http');
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const HOST = '127.0.0.1';
 const dialect = spec.dialect; // 'chatd' | 'ref' | 'irc'
+// Several chatd nodes (a cluster): client i talks to nodes[i % n], and the
+// server's CPU is summed over server_pids (every node and Redis).
+const NODES = spec.nodes || [{ lines_port: spec.lines_port, web_port: spec.web_port }];
+const SERVER_PIDS = spec.server_pids || [spec.server_pid];
 const MARK = Buffer.from('@@');
 const RING = 1 << 21;
 const MASK = RING - 1;
@@ -69,6 +73,11 @@ function serverCpu(pid) {
     }
   } catch (e) { /* gone */ }
   return { stat_s: ticks === null ? null : ticks / 100, sched_s: haveNs ? ns / 1e9 : null };
+}
+function serversCpu() {
+  const all = SERVER_PIDS.map(serverCpu);
+  const sum = (key) => (all.some((c) => c[key] === null) ? null : all.reduce((t, c) => t + c[key], 0));
+  return { stat_s: sum('stat_s'), sched_s: sum('sched_s') };
 }
 function cpuSeconds(a, b) {
   // Prefer the nanosecond schedstat sums; /proc/PID/stat ticks are 10 ms.
@@ -231,7 +240,7 @@ function onLineBytes(c) {
 }
 
 function openLines(c) {
-  const sock = connectReading(spec.lines_port, onLineBytes(c));
+  const sock = connectReading(c.node.lines_port, onLineBytes(c));
   lineCommon(c, sock);
   sock.on('error', (e) => c.fail(`socket error: ${e.message}`));
   sock.on('close', () => c.lost());
@@ -291,7 +300,7 @@ function wsFrame(opcode, payload) {
 }
 
 function openWsRaw(c, onOpen, onText) {
-  const port = dialect === 'chatd' ? spec.web_port : spec.ws_port;
+  const port = dialect === 'chatd' ? c.node.web_port : spec.ws_port;
   const path = dialect === 'chatd' ? '/ws' : '/';
   const key = crypto.randomBytes(16).toString('base64');
   const accept = crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
@@ -372,7 +381,7 @@ function openWs(c) {
 
 function openWsLib(c) {
   const WebSocket = require('ws'); // only for --ws-client ws: `npm ci` in bench/node
-  const url = dialect === 'chatd' ? `ws://${HOST}:${spec.web_port}/ws` : `ws://${HOST}:${spec.ws_port}/`;
+  const url = dialect === 'chatd' ? `ws://${HOST}:${c.node.web_port}/ws` : `ws://${HOST}:${spec.ws_port}/`;
   const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 16 << 20 });
   c.ws = ws;
   const room = roomName(c.room);
@@ -412,7 +421,7 @@ function openWsLib(c) {
  * 127.0.0.x source address (chatd allows 32 sessions per address). */
 function httpJson(c, method, path, body, agent) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: HOST, port: spec.web_port, method, path, agent: agent || c.cmdAgent,
+    const req = http.request({ host: HOST, port: c.node.web_port, method, path, agent: agent || c.cmdAgent,
       headers: body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
@@ -476,6 +485,7 @@ let closing = false;
 
 function makeClient(idx, fe, room, nick, counted) {
   const c = { idx, fe, room, nick, counted, ready: false, recv: 0, sent: 0, lastData: 0, failed: null };
+  c.node = NODES[idx % NODES.length];
   c.hist = Object.keys(byFe).length > 1 && byFe[fe] ? byFe[fe] : all;
   c.markReady = () => { if (!c.ready) { c.ready = true; readyCount++; if (c.onReady) c.onReady(); } };
   c.fail = (why) => {
@@ -582,7 +592,6 @@ async function runIdle() {
 }
 
 async function runLoad() {
-  const pid = spec.server_pid;
   const t0 = Date.now();
   await openAll(clients, spec.concurrency);
   const joinS = (Date.now() - t0) / 1000;
@@ -611,7 +620,7 @@ async function runLoad() {
   }
   await sleep(spec.warmup_s * 1000);
   emit('measure_start');
-  const cpu0 = serverCpu(pid); const usage0 = process.cpuUsage(); const self0 = selfCpu(); const busy0 = machineBusy(); const t1 = nowNs();
+  const cpu0 = serversCpu(); const usage0 = process.cpuUsage(); const self0 = selfCpu(); const busy0 = machineBusy(); const t1 = nowNs();
   const sent0 = nextGid;
   measuring = true;
   let stalled = false;
@@ -621,7 +630,7 @@ async function runLoad() {
     if (spec.mode === 'flat' && nowNs() - lastProgress > spec.stall_s * 1e9) { stalled = true; break; }
     if (failures.length) break;
   }
-  const t2 = nowNs(); const cpu1 = serverCpu(pid); const self1 = selfCpu(); const usage1 = process.cpuUsage(usage0); const busy1 = machineBusy();
+  const t2 = nowNs(); const cpu1 = serversCpu(); const self1 = selfCpu(); const usage1 = process.cpuUsage(usage0); const busy1 = machineBusy();
   measuring = false;
   const sentMeasured = nextGid - sent0;
   emit('measure_end');

@@ -41,3 +41,32 @@ def line_client(daemon):
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    """
+    Start clusters (cluster.py): C{make_cluster(3)} is one redis-server
+    with AOF and nodes n1..n3; C{start=False} leaves them to the test.
+    Every node and Redis is stopped by its PID when the test ends.
+    """
+    from cluster import Cluster
+
+    made = []
+
+    def make(size=3, settings=None, aof=True, start=True, **kw):
+        c = Cluster(tmp_path / f"cluster{len(made)}", size, aof=aof, settings=settings, **kw)
+        made.append(c)
+        return c.start() if start else c
+
+    try:
+        yield make
+    finally:
+        for c in made:
+            c.stop()
+
+
+@pytest.fixture
+def cluster(make_cluster):
+    """Three chatd nodes (n1, n2, n3) on one redis-server with AOF."""
+    return make_cluster(3)
