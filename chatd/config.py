@@ -58,6 +58,23 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Several nodes sharing rooms through Redis (docs/cluster.md); off while C{redis} is empty."""
+
+    #: Redis's Twisted client endpoint string (tcp:, tls:, unix:).
+    redis: str = ""
+    password: str = ""
+    username: str = ""
+    db: int = 0
+    #: This node's name, unique in the cluster; empty: host name and first listener's port.
+    node: str = ""
+    #: Seconds a node may go silent before it is taken for dead.
+    node_timeout: int = 15
+    #: Refuse a Redis without an append-only file.
+    require_aof: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "chatd"
     motd: str = "Welcome to chatd."
@@ -92,6 +109,7 @@ class Config:
     #: or (for test suites only) its cheapest one.
     password_hashing: str = "rfc9106-low-memory"
     rules: Rules = field(default_factory=Rules)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def lines_listeners(self) -> Tuple[str, ...]:
         return self.lines or (DEFAULT_LINES,)
@@ -152,6 +170,13 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("web", "backlog"): ("web", "backlog", "int"),
     ("web", "max_body"): ("web", "max_body", "int"),
     ("web", "cors_origins"): ("web", "cors_origins", "list"),
+    ("cluster", "redis"): ("cluster", "redis", "str"),
+    ("cluster", "password"): ("cluster", "password", "str"),
+    ("cluster", "username"): ("cluster", "username", "str"),
+    ("cluster", "db"): ("cluster", "db", "int"),
+    ("cluster", "node"): ("cluster", "node", "str"),
+    ("cluster", "node_timeout"): ("cluster", "node_timeout", "int"),
+    ("cluster", "require_aof"): ("cluster", "require_aof", "bool"),
 }
 
 #: Settings that existed once, and what an operator should do instead.
@@ -165,7 +190,7 @@ _POSITIVE = {
     "max_line", "sendq", "registration_timeout", "connections_per_ip", "shutdown_grace", "max_frame", "max_message", "max_connections",
     "ping_interval", "ping_timeout", "open_handshake_timeout", "close_handshake_timeout", "header_timeout",
     "request_timeout", "poll_timeout", "max_poll_timeout", "session_idle", "backlog", "max_body",
-    "retention_messages", "retention_days",
+    "retention_messages", "retention_days", "node_timeout",
 }
 
 
@@ -228,10 +253,10 @@ def parse(text: str, source: str = "tap.cfg") -> Dict[Tuple[str, str], object]:
 def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) -> Config:
     """Apply parsed values over C{base} (the defaults) and check the result."""
     config = base or Config()
-    top, web, rules = {}, {}, {}
+    top, web, rules, cluster = {}, {}, {}, {}
     for (section, key), value in values.items():
         where, name, _ = _KEYS[(section, key)]
-        {"top": top, "web": web, "rules": rules}[where][name] = value
+        {"top": top, "web": web, "rules": rules, "cluster": cluster}[where][name] = value
     try:
         new_rules = replace(config.rules, **rules)
     except ValueError as e:
@@ -242,7 +267,8 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
             raise ConfigError(f"[limits]/[history]: {e}")
         (section, key), = where
         raise ConfigError(f"[{section}] {key} = {rules.get(name, '')}: must {why.rstrip('.')}.")
-    config = replace(config, web=replace(config.web, **web), rules=new_rules, **top)
+    config = replace(config, web=replace(config.web, **web), rules=new_rules,
+                     cluster=replace(config.cluster, **cluster), **top)
     if config.log_level:
         from chatd.logsetup import parse_levels
 
@@ -259,7 +285,19 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
         raise ConfigError("[web] poll_timeout must not exceed max_poll_timeout.")
     if config.web.max_frame > config.web.max_message:
         raise ConfigError("[web] max_frame must not exceed max_message.")
+    _check_cluster(config.cluster)
     return config
+
+
+def _check_cluster(cluster: ClusterConfig) -> None:
+    if cluster.node and not all(c.isalnum() or c in "._-" for c in cluster.node):
+        raise ConfigError(f"[cluster] node = {cluster.node!r}: a node's name is letters, digits, '.', '_' and '-'.")
+    if cluster.redis and ":" not in cluster.redis:
+        raise ConfigError(f"[cluster] redis = {cluster.redis!r}: expected a Twisted client endpoint string such as "
+                          "tcp:host=127.0.0.1:port=6379 (or tls:..., unix:path=...).")
+    if not cluster.redis and (cluster.node or cluster.password or cluster.username):
+        raise ConfigError("[cluster] needs redis = ENDPOINT to run as a node of a cluster; without it, remove the "
+                          "[cluster] section and chatd runs alone on [history] db.")
 
 
 def load(path: Optional[str], overrides: Dict[Tuple[str, str], object]) -> Config:
@@ -287,10 +325,10 @@ def describe(config: Config) -> List[str]:
     sections in its order, its key names), so an operator can find and
     edit each one.  L{_KEYS} says which setting is which.
     """
-    order = ["server", "lines", "web", "history", "limits", "accounts", "metrics", "admin", "log"]
+    order = ["server", "lines", "web", "history", "limits", "accounts", "metrics", "admin", "log", "cluster"]
     order += [s for s in dict.fromkeys(s for s, _ in _KEYS) if s not in order]
     effective = {("lines", "listen"): config.lines_listeners(), ("web", "listen"): config.web_listeners()}
-    holders = {"top": config, "web": config.web, "rules": config.rules}
+    holders = {"top": config, "web": config.web, "rules": config.rules, "cluster": config.cluster}
     out: List[str] = []
     for section in order:
         out.append(f"[{section}]")
@@ -298,6 +336,8 @@ def describe(config: Config) -> List[str]:
             if s != section:
                 continue
             value = effective.get((s, key), getattr(holders[where], name))
+            if (s, key) == ("cluster", "password") and value:
+                value = "(set)"
             if kind == "list":
                 out.append(f"{key} =" + "".join(f"\n    {item}" for item in value))
             elif kind == "names":

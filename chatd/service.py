@@ -11,6 +11,7 @@ every client, waits (at most C{shutdown_grace} seconds) for their
 connections to close, and flushes the store.
 """
 
+import os
 import signal
 from typing import Callable, Dict, List, Optional
 
@@ -35,7 +36,8 @@ log = Logger(namespace="chatd.service")
 SHUTDOWN_REASON = "The server is shutting down; please reconnect in a moment."
 
 #: Settings besides the listeners that only a restart applies, as tap.cfg names them.
-RESTART_ONLY = {"db": "[history] db", "durability": "[history] durability", "name": "[server] name"}
+RESTART_ONLY = {"db": "[history] db", "durability": "[history] durability", "name": "[server] name",
+                "cluster": "[cluster]"}
 
 #: Seconds between retention passes over the history store.
 PRUNE_EVERY = 3600
@@ -74,6 +76,8 @@ class ChatService(MultiService):
         self.frontends: Dict[str, Built] = {}
         self.ready: Deferred = Deferred()
         self._pruner: Optional[LoopingCall] = None
+        #: The L{chatd.cluster.start.ClusterMember} when [cluster] is configured.
+        self.cluster = None
 
     @property
     def listeners(self) -> List[Listener]:
@@ -93,7 +97,8 @@ class ChatService(MultiService):
         super().startService()
         if self.loader is not None:
             signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
-        d = self.hub.store.open()
+        d = self.cluster.start() if self.cluster is not None else succeed(None)
+        d.addCallbacks(lambda _: self.hub.store.open(), self._cluster_failed)
         d.addCallback(lambda _: self.hub.load())
         d.addCallback(self._accept)
         d.addErrback(self._store_failed)
@@ -117,12 +122,22 @@ class ChatService(MultiService):
         d.addErrback(lambda f: log.failure("Retention pruning failed; it will be retried in an hour", f))
         return d
 
+    def _cluster_failed(self, failure: Failure) -> Failure:
+        log.error("chatd cannot join its cluster: {why} Stopping.", why=failure.getErrorMessage())
+        failure.joined = False
+        return failure
+
     def _store_failed(self, failure: Failure) -> None:
-        log.failure(
-            "chatd cannot open its history store {store}; check the [history] db path and its permissions. Stopping.",
-            failure,
-            store=self.hub.store.name,
-        )
+        if getattr(failure, "joined", True):
+            log.failure(
+                "chatd cannot open its history store {store}; check the [history] db path and its permissions. "
+                "Stopping.", failure, store=self.hub.store.name,
+            )
+        self._fail()
+
+    def _fail(self) -> None:
+        """Stop, and exit with status 1 (systemd's Restart=on-failure tries again)."""
+        self.reactor.addSystemEventTrigger("after", "shutdown", os._exit, 1)
         self.reactor.stop()
 
     def reload(self) -> List[str]:
@@ -163,7 +178,10 @@ class ChatService(MultiService):
         if self._pruner is not None and self._pruner.running:
             self._pruner.stop()
         d = self._drained(self.config.shutdown_grace)
-        d.addCallback(lambda _: self.hub.store.close())
+        if self.hub.store is not None:  # a cluster node that never joined has none
+            d.addCallback(lambda _: self.hub.store.close())
+        if self.cluster is not None:
+            d.addCallback(lambda _: self.cluster.stop())
         d.addErrback(lambda f: log.failure("Error while flushing the history store at shutdown", f))
         return d
 
@@ -195,13 +213,21 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     """
     if config.log_level:
         logsetup.set_level(config.log_level)
-    store = store if store is not None else make_store(config, reactor)
+    clustered = bool(config.cluster.redis)
+    if store is None and not clustered:
+        store = make_store(config, reactor)
     hub = Hub(reactor, store, config.rules, name=config.name, hasher=make_hasher(config, reactor))
     service = ChatService(config, reactor, hub, loader)
+    if clustered:
+        from chatd.cluster.start import ClusterMember
+
+        listening = [d for fe in front_ends() for d in fe.endpoints(config)]
+        service.cluster = ClusterMember(config, hub, reactor, listening)
     bans = Bans(reactor)
     gate = Gate(config.connections_per_ip, config.max_connections, stats=hub.stats,
                 banned=lambda host: bans.is_banned(host) or hub.address_banned(host))
-    shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=Turn(reactor), bans=bans, reload=service.reload)
+    shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=Turn(reactor), bans=bans, reload=service.reload,
+                    cluster=service.cluster.node if clustered else None)
     certificates = []
     for front_end in front_ends():
         descriptions = front_end.endpoints(config)

@@ -14,7 +14,7 @@ from chatd.admin.bans import DEFAULT_BAN_MINUTES
 from chatd.admin.wire import Reply, ok
 
 HELP = (
-    "status                      uptime, sessions per front end, rooms, members, memory",
+    "status                      uptime, sessions per front end, rooms, members, memory, cluster nodes",
     "rooms                       every room, its members and their addresses",
     "sessions                    every session: nick, front end, address, rooms",
     "kick NICK [reason]          disconnect NICK; the rooms see a quit with the reason",
@@ -73,7 +73,18 @@ class Reports:
             f"bans {len(factory.bans.active())}",
             "%s %d" % rss_bytes(),
         ]
-        return ok("status", body)
+        if not hub.nodes.shared:
+            return ok("status", body)
+
+        def nodes(found) -> Reply:
+            lines = [f"cluster_node {hub.node}"]
+            for name, alive, info in found:
+                listening = " ".join(info.get("listeners", ()))
+                lines.append(f"node {name} {'alive' if alive else 'dead'} pid={info.get('pid')} "
+                             f"host={info.get('host')} {listening}".rstrip())
+            return ok("status", body + lines)
+
+        return hub.nodes.everyone().addCallback(nodes)
 
     def rooms(self, args: str, operator: str) -> Reply:
         rooms = sorted(self.factory.hub.rooms.values(), key=lambda r: r.key)

@@ -25,7 +25,9 @@ class IRoomBus(Interface):
         """
         Start receiving the events published for C{room_key} (a folded room
         name): C{receiver(event)} is called for each, on the reactor thread.
-        One receiver per room per node.
+        One receiver per room per node.  May return a Deferred firing once
+        everything published from then on will be received (the hub reads
+        the room's record only then).
         """
 
     def unsubscribe(room_key):

@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from typing import Dict, List, Optional
 
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.logger import Logger
 
 from chatd.core import events as ev
@@ -121,10 +121,14 @@ class Hub(Reach):
         room = self.rooms[key] = Room(name, key, stats=self.stats)
         room.feed = RoomFeed(room, self)
         self._opening[room] = []
-        self.bus.subscribe(key, room.feed.receive)
         store = self.store
-        d = DeferredList([store.room(name), store.roles(name), store.bans(name), store.marks(name)],
-                         fireOnOneErrback=True, consumeErrors=True)
+
+        def load(_) -> Deferred:
+            return DeferredList([store.room(name), store.roles(name), store.bans(name), store.marks(name)],
+                                fireOnOneErrback=True, consumeErrors=True)
+
+        # Subscribed first: whatever is published once the record is read is not missed.
+        d = maybeDeferred(self.bus.subscribe, key, room.feed.receive).addCallback(load)
         d.addCallback(lambda results: [value for _, value in results])
         d.addCallbacks(self._loaded, self._unloaded, callbackArgs=(room,), errbackArgs=(room,))
         return room

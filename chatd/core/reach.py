@@ -217,6 +217,35 @@ class Reach:
         self.users[user.uid] = user
         return self.presence.rekey(user, old_uid)
 
+    def register_again(self, uids) -> Deferred:
+        """
+        Presence lost these local users (Redis was away longer than their
+        keys live, or the janitor took this node for dead): claim their
+        nicks again (one taken meanwhile: a guest nick) and enter their
+        rooms again (a room that saw them quit sees them join).
+        """
+        done = []
+        now = self.now()
+        for uid in uids:
+            user = self.users.get(uid)
+            if user is None or user.nick is None or not user.sessions:
+                continue
+            d = self.presence.claim(user, user.nick, user.key, user.look)
+            d.addErrback(self._lost_nick, user)
+            done.append(d)
+            for session in tuple(user.sessions):
+                for room in tuple(session.rooms.values()):
+                    joined = ev.Join(room=room.name, nick=session.nick, ts=now)
+                    done.append(self.presence.enter(room.key, session).addCallback(
+                        lambda entered, room=room, joined=joined: entered.first and self.bus.publish(room.key, joined)))
+        return DeferredList(done).addCallback(lambda _: self.resync())
+
+    def _lost_nick(self, failure, user):
+        from chatd.core.errors import ChatError
+
+        failure.trap(ChatError)
+        return self.to_guest(user, "someone took your nick while this server node was cut off")
+
     def resync(self) -> Deferred:
         """
         The bus was cut off and is back (a Redis reconnect): events published

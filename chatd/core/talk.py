@@ -115,7 +115,8 @@ class Talk:
         hub = self.hub
         # A cid is unique per sender and room: the same cid in another room
         # is another message.
-        d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid)
+        d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
+                             via=self.serial)
 
         def stored(result) -> ev.Event:
             id, ts, new = result

@@ -25,6 +25,9 @@ class Shared:
     @ivar turn: the per-reactor-turn write coalescing (L{chatd.frontends.outbox.Turn}).
     @ivar bans: the operators' address bans.
     @ivar reload: the daemon's reload, for the admin socket's C{reload}.
+    @ivar cluster: the node's L{chatd.cluster.node.ClusterNode} when
+        C{[cluster]} is configured (its Redis link, its name, the other
+        nodes' liveness), else None.
     """
 
     hub: object
@@ -33,6 +36,7 @@ class Shared:
     turn: object
     bans: object
     reload: Callable[[], List[str]]
+    cluster: object = None
 
 
 @dataclass

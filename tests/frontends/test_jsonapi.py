@@ -347,9 +347,9 @@ def test_reply_waits_for_the_store():
             super().__init__()
             self.held = []
 
-        def append(self, *args):
+        def append(self, *args, **kwargs):
             d = Deferred()
-            self.held.append((d, super().append(*args)))
+            self.held.append((d, super().append(*args, **kwargs)))
             return d
 
     chat = Chat()

@@ -588,7 +588,7 @@ class SlowStore(MemoryStore):
         super().__init__()
         self.waiting: List[tuple] = []
 
-    def append(self, *args):
+    def append(self, *args, **kwargs):
         d = Deferred()
         self.waiting.append((d, args))
         return d

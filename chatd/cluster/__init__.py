@@ -1,0 +1,1 @@
+"""Running several chatd nodes on Redis (docs/cluster.md)."""
