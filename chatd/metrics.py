@@ -44,6 +44,10 @@ COUNTERS = {
     "slow_dropped": ("chatd_slow_clients_dropped", "Clients disconnected for reading too slowly (send queue over its bound)."),
     "rate_limited": ("chatd_rate_limited", "Commands held by flood control and run late (fakelag)."),
     "flood_disconnects": ("chatd_flood_disconnects", "Clients disconnected for flooding (held input over [limits] recvq)."),
+    "bus_repeats": ("chatd_bus_repeats", "Room messages the bus brought again, dropped (each member got them once)."),
+    "bus_gaps": ("chatd_bus_gaps", "Gaps in a room's messages on the bus, filled from the store or announced."),
+    "redis_reconnects": ("chatd_cluster_reconnects", "Times this node's link to Redis came back (cluster only)."),
+    "nodes_reaped": ("chatd_cluster_nodes_reaped", "Dead nodes this node's janitor cleared up after (cluster only)."),
 }
 
 #: hub.stats key prefix -> (metric name without _total, label, help).
@@ -84,6 +88,10 @@ class ChatCollector:
                                 value=sum(len(r.members) for r in rooms))
         yield from self._stats(getattr(hub, "stats", None) or {})
         yield from self._store(hub.store)
+        link = getattr(getattr(hub, "nodes", None), "link", None)
+        if link is not None:
+            yield GaugeMetricFamily("chatd_cluster_connected", "1 while this node listens to Redis, 0 while it is cut "
+                                    "off (cluster only).", value=1 if link.up else 0)
 
     def _stats(self, stats: Mapping[str, int]) -> Iterator[Metric]:
         for key, (name, doc) in COUNTERS.items():

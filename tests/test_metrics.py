@@ -248,3 +248,20 @@ def test_an_idle_connection_is_closed_like_a_web_one(hub, clock):
     assert not transport.disconnecting
     clock.advance(1)
     assert transport.disconnecting
+
+
+def test_the_bus_counts_repeats_and_gaps_a_feed_dropped_or_filled(hub, clock):
+    """A feed that drops a message the bus brought twice, and fills a gap, is counted at scrape time."""
+    from chatd.core import events as ev
+
+    alice = join(hub, "alice", "lines", "#r")
+    alice.say("#r", "one")
+    feed = hub.rooms["#r"].feed
+    feed.receive(ev.Message(room="#r", nick="alice", text="one", id=1))  # again
+    hub.store.append("#r", "message", "bob", "two", clock.seconds(), "bob #r", None)
+    hub.store.append("#r", "message", "bob", "three", clock.seconds(), "bob #r", None)
+    feed.receive(ev.Message(room="#r", nick="bob", text="three", id=3))  # id 2 never came: a gap
+    found = samples(get(makeMetricsSite(hub, clock))[2])
+    assert value(found, "chatd_bus_repeats_total") == 1
+    assert value(found, "chatd_bus_gaps_total") == 1
+    assert not [k for k in found if k[0] == "chatd_cluster_connected"]  # one node: no cluster gauge

@@ -173,6 +173,7 @@ class Liveness:
                 quit = ev.Quit(room=name, nick=nick, reason=reason, ts=now)
                 self.hub.bus.publish(key, quit)
                 quits.append(quit)
+            self.hub.stats["nodes_reaped"] += 1
             log.warn("Node {node} stopped beating for [cluster] node_timeout = {timeout} s: it is taken for dead; "
                      "{count} of its users' memberships ended, and their nicks are free",
                      node=node, timeout=self.node_timeout, count=len(quits))

@@ -95,7 +95,7 @@ class ClusterMember:
         hub.node = name
         hub.presence = RedisPresence(hub, conn, cluster.node_timeout)
         yield nodes.listen(hub.obey)
-        link.on_reconnect(hub.resync)
+        link.on_reconnect(lambda: hub.stats.update(redis_reconnects=1) or hub.resync())
         self.liveness = Liveness(hub, hub.presence, conn, cluster.node_timeout, self.reactor, self.listeners)
         yield self.liveness.start()
         log.info("This is node {node} of the cluster on Redis at {where}", node=name, where=where)
