@@ -12,7 +12,7 @@ presence must have (uids, nodes per user and per membership).
 from collections import deque
 from typing import Dict, Optional
 
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import fail, gatherResults, succeed
 from twisted.internet.task import Clock
 from zope.interface import implementer
 
@@ -163,7 +163,12 @@ class SharedPresence:
             mine.update(account=user.account, account_name=user.account_name)
         for members in c.members.values():
             if old_uid in members:
-                members[user.uid] = members.pop(old_uid)
+                entry = members.pop(old_uid)
+                there = members.get(user.uid)
+                if there is not None:
+                    entry["nodes"] |= there["nodes"]
+                entry["account"] = user.account
+                members[user.uid] = entry
         return succeed(None)
 
     def person(self, uid):
@@ -221,7 +226,12 @@ class SharedPresence:
         return self.person(uid)
 
     def rooms(self):
-        return succeed(tuple(RoomInfo(self.c.names[k], len(m), "") for k, m in sorted(self.c.members.items())))
+        """Topics are read from the store's room records, as Redis reads them from the room's hash."""
+        listed = sorted(self.c.members.items())
+        d = gatherResults([self.c.store.room(self.c.names[k]) for k, _ in listed])
+        return d.addCallback(lambda records: tuple(
+            RoomInfo(self.c.names[k], len(m), record.topic if record is not None else "")
+            for (k, m), record in zip(listed, records)))
 
 
 class Node:
