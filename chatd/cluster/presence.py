@@ -123,8 +123,8 @@ class RedisPresence:
 
     # -- rooms ---------------------------------------------------------------------------------
 
-    def enter(self, room_key: str, session) -> Deferred:
-        if self._local_others(room_key, session):
+    def enter(self, room_key: str, session, again: bool = False) -> Deferred:
+        if not again and self._local_others(room_key, session):
             return succeed(Entered(first=False, alone=False))
         room = self.hub.rooms[room_key]
         d = self._run("enter", room_key, room.name, session.user.uid, session.nick, session.user.account or "",

@@ -89,10 +89,13 @@ class IPresence(Interface):
     def person(uid):
         """Deferred firing with the L{Person} called C{uid}, or None if it has no connection."""
 
-    def enter(room_key, session):
+    def enter(room_key, session, again=False):
         """
         C{session} (a connection of a user) is now a member of the room.
 
+        @param again: presence lost the user (L{chatd.core.reach.Reach.register_again}):
+            record the membership even if another connection of the user on
+            this node is in the room.
         @return: Deferred firing with L{Entered}.
         """
 
@@ -166,7 +169,7 @@ class LocalPresence:
     def person(self, uid: str) -> Deferred:
         return succeed(person_of(self.hub.users.get(uid), self.hub.node))
 
-    def enter(self, room_key: str, session) -> Deferred:
+    def enter(self, room_key: str, session, again: bool = False) -> Deferred:
         room = self.hub.rooms[room_key]
         others = [member.user for member in room.members if member is not session]
         return succeed(Entered(first=session.user not in others, alone=not others))

@@ -221,30 +221,57 @@ class Reach:
         """
         Presence lost these local users (Redis was away longer than their
         keys live, or the janitor took this node for dead): claim their
-        nicks again (one taken meanwhile: a guest nick) and enter their
-        rooms again (a room that saw them quit sees them join).
+        nicks again (one taken meanwhile: a guest nick), then enter their
+        rooms again, once per user and room whichever of its connections
+        are in it (a room that saw them quit sees them join, under the
+        nick they have now).
         """
         done = []
-        now = self.now()
         for uid in uids:
             user = self.users.get(uid)
             if user is None or user.nick is None or not user.sessions:
                 continue
             d = self.presence.claim(user, user.nick, user.key, user.look)
             d.addErrback(self._lost_nick, user)
+            d.addCallback(lambda _, user=user: self._enter_again(user))
+            d.addErrback(lambda f, user=user: log.failure(
+                "Could not register {nick} again in the cluster's presence; they may be missing from who and rooms "
+                "until they reconnect", f, nick=user.nick))
             done.append(d)
-            for session in tuple(user.sessions):
-                for room in tuple(session.rooms.values()):
-                    joined = ev.Join(room=room.name, nick=session.nick, ts=now)
-                    done.append(self.presence.enter(room.key, session).addCallback(
-                        lambda entered, room=room, joined=joined: entered.first and self.bus.publish(room.key, joined)))
         return DeferredList(done).addCallback(lambda _: self.resync())
 
     def _lost_nick(self, failure, user):
+        """
+        Someone took the nick meanwhile: a guest nick, told to the user
+        alone (its rooms saw it quit, or will see it join under its new nick).
+        """
         from chatd.core.errors import ChatError
 
         failure.trap(ChatError)
-        return self.to_guest(user, "someone took your nick while this server node was cut off")
+        was, user.nick = user.nick, None  # so that the rename is not told to its rooms, as a first nick is not
+        d = self.to_guest(user, "someone took your nick while this server node was cut off", was=was)
+
+        def failed(failure):
+            if user.nick is None:
+                user.nick = was
+            return failure
+
+        return d.addErrback(failed)
+
+    def _enter_again(self, user) -> Deferred:
+        """C{user}'s rooms, once each (whichever of its connections are in them); a room that saw it go sees it join."""
+        rooms = {}
+        for session in user.sessions:
+            for key in session.rooms:
+                rooms.setdefault(key, session)
+        now = self.now()
+        entered = []
+        for key, session in rooms.items():
+            room = session.rooms[key]
+            joined = ev.Join(room=room.name, nick=user.nick, ts=now)
+            entered.append(self.presence.enter(key, session, again=True).addCallback(
+                lambda e, key=key, joined=joined: e.first and self.bus.publish(key, joined)))
+        return DeferredList(entered)
 
     def resync(self) -> Deferred:
         """

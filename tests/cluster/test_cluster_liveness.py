@@ -173,3 +173,45 @@ async def test_after_redis_paused_longer_than_node_timeout_users_are_claimed_aga
     await wait_for(lambda: d.of_type(ev.MESSAGE), "dave hears bob")
     assert [e.type for e in b.events + d.events if e.type in (ev.JOIN, ev.QUIT)] == []
 
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_taken_for_dead_whose_user_lost_its_nick_brings_it_back_as_a_guest(lively):
+    n1, n2 = await lively.node("n1"), await lively.node("n2")
+    bob, b = await n1.member("bob", "#r")
+    dave, d = await n2.member("dave", "#r")
+    await wait_for(lambda: joins(b, "dave"), "dave's join is seen")
+    n2.clock.freeze()
+    await wait_for(lambda: quits(b), "dave quits", timeout=4 * TIMEOUT)
+    other, o = await n1.member("dave", "#r")  # someone else takes the nick meanwhile
+    b.clear(), o.clear(), d.clear()
+    n2.clock.thaw()
+    await wait_for(lambda: dave.nick.startswith("Guest-"), "dave is renamed")
+    guest = dave.nick
+    await wait_for(lambda: joins(b, guest) == joins(o, guest) == ["#r"], "the room sees the guest join")
+    await bob.say("#r", "welcome back")
+    for sink in (b, o, d):
+        await wait_for(lambda sink=sink: sink.of_type(ev.MESSAGE), "bob's message arrives")
+    for sink in (b, o):  # nobody else was renamed: the room saw dave quit, and sees a guest join
+        assert [(e.type, e.nick) for e in sink.events if e.type != ev.MESSAGE] == [(ev.JOIN, guest)]
+    assert [(e.nick, e.old) for e in d.of_type(ev.NICK)] == [(guest, "dave")]
+    assert d.of_type(ev.MEMBERS)[-1].nicks == ("bob", "dave", guest)
+    assert (await n1.presence.find("dave")).uid == other.user.uid
+    assert [m.nick for m in await n1.presence.members("#r")] == ["bob", "dave", guest]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_taken_for_dead_brings_back_a_user_with_two_connections_there(lively):
+    n1, n2 = await lively.node("n1"), await lively.node("n2")
+    bob, b = await n1.member("bob", "#r")
+    alice, a = await n2.account("alice", "#r")
+    tab, t = await n2.connect()
+    await tab.login("alice", "correct horse")
+    await wait_for(lambda: "#r" in tab.rooms, "alice's second connection is in #r")
+    await wait_for(lambda: joins(b, "alice"), "alice's join is seen")
+    n2.clock.freeze()
+    await wait_for(lambda: quits(b), "alice quits", timeout=4 * TIMEOUT)
+    b.clear()
+    n2.clock.thaw()
+    await wait_for(lambda: joins(b, "alice") == ["#r"], "bob sees alice join again")
+    assert [m.nick for m in await n1.presence.members("#r")] == ["alice", "bob"]
+    assert (await n1.presence.find("alice")).rooms == ("#r",)

@@ -185,11 +185,11 @@ class SharedPresence:
         uid = self.c.nicks.get(key)
         return self.person(uid) if uid is not None else succeed(None)
 
-    def enter(self, room_key, session):
+    def enter(self, room_key, session, again=False):
         c, uid = self.c, session.user.uid
         members = c.members.setdefault(room_key, {})
         c.names.setdefault(room_key, self.hub.rooms[room_key].name)
-        if self._local_others(room_key, session):
+        if not again and self._local_others(room_key, session):
             return succeed(Entered(first=False, alone=set(members) <= {uid}))
         first = uid not in members
         alone = not (set(members) - {uid})
