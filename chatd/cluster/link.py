@@ -12,10 +12,12 @@ callback, so that what was missed is read back from the store.
 
 from typing import Callable, Dict, List, Optional
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.endpoints import clientFromString
 from twisted.logger import Logger
 from txredisapi import ConnectionHandler, RedisFactory, SubscriberProtocol
+
+from chatd.store.redis_connect import RedisUnavailable
 
 log = Logger(namespace="chatd.cluster")
 
@@ -38,9 +40,29 @@ class _Listener(SubscriberProtocol):
         super().connectionLost(why)
 
 
+class _Commands:
+    """
+    The command connection, as the link's users hold it from the start
+    (front ends are built before the node connects): calls go to the
+    connection once it is attached, and fail plainly before.
+    """
+
+    def __init__(self) -> None:
+        self.real = None
+
+    def execute_command(self, *args, **kwargs) -> Deferred:
+        if self.real is None:
+            return fail(RedisUnavailable("This node is not connected to Redis yet."))
+        return self.real.execute_command(*args, **kwargs)
+
+    def disconnect(self) -> Deferred:
+        return self.real.disconnect() if self.real is not None else succeed(None)
+
+
 class Link:
     """
-    @param conn: the command connection (a txredisapi handler, answers as bytes).
+    @param conn: the command connection (a txredisapi handler, answers as
+        bytes), or None to L{attach} it later.
     @param endpoint: the Twisted client endpoint string of Redis ([cluster] redis).
     """
 
@@ -48,7 +70,10 @@ class Link:
                  db: int = 0, reactor=None) -> None:
         if reactor is None:
             from twisted.internet import reactor
-        self.conn = conn
+        #: The command connection (C{execute_command}).
+        self.conn = _Commands()
+        if conn is not None:
+            self.attach(conn)
         self.endpoint = endpoint
         self.reactor = reactor
         self._handlers: Dict[bytes, Handler] = {}
@@ -63,6 +88,10 @@ class Link:
         self._started: Optional[Deferred] = None
         #: Whether the listening connection is up (for metrics and chatctl status).
         self.up = False
+
+    def attach(self, conn) -> None:
+        """Commands go over C{conn} from now on."""
+        self.conn.real = conn
 
     def start(self) -> Deferred:
         """Connect the listening connection; fires once it is up."""

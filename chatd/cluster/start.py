@@ -49,7 +49,12 @@ class ClusterMember:
         self.hub = hub
         self.reactor = reactor
         self.listeners = listeners
-        self.node = ClusterNode(node_name(config), None, config.cluster.node_timeout)
+        from chatd.cluster.link import Link
+
+        cluster = config.cluster
+        link = Link(None, cluster.redis, password=cluster.password or None, username=cluster.username or None,
+                    db=cluster.db, reactor=reactor)
+        self.node = ClusterNode(node_name(config), link, cluster.node_timeout)
         self.conn = None
         self.liveness = None
 
@@ -66,7 +71,6 @@ class ClusterMember:
     @inlineCallbacks
     def _join(self):
         from chatd.cluster.bus import RedisBus
-        from chatd.cluster.link import Link
         from chatd.cluster.liveness import Liveness
         from chatd.cluster.nodes import RedisNodes
         from chatd.cluster.presence import RedisPresence
@@ -83,10 +87,9 @@ class ClusterMember:
             log.warn("[cluster] require_aof = no: if Redis at {where} restarts without an append-only file, "
                      "acknowledged messages are lost and clients are told their history was truncated",
                      where=where)
-        link = Link(conn, where, password=cluster.password or None, username=cluster.username or None,
-                    db=cluster.db, reactor=self.reactor)
+        link = self.node.link
+        link.attach(conn)
         yield link.start()
-        self.node.link = link
         name = self.node.name
         keep = max(self.config.retention_messages, self.config.rules.history_max)
         hub.store = RedisStore(conn, keep=keep, state_dir=state_dir(self.config), where=where, clock=self.reactor)
@@ -108,8 +111,7 @@ class ClusterMember:
         d = DeferredList(done)
 
         def close(_):
-            if self.node.link is not None:
-                self.node.link.stop()
+            self.node.link.stop()
             if self.conn is not None:
                 return self.conn.disconnect()
 

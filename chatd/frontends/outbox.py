@@ -19,7 +19,12 @@ times the bound, and never delays anyone else.
 
 Coalesced.  With a L{Turn}, what a connection is given during one reactor
 turn is joined and written once at the end of the turn: a busy room costs
-each member one write per turn, not one per message.
+each member one write per turn, not one per message.  When a flush to
+many connections was long (its system calls are what a big room's
+fan-out costs), the next one waits as long again, at most L{HOLD}, so
+that the messages of several turns share one write per member: under a
+heavy fan-out, latency grows by at most the time one flush takes, and the
+cost per delivery falls; a quiet server flushes at once.
 
 Sent directly.  Twisted's C{transport.write} only buffers and arms the
 writer; the send happens on the next turn, after which the writer is
@@ -45,6 +50,12 @@ GRACE = 5.0
 #: room's burst, bounded by flood control, stays well under it (18 users
 #: from one address sending their whole burst of long messages is 2 MB).
 HARD_FACTOR = 16
+#: A flush to at least this many connections may hold back the next one.
+MANY = 64
+#: The longest a flush is held back, in seconds.
+HOLD = 0.010
+#: How long a long flush holds back the next, as a multiple of its own time.
+REST = 2.0
 
 
 class Turn:
@@ -57,17 +68,26 @@ class Turn:
         self.clock = clock
         self._marked: List["Outbox"] = []
         self._call = None
+        #: No flush before this time (the previous one was a long fan-out).
+        self._rest_until = 0.0
 
     def mark(self, outbox: "Outbox") -> None:
         self._marked.append(outbox)
         if self._call is None:
-            self._call = self.clock.callLater(0, self.flush)
+            wait = self._rest_until - self.clock.seconds() if self._rest_until else 0
+            self._call = self.clock.callLater(max(0, wait), self.flush)
 
     def flush(self) -> None:
         self._call = None
         marked, self._marked = self._marked, []
+        began = self.clock.seconds()
         for outbox in marked:
             outbox.flush()
+        if len(marked) >= MANY:
+            ended = self.clock.seconds()
+            self._rest_until = ended + min(REST * (ended - began), HOLD)
+        else:
+            self._rest_until = 0.0
 
 
 def socket_transport(transport) -> Optional[tcp.Connection]:

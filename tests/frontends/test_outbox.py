@@ -223,3 +223,51 @@ def deferLater(reactor, delay):
     from twisted.internet import task
 
     return task.deferLater(reactor, delay, lambda: None)
+
+
+def test_after_a_long_fan_out_the_next_flush_waits_so_messages_share_writes():
+    """
+    A flush to many connections that took long (its sends are the cost of
+    a big room) holds the next one back twice as long, at most HOLD: the
+    messages of several turns then leave in one write per member.  A small
+    flush, or a quiet server, flushes at the end of the turn.
+    """
+    from twisted.internet.task import Clock
+
+    from chatd.frontends.outbox import HOLD, MANY, REST, Turn
+
+    clock = Clock()
+    turn = Turn(clock)
+    sent = [[] for _ in range(MANY)]
+    boxes = []
+    for i in range(MANY):
+        transport = StringTransport()
+        transport.write = sent[i].append
+        boxes.append(Outbox(transport, 10**6, [].append, turn))
+
+    def slow_write(data, box=boxes[0], slow=sent[0].append):
+        clock.advance(0.001)  # this member's send takes a millisecond of the flush
+        slow(data)
+
+    boxes[0].transport.write = slow_write
+    for box in boxes:
+        box.write(b"m1 ")
+    clock.advance(0)  # flushed at the end of the turn: it took 1 ms
+    assert sent[5] == [b"m1 "]
+    for box in boxes:
+        box.write(b"m2 ")
+    clock.advance(0)
+    assert sent[5] == [b"m1 "], "held back after a long fan-out"
+    for box in boxes:
+        box.write(b"m3 ")
+    clock.advance(REST * 0.001)
+    assert sent[5] == [b"m1 ", b"m2 m3 "], "two messages, one write"
+    boxes[0].transport.write = sent[0].append
+    for box in boxes[:3]:
+        box.write(b"quiet")
+    clock.advance(min(REST * 0.001, HOLD))
+    clock.advance(0)
+    assert sent[1][-1] == b"quiet" and sent[5] == [b"m1 ", b"m2 m3 "]
+    boxes[1].write(b"at once")
+    clock.advance(0)
+    assert sent[1][-1] == b"at once", "a small flush holds nothing back"
