@@ -67,8 +67,11 @@ export class LongPollTransport {
     const ctrl = new AbortController();
     this.abortPoll = ctrl;
     const guard = setTimeout(() => ctrl.abort(), (this.pollTimeout + 15) * 1000);
+    // After a failure, ask for an answer at once: the page learns without
+    // waiting a whole hold that the server answers again.
+    const timeout = this.failures ? 0 : this.pollTimeout;
     try {
-      const res = await fetch(this._url(`/events?after=${this.after}&timeout=${this.pollTimeout}`), {
+      const res = await fetch(this._url(`/events?after=${this.after}&timeout=${timeout}`), {
         signal: ctrl.signal,
         cache: 'no-store',
       });
@@ -150,6 +153,18 @@ export class LongPollTransport {
     if (res.status === 404 || res.status === 410) {
       this.pending.drop(cmd.ref, new OfflineError('The long-poll session expired.'));
       this._expired('The long-poll session expired.');
+      return p;
+    }
+    if (res.status === 503) {
+      // The server node holding the session did not answer (a cluster), or
+      // could not reach its store: the command may or may not have run.
+      // As when a connection drops before the reply: a say is resent with
+      // its cid. The session goes on; the poll starts again after a short
+      // backoff, and once it is answered the connection is well again
+      // (onHealth), which resends what is queued.
+      this.pending.drop(cmd.ref, new OfflineError('The server did not answer the command (HTTP 503).'));
+      this.failures = Math.max(this.failures, 1);
+      if (this.abortPoll) this.abortPoll.abort();
       return p;
     }
     let reply = null;
