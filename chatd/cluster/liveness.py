@@ -64,8 +64,13 @@ class Liveness:
         self._beating = False
 
     def start(self) -> Deferred:
-        """Beat once now (the node is registered when it fires), then every third of node_timeout."""
-        d = self.heartbeat()
+        """
+        Clear up after this node's former run if it did not stop cleanly
+        (killed and started again before the janitor took it for dead),
+        beat once (the node is registered when it fires), then beat every
+        third of node_timeout.
+        """
+        d = self.reap(self.hub.node, former=True).addCallback(lambda _: self.heartbeat())
         self._loop = LoopingCall(self._tick)
         self._loop.clock = self.clock
         self._loop.start(self.beat, now=False)
@@ -161,8 +166,12 @@ class Liveness:
         return d.addCallback(lambda found: DeferredList(
             [self.reap(n) for n, (_, alive) in zip(names, found) if int(alive) == 0 and n != self.hub.node]))
 
-    def reap(self, node: str) -> Deferred:
-        """Clear up after dead C{node}: its users quit their rooms (published here), their nicks come free."""
+    def reap(self, node: str, former: bool = False) -> Deferred:
+        """
+        Clear up after dead C{node}: its users quit their rooms (published
+        here), their nicks come free.  C{former}: C{node} is this node's
+        former run, whose alive key may not have expired yet.
+        """
 
         def reaped(flat) -> List[ev.Quit]:
             now = self.hub.now()
@@ -173,10 +182,15 @@ class Liveness:
                 quit = ev.Quit(room=name, nick=nick, reason=reason, ts=now)
                 self.hub.bus.publish(key, quit)
                 quits.append(quit)
+            if former:
+                if quits:
+                    log.warn("This node ({node}) did not stop cleanly last time (killed?): {count} of its former "
+                             "users' memberships ended, and their nicks are free", node=node, count=len(quits))
+                return quits
             self.hub.stats["nodes_reaped"] += 1
             log.warn("Node {node} stopped beating for [cluster] node_timeout = {timeout} s: it is taken for dead; "
                      "{count} of its users' memberships ended, and their nicks are free",
                      node=node, timeout=self.node_timeout, count=len(quits))
             return quits
 
-        return self.presence.scripts["reap"](self.conn, (), [node]).addCallback(reaped)
+        return self.presence.scripts["reap"](self.conn, (), [node, "1" if former else "0"]).addCallback(reaped)

@@ -127,8 +127,17 @@ class RedisNode:
         await hub.load()
         return self
 
+    async def kill(self) -> None:
+        """Die as with kill -9: no more beats, its connections drop, nothing is said or cleared up."""
+        self.dead = True
+        self.clock.freeze()
+        await self.link.stop()
+        await self.conn.disconnect()
+
     async def stop(self) -> None:
         """Close its clients' sessions, say the node stopped, close its connections."""
+        if getattr(self, "dead", False):
+            return
         self.clock.freeze()
         for session in tuple(self.hub.sessions):
             session.close("the test is over")

@@ -215,3 +215,21 @@ async def test_a_node_taken_for_dead_brings_back_a_user_with_two_connections_the
     await wait_for(lambda: joins(b, "alice") == ["#r"], "bob sees alice join again")
     assert [m.nick for m in await n1.presence.members("#r")] == ["alice", "bob"]
     assert (await n1.presence.find("alice")).rooms == ("#r",)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_killed_and_started_again_at_once_clears_up_after_its_former_self(lively):
+    n1, n2 = await lively.node("n1"), await lively.node("n2")
+    bob, b = await n1.member("bob", "#r")
+    await n2.member("dave", "#r", "#s")
+    await wait_for(lambda: joins(b, "dave"), "dave's join is seen")
+    await n2.kill()
+    again = await lively.node("n2")  # restarted at once (systemd): its alive key has not expired yet
+    await wait_for(lambda: quits(b) == Counter({("#r", "dave"): 1}), "dave quits", timeout=4 * TIMEOUT)
+    assert [m.nick for m in await again.presence.members("#r")] == ["bob"]
+    assert await again.presence.members("#s") is None
+    assert [r.name for r in await again.presence.rooms()] == ["#r"]
+    assert await n1.presence.find("dave") is None
+    erin, e = await again.member("erin", "#r")
+    await bob.say("#r", "hello erin")
+    await wait_for(lambda: e.of_type(ev.MESSAGE), "erin hears bob")

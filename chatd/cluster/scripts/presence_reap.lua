@@ -1,9 +1,10 @@
 -- The janitor clears up after a dead node, ARGV[1] (unless it is alive
--- again): its memberships and users go.  Answers {room key, room name,
+-- again, or ARGV[2] is '1': a node starting clears up after its former
+-- run): its memberships and users go.  Answers {room key, room name,
 -- nick, ...} for each user whose last membership in a room was there:
 -- the janitor publishes their quits.
 local node = ARGV[1]
-if redis.call('EXISTS', P .. 'alive:' .. node) == 1 then return {} end
+if ARGV[2] ~= '1' and redis.call('EXISTS', P .. 'alive:' .. node) == 1 then return {} end
 local out = {}
 local nm = P .. 'node-members:' .. node
 for _, entry in ipairs(redis.call('SMEMBERS', nm)) do
