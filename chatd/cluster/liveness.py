@@ -94,7 +94,7 @@ class Liveness:
     def heartbeat(self) -> Deferred:
         self._beating = True
         began = self.clock.seconds()
-        uids = list(self.hub.users)
+        uids = [uid for uid, user in self.hub.users.items() if user.nick is not None]  # presence knows these
         batches = [uids[i:i + BATCH] for i in range(0, len(uids), BATCH)] or [[]]
         ttl = int(self.node_timeout * 1000)
         calls = [self.presence.scripts["heartbeat"](self.conn, (), [self.hub.node, ttl, self.info, *batch])

@@ -233,3 +233,15 @@ async def test_a_node_killed_and_started_again_at_once_clears_up_after_its_forme
     erin, e = await again.member("erin", "#r")
     await bob.say("#r", "hello erin")
     await wait_for(lambda: e.of_type(ev.MESSAGE), "erin hears bob")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_connection_without_a_nick_yet_is_not_taken_for_an_expired_user(lively, reactor, redis):
+    n1 = await lively.node("n1")
+    alice, a = await n1.member("alice", "#r")
+    await n1.connect()  # connected, no nick chosen yet
+    a.clear()
+    beats = n1.liveness.beat
+    started = reactor.seconds()
+    await wait_for(lambda: reactor.seconds() > started + 3 * beats, "three beats")
+    assert a.events == []  # no fresh members: nothing was lost
