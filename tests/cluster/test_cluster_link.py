@@ -89,14 +89,17 @@ async def test_messages_published_while_subscribers_were_cut_off_arrive_once_and
     await other.open()
     await other.append("#s", "message", "carol", "missed too", 1.0, "carol #s", None)
     await n2.member("dave", "#r")  # his join is published to nobody
+    await bob.set_topic("#r", "set while nobody listened")
     assert not (n1.link.up or n2.link.up)
     await wait_for(lambda: n1.link.up and n2.link.up, "both listen again")
     await bob.say("#r", "after")
     await everything_once(a, b)
     await wait_for(lambda: {e.room for e in a.of_type(ev.MEMBERS)} == {"#r", "#s"}, "alice gets members again")
-    assert [e.nicks for e in a.of_type(ev.MEMBERS) if e.room == "#r"] == [("alice", "bob", "dave")]
+    fresh = [(e.nicks, e.topic, e.nick) for e in a.of_type(ev.MEMBERS) if e.room == "#r"]
+    assert fresh == [(("alice", "bob", "dave"), "set while nobody listened", "bob")]
     assert [e.nicks for e in b.of_type(ev.MEMBERS)] == [("alice", "bob", "dave")]
-    assert not a.of_type(ev.JOIN) and not b.of_type(ev.JOIN)
+    assert not [e for e in a.events + b.events if e.type in (ev.JOIN, ev.TOPIC)]
+    assert (await alice.topic("#r")).topic == "set while nobody listened"
 
 
 @pytest_twisted.ensureDeferred
