@@ -105,8 +105,13 @@ class PollStore:
     """
 
     def __init__(self, cluster) -> None:
-        self.conn = cluster.link.conn
+        self.link = cluster.link
         self.node = cluster.name
+
+    @property
+    def conn(self):
+        """The link's command connection (attached when the node joins the cluster, after the front ends are built)."""
+        return self.link.conn
 
     def create(self, token: str, ip: str, now_ms: int, ttl_ms: int) -> Deferred:
         return _SCRIPTS["create"](self.conn, _keys(token), (self.node, ip, now_ms, ttl_ms))
@@ -368,9 +373,9 @@ class HeldPoll:
             self._answer(taken.batch())
 
     def _failed(self, failure) -> None:
-        if failure.check(SessionGone):
-            self._answer(Batch((), self.after))  # ended meanwhile: the next poll is told
-        elif not self.done:
+        if failure.check(SessionGone) and failure.value.code == NONE:
+            self._answer(Batch((), self.after))  # ended meanwhile, as a DELETE answers it: the next poll is told
+        elif not self.done:  # lost (this read deleted the keys: it must say so), or Redis failed
             self._stop()
             self.d.errback(failure)
 

@@ -30,6 +30,7 @@ from chatd.frontends.longpoll import (SESSIONS_PER_IP, HTTPError, LongPollResour
 from chatd.frontends.longpoll_forward import Forwarder, Unanswered
 from chatd.frontends.outbox import Turn
 from chatd.frontends.pollqueue import encode_batch
+from chatd.store.redis_connect import RedisUnavailable
 from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.longpoll")
@@ -114,7 +115,7 @@ class ClusterLongPollResource(LongPollResource):
 
     def _failed(self, failure, request) -> None:
         """Redis cannot be reached: the client should retry, nothing is lost; anything else is a 500."""
-        if failure is None or not failure.check(RedisConnectionError):
+        if failure is None or not failure.check(RedisConnectionError, RedisUnavailable):
             return super()._failed(failure, request)
         log.warn("A long-poll request got 503: Redis cannot be reached ({why})", why=failure.getErrorMessage())
         self._refuse(request, HTTPError(503, "unavailable", "The server cannot reach its shared store right now; "

@@ -426,6 +426,20 @@ async def test_a_dead_owner_loses_the_session(make_cluster, redis_server):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_poll_held_when_the_owner_dies_is_told_the_session_is_lost(make_cluster, redis_server):
+    cluster = await make_cluster()
+    n1, n2, _ = cluster.nodes
+    polly = await n1.session("polly")
+    last = (await n2.poll(polly)).json()["last"]
+    held = n2.start_poll(polly, after=last, timeout=10)
+    await n2.settle()
+    redis_server.cli("DEL", ALIVE + "n1")
+    cluster.clock.advance(10)
+    lost = await held.response()
+    assert lost.status == 404 and lost.json()["code"] == "session-lost"
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_restarted_owner_does_not_pretend_to_hold_its_old_sessions(make_cluster, reactor):
     cluster = await make_cluster(count=2)
     n1, n2 = cluster.nodes
