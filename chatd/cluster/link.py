@@ -100,6 +100,8 @@ class Link:
         return self._started
 
     def stop(self) -> Deferred:
+        """Close the listening connection for good (the node is stopping: no loss to warn of)."""
+        self.up = False
         return self._factory.disconnect()
 
     # -- channels -------------------------------------------------------------------------

@@ -8,13 +8,29 @@ the store, each missed message reaching each member once, and members
 get a fresh C{members} event.
 """
 
+import pytest
 import pytest_twisted
 from redisworld import wait_for
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 
 from chatd.cluster.link import Link
 from chatd.core import events as ev
 from chatd.store.redis import RedisStore
 from chatd.store.redis_connect import connect
+
+
+@pytest.fixture
+def warnings():
+    """The texts of chatd.cluster's warnings logged during the test."""
+    said = []
+
+    def observe(event):
+        if event.get("log_namespace") == "chatd.cluster" and event.get("log_level") >= LogLevel.warn:
+            said.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    yield said
+    globalLogPublisher.removeObserver(observe)
 
 
 def said(sink, room):
@@ -31,7 +47,7 @@ async def publish(redis, reactor, channel: str, data: bytes) -> int:
 
 
 @pytest_twisted.ensureDeferred
-async def test_the_link_listens_again_after_redis_is_killed_and_restarted(redis, reactor):
+async def test_the_link_listens_again_after_redis_is_killed_and_restarted(redis, reactor, warnings):
     conn = await connect(redis.endpoint, reactor=reactor)
     link = Link(conn, redis.endpoint, reactor=reactor)
     heard, later, back = [], [], []
@@ -54,9 +70,13 @@ async def test_the_link_listens_again_after_redis_is_killed_and_restarted(redis,
         link.unsubscribe("chatd:later")
         await wait_for(lambda: True, "a turn")
         assert await publish(redis, reactor, "chatd:later", b"four") == 0
+        assert len([w for w in warnings if "Lost the connection to Redis" in w]) == 1  # the kill, said once
+        del warnings[:]
     finally:
         await link.stop()
         await conn.disconnect()
+    assert not link.up
+    assert warnings == []  # stopping is no loss to warn of
 
 
 async def two_nodes(world):
