@@ -22,9 +22,9 @@ from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
 from txredisapi import ConnectionError as RedisConnectionError
 
-from chatd.cluster.polls import LOST, PollStore, SessionGone, SharedPolls, SharedQueue
+from chatd.cluster.polls import LOST, PollStore, SessionGone, SharedQueue
+from chatd.cluster.polls_wait import SharedPolls
 from chatd.frontends import peers
-from chatd.frontends.httpbounds import client_ip as _client_ip
 from chatd.frontends.longpoll import (SESSIONS_PER_IP, HTTPError, LongPollResource, PollSession, PollSessions,
                                       _number)
 from chatd.frontends.longpoll_forward import Forwarder, Unanswered

@@ -264,6 +264,24 @@ async def test_a_poll_held_on_another_node_wakes_when_the_owner_appends(make_clu
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_held_poll_reads_again_when_its_node_listens_again(make_cluster, redis_server):
+    """Redis does not keep what it published while a node's subscriptions were down."""
+    cluster = await make_cluster()
+    n1, n2, _ = cluster.nodes
+    polly = await n1.session("polly", "#lobby")
+    wes = await talk(n1)
+    last = (await n2.poll(polly)).json()["last"]
+    await n2.poll(polly, after=last)
+    held = n2.start_poll(polly, after=last, timeout=30)
+    await n2.settle()
+    redis_server.cli("CLIENT", "KILL", "TYPE", "pubsub")  # every node stops listening for a moment
+    await n1.command(wes, type="say", room="#lobby", text="while nobody listened")
+    response = await held.response()
+    assert texts(response) == ["while nobody listened"]
+    assert cluster.clock.seconds() == 0, "answered when n2 listened again, not at the timeout"
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_held_poll_ends_empty_at_its_timeout(make_cluster):
     cluster = await make_cluster()
     n1, n2, _ = cluster.nodes
