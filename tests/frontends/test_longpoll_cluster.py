@@ -18,7 +18,7 @@ import pytest_twisted
 from rawwire import Response, parse_responses
 from redisserver import RedisServer
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.web.resource import Resource
@@ -31,6 +31,7 @@ from chatd.core.hub import Hub
 from chatd.frontends.httpbounds import limited_request_factory
 from chatd.frontends.longpoll import LongPollResource, api_resource
 from chatd.frontends.longpoll_cluster import ClusterLongPollResource
+from chatd.frontends.longpoll_forward import TIMEOUT, Forwarder
 from chatd.frontends.pollqueue import PollQueue, encode_batch
 from chatd.store.memory import MemoryStore
 from chatd.store.redis_connect import connect
@@ -419,6 +420,30 @@ async def test_an_owner_that_does_not_answer_gets_503_and_the_client_retries(mak
     answer = await n2.command(polly, type="say", room="#lobby", text="lost?")
     assert answer.status == 503
     assert answer.json()["code"] == "unavailable" and "Retry" in answer.json()["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_owner_that_does_not_answer_in_time_gets_503(make_cluster):
+    cluster = await make_cluster()
+    n1, n2, _ = cluster.nodes
+    polly = await n1.session("polly", "#lobby")
+    asked = []
+
+    def silent(token, kind, body, secure):
+        asked.append((token, kind, body))
+        return Deferred()  # stuck: never answers
+
+    await Forwarder(n1.cluster, cluster.clock, silent).ready  # n1 now hears requests, and sits on them
+    sent = n2.send("POST", f"/api/sessions/{polly}/commands", b'{"type":"say","room":"#lobby","text":"hm"}')
+    for _ in range(50):
+        if asked:
+            break
+        await n2.settle(1)
+    assert asked == [(polly, "command", b'{"type":"say","room":"#lobby","text":"hm"}')]
+    cluster.clock.advance(TIMEOUT)
+    answer = await sent.response()
+    assert answer.status == 503 and answer.json()["code"] == "unavailable"
+    assert "did not answer in time" in answer.json()["message"]
 
 
 # -- the owner dies ------------------------------------------------------------------------
