@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.cluster.test_link -*-
+# -*- test-case-name: tests.cluster.test_cluster_link -*-
 """
 A node's link to Redis: the connection commands go over (the store's,
 L{chatd.store.redis_connect}), and one more for the channels it listens

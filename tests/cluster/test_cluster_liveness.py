@@ -245,3 +245,22 @@ async def test_a_connection_without_a_nick_yet_is_not_taken_for_an_expired_user(
     started = reactor.seconds()
     await wait_for(lambda: reactor.seconds() > started + 3 * beats, "three beats")
     assert a.events == []  # no fresh members: nothing was lost
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_account_on_a_dead_node_and_a_live_one_stays_online_without_a_quit(lively):
+    n1, n2, n3 = [await lively.node(name) for name in ("n1", "n2", "n3")]
+    bob, b = await n3.member("bob", "#r")
+    phone, p = await n1.account("alice", "#r")
+    laptop, _ = await n2.connect()
+    await laptop.login("alice", "correct horse")
+    await wait_for(lambda: "#r" in laptop.rooms, "the laptop follows alice into #r")
+    await n2.kill()
+    await wait_until(lambda: n3.nodes.everyone(), lambda nodes: [n for n, _, _ in nodes] == ["n1", "n3"],
+                     "n2 is reaped", timeout=4 * TIMEOUT)
+    person = await n3.presence.find("alice")
+    assert (person.uid, person.nodes, person.rooms) == ("~a:alice", {"n1"}, ("#r",))
+    assert [m.nick for m in await n3.presence.members("#r")] == ["alice", "bob"]
+    await bob.private("alice", "still there?")
+    await wait_for(lambda: p.of_type(ev.PRIVATE), "alice's phone gets it")
+    assert quits(b) == Counter()
