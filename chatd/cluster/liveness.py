@@ -70,19 +70,30 @@ class Liveness:
         beat once (the node is registered when it fires), then beat every
         third of node_timeout.
         """
-        d = self.reap(self.hub.node, former=True).addCallback(lambda _: self.heartbeat())
+        node = self.hub.node
+
+        def cleared(quits) -> Deferred:
+            if quits:
+                log.warn("This node ({node}) did not stop cleanly last time (killed?): {count} of its former "
+                         "users' memberships ended, and their nicks are free", node=node, count=len(quits))
+            return self.heartbeat()
+
+        d = self.reap(node, former=True).addCallback(cleared)
         self._loop = LoopingCall(self._tick)
         self._loop.clock = self.clock
         self._loop.start(self.beat, now=False)
         return d
 
     def stop(self) -> Deferred:
-        """This node stops: it says so (no janitor needs to reap it)."""
+        """
+        This node stops: it says so (no janitor needs to reap it), and
+        users whose connections outlived the shutdown's grace quit.
+        """
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         node = self.hub.node
-        return self.conn.execute_command("DEL", "chatd:alive:" + node).addCallback(
-            lambda _: self.conn.execute_command("HDEL", NODES, node)).addErrback(lambda _: None)
+        return self.reap(node, former=True).addCallback(
+            lambda _: self.conn.execute_command("DEL", "chatd:alive:" + node)).addErrback(lambda _: None)
 
     def _tick(self) -> None:
         if not self._beating:
@@ -169,8 +180,8 @@ class Liveness:
     def reap(self, node: str, former: bool = False) -> Deferred:
         """
         Clear up after dead C{node}: its users quit their rooms (published
-        here), their nicks come free.  C{former}: C{node} is this node's
-        former run, whose alive key may not have expired yet.
+        here), their nicks come free.  C{former}: C{node} is this node
+        (starting, or stopping), whose alive key may not have expired yet.
         """
 
         def reaped(flat) -> List[ev.Quit]:
@@ -183,9 +194,6 @@ class Liveness:
                 self.hub.bus.publish(key, quit)
                 quits.append(quit)
             if former:
-                if quits:
-                    log.warn("This node ({node}) did not stop cleanly last time (killed?): {count} of its former "
-                             "users' memberships ended, and their nicks are free", node=node, count=len(quits))
                 return quits
             self.hub.stats["nodes_reaped"] += 1
             log.warn("Node {node} stopped beating for [cluster] node_timeout = {timeout} s: it is taken for dead; "

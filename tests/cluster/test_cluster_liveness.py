@@ -264,3 +264,17 @@ async def test_an_account_on_a_dead_node_and_a_live_one_stays_online_without_a_q
     await bob.private("alice", "still there?")
     await wait_for(lambda: p.of_type(ev.PRIVATE), "alice's phone gets it")
     assert quits(b) == Counter()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_stopping_with_users_still_connected_says_they_quit(world):
+    n1, n2 = await world.node("n1"), await world.node("n2")
+    bob, b = await n1.member("bob", "#r")
+    await n2.member("slow", "#r")  # its connection outlived the node's shutdown grace
+    await wait_for(lambda: joins(b, "slow"), "slow's join is seen")
+    await n2.liveness.stop()
+    await wait_for(lambda: quits(b), "slow quits")
+    assert quits(b) == Counter({("#r", "slow"): 1})
+    assert [m.nick for m in await n1.presence.members("#r")] == ["bob"]
+    assert await n1.presence.find("slow") is None
+    assert [name for name, _, _ in await n1.nodes.everyone()] == ["n1"]

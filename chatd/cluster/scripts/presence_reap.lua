@@ -1,6 +1,6 @@
 -- The janitor clears up after a dead node, ARGV[1] (unless it is alive
--- again, or ARGV[2] is '1': a node starting clears up after its former
--- run): its memberships and users go.  Answers {room key, room name,
+-- again, or ARGV[2] is '1': a node starting or stopping clears up after
+-- itself): its memberships and users go.  Answers {room key, room name,
 -- nick, ...} for each user whose last membership in a room was there:
 -- the janitor publishes their quits.
 local node = ARGV[1]
