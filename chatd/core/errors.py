@@ -306,6 +306,12 @@ class NoSuchSession(ChatError):
     code = "no-such-session"
 
 
+class SessionLost(ChatError):
+    """(long-poll, cluster) the node holding the session stopped: make a new session and resume with since."""
+
+    code = "session-lost"
+
+
 class NotFound(ChatError):
     """(long-poll) there is nothing at that path."""
 

@@ -36,7 +36,7 @@ with warnings.catch_warnings():
 from chatd.config import ConfigError
 from chatd.frontends.gate import GatedFactory, http_refusal
 from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite, access_log_formatter, set_deadlines
-from chatd.frontends.longpoll import LongPollResource
+from chatd.frontends.longpoll import api_resource
 from chatd.frontends.registry import Built, FrontEnd
 from chatd.frontends.websocket import WebSocketMemberFactory
 
@@ -238,7 +238,7 @@ def build(config, shared) -> Built:
     client, the WebSocket at /ws and the long-poll API at /api/, behind
     the connection gate.
     """
-    api = LongPollResource(shared.hub, config, shared.reactor)
+    api = api_resource(shared.hub, config, shared.reactor, shared.cluster)
     site = makeSite(shared.hub, config, shared.reactor, api_resource=api, turn=shared.turn)
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
 
