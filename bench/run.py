@@ -40,7 +40,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import cluster as cluster_bench  # noqa: E402
+import cluster_servers as cluster_bench  # noqa: E402
 import compare  # noqa: E402
 from servers import Chatd, NgIRCd, Reference  # noqa: E402
 
@@ -82,7 +82,7 @@ class Case:
     checkpoints: List[int] = field(default_factory=list)
     note: str = ""
     build: str = ""  # --compare: which chatd build (A or B)
-    nodes: int = 0  # chatd as a cluster of this many nodes on one Redis (bench/cluster.py); 0: one node
+    nodes: int = 0  # chatd as a cluster of this many nodes on one Redis (bench/cluster_servers.py); 0: one node
     rep: int = 0  # --compare: which repetition
 
     @property

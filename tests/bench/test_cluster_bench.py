@@ -1,5 +1,5 @@
 """
-The cluster benchmark (bench/run.py cluster, bench/cluster.py): chatd on
+The cluster benchmark (bench/run.py cluster, bench/cluster_servers.py): chatd on
 Redis with its clients spread over two nodes, its CPU summed over every
 node and Redis, set against one SQLite node of the same run.
 
