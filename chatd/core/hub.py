@@ -256,24 +256,27 @@ class Hub(Reach):
         if user.sessions and user.account is None:
             self.to_guest(user, f"you did not log in to the account {account} in time")
 
-    def to_guest(self, user, why: str, was: Optional[str] = None) -> Deferred:
+    def to_guest(self, user, why: str, was: Optional[str] = None, quiet: bool = False) -> Deferred:
         """
         Rename C{user} to a free C{Guest-NNNN} nick, telling it why (its
-        rooms see a nick change).  C{was}: the nick a user that has none
-        yet had until now (a connection that left an account's user): it
-        sees itself renamed from it.
+        rooms see a nick change, unless C{quiet}: only the user sees it).
+        C{was}: the nick a user that has none yet had until now (a
+        connection that left an account's user): it sees itself renamed
+        from it.
         """
         user.stop_grace()
 
-        def named(guest: str) -> None:
-            if was is not None and was != guest:
-                user.deliver(ev.Nick(nick=guest, old=was, ts=self.now()))
+        def named(renamed) -> None:
+            guest, old = renamed
+            shown = was if was is not None else (old if quiet else None)
+            if shown is not None and shown != guest:
+                user.deliver(ev.Nick(nick=guest, old=shown, ts=self.now()))
             user.deliver(ev.Notice(nick=self.name, ts=self.now(), text=f"You are now {guest}: {why}."))
 
-        d = self._guest_nick(user)
+        d = self._guest_nick(user, quiet=quiet)
         return d.addCallback(named)
 
-    def _guest_nick(self, user, tries: int = 0) -> Deferred:
+    def _guest_nick(self, user, tries: int = 0, quiet: bool = False) -> Deferred:
         guest = f"Guest-{secrets.randbelow(90000) + 10000}"
         key, look = fold(guest), skeleton(guest)
 
@@ -281,14 +284,14 @@ class Hub(Reach):
             failure.trap(ChatError)
             if tries >= 20:
                 return failure
-            return self._guest_nick(user, tries + 1)
+            return self._guest_nick(user, tries + 1, quiet)
 
-        def claimed(_) -> str:
+        def claimed(_):
             old = user.nick
             user.rename(guest, key, look)
-            if old is not None:
+            if old is not None and not quiet:
                 self.tell_about(user, ev.Nick(nick=guest, old=old, ts=self.now()))
-            return guest
+            return guest, old
 
         return self.presence.claim(user, guest, key, look).addCallbacks(claimed, taken)
 

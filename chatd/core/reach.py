@@ -248,15 +248,7 @@ class Reach:
         from chatd.core.errors import ChatError
 
         failure.trap(ChatError)
-        was, user.nick = user.nick, None  # so that the rename is not told to its rooms, as a first nick is not
-        d = self.to_guest(user, "someone took your nick while this server node was cut off", was=was)
-
-        def failed(failure):
-            if user.nick is None:
-                user.nick = was
-            return failure
-
-        return d.addErrback(failed)
+        return self.to_guest(user, "someone took your nick while this server node was cut off", quiet=True)
 
     def _enter_again(self, user) -> Deferred:
         """C{user}'s rooms, once each (whichever of its connections are in them); a room that saw it go sees it join."""

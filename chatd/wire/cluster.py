@@ -68,7 +68,7 @@ def _value(plain):
         tag = plain.pop("~", None)
         cls = _CLASSES.get(tag)
         if cls is None:
-            raise ClusterWireError(f"unknown value kind {tag!r}")
+            raise ClusterWireError(f"a map of an unknown kind ({str(tag)[:40] if tag is not None else 'none named'})")
         try:
             return cls(**{name: _value(field) for name, field in plain.items()})
         except TypeError as e:
@@ -113,9 +113,8 @@ def decode_frame(frame: bytes) -> ev.Event:
     if not isinstance(event, ev.Event):
         raise ClusterWireError(f"a bus frame holding a {type(event).__name__}, not an event")
     if head:
-        try:
-            id = int(head)
-        except ValueError:
-            raise ClusterWireError(f"a bus frame with the id {head[:20]!r}") from None
-        event = dataclasses.replace(event, id=id)
+        if not head.isdigit() or head.startswith(b"0"):
+            raise ClusterWireError("a bus frame whose id is not a number from 1 ("
+                                   + head[:20].decode("ascii", "replace") + ")")
+        event = dataclasses.replace(event, id=int(head))
     return event

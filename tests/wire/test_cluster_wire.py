@@ -87,3 +87,16 @@ def _minimal(cls):
 def test_junk_on_a_channel_is_refused_by_name(junk):
     with pytest.raises(cluster.ClusterWireError):
         cluster.decode_frame(junk)
+
+
+@pytest.mark.parametrize("head", [b"0", b"-3", b"abc", b"07", b" 5"])
+def test_a_frame_id_is_a_number_from_one_said_without_python_reprs(head):
+    with pytest.raises(cluster.ClusterWireError) as caught:
+        cluster.decode_frame(head + b"\n" + cluster.encode(ev.Message(room="#a", nick="b", text="c")))
+    assert "b'" not in str(caught.value) and "id is not a number from 1" in str(caught.value)
+
+
+def test_an_unknown_kind_is_named_plainly():
+    with pytest.raises(cluster.ClusterWireError) as caught:
+        cluster.decode(cluster.encode({"x": 1}))
+    assert str(caught.value) == "a map of an unknown kind (none named)"
