@@ -74,15 +74,18 @@ class IStore(Interface):
             only once the message is committed.
         """
 
-    def recent(room, limit, before=None, after=None):
+    def recent(room, limit, before=None, after=None, oldest=False):
         """
         Read messages of C{room}, oldest first.
 
         @param before: only ids below this.
         @param after: only ids above this.
+        @param oldest: the oldest C{limit} of the range instead of the
+            newest (paging forward); ids may have holes (deleted messages).
         @return: Deferred firing with C{(rows, more)}: C{rows} a list of at
-            most C{limit} L{chatd.core.events.Event}s (the newest C{limit}
-            of those with C{after < id < before}); C{more}
+            most C{limit} L{chatd.core.events.Event}s (the newest C{limit},
+            or with C{oldest} the oldest C{limit}, of those with
+            C{after < id < before}); C{more}
             is true when matching messages were left out, or (for
             C{after}) when some that matched were already pruned.
         """

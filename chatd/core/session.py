@@ -228,7 +228,7 @@ _RULES = {
     cmd.Topic: lambda s, c: s.topic(c.room) if c.topic is None else s.set_topic(c.room, c.topic),
     cmd.Who: lambda s, c: s.who(c.room),
     cmd.Rooms: lambda s, c: s.list_rooms(),
-    cmd.History: lambda s, c: s.history(c.room, c.limit, c.before),
+    cmd.History: lambda s, c: s.history(c.room, c.limit, c.before, c.after, c.after_ts, c.before_ts),
     cmd.Line: lambda s, c: s.line(c.text),
     cmd.Help: lambda s, c: None,
     cmd.Quit: lambda s, c: s.close(c.reason or "Quit"),

@@ -13,15 +13,29 @@ a rule publishes, the room's feed delivers.  A rule's own result (the
 event it returns) is its answer to the client who asked.
 """
 
+import math
 from typing import Optional
 
 from twisted.internet.defer import Deferred, DeferredList, succeed
 
 from chatd.core import events as ev
-from chatd.core.errors import ChatError, EmptyText, NoNick, NoSuchNick, NoSuchRoom, NotInRoom, Unavailable
+from chatd.core import timeline
+from chatd.core.errors import BadCommand, ChatError, EmptyText, NoNick, NoSuchNick, NoSuchRoom, NotInRoom, Unavailable
 from chatd.core.moderation import roles_shown
 from chatd.core.room import Room
 from chatd.core.text import check_nick, check_room, clean_text
+
+
+def _seconds(field: str, when) -> Optional[float]:
+    """A time bound of C{history}, as a float; a clear error for anything else."""
+    if when is None:
+        return None
+    try:
+        if not isinstance(when, bool) and isinstance(when, (int, float)) and math.isfinite(when):
+            return float(when)
+    except OverflowError:
+        pass
+    raise BadCommand(f'"{field}" must be a time in seconds since 1970 (a finite number).')
 
 
 class Talk:
@@ -235,13 +249,23 @@ class Talk:
         """The C{rooms} event: every room that has members."""
         return self.hub.presence.rooms().addCallback(lambda rows: ev.Rooms(rooms=rows, ts=self.hub.now()))
 
-    def history(self, name: Optional[str], limit: Optional[int] = None, before: Optional[int] = None) -> Deferred:
+    def history(self, name: Optional[str], limit: Optional[int] = None, before: Optional[int] = None,
+                after: Optional[int] = None, after_ts: Optional[float] = None,
+                before_ts: Optional[float] = None) -> Deferred:
         """
         Read a room's stored messages (joined or not, no name: the current
         room), oldest first.
 
+        Without C{after}, the newest C{limit} of the window (paging back);
+        with C{after} (or C{after_ts}), the oldest C{limit} (paging
+        forward).  C{truncated} says that more of the window was left out
+        (or, with C{after}, that some of it was already pruned).
+
         @param limit: how many; clamped to C{rules.history_max}.
-        @param before: only messages with a smaller id (paging back).
+        @param before: only messages with a smaller id.
+        @param after: only messages with a larger id.
+        @param after_ts: only messages later than this time (POSIX seconds).
+        @param before_ts: only messages earlier than this time.
         @return: Deferred firing with a C{history} event.
         """
         name = self._named(name)
@@ -249,9 +273,18 @@ class Talk:
         if limit is None:
             limit = rules.scrollback
         limit = max(0, min(int(limit), rules.history_max))
+        after_ts, before_ts = _seconds("after_ts", after_ts), _seconds("before_ts", before_ts)
         room = self.hub.room(name)
         display = room.name if room is not None else name
-        d = self.hub.store.recent(display, limit, before=before)
+        store = self.hub.store
+
+        def read(window):
+            if after is None and after_ts is None:
+                return store.recent(display, limit, before=window[0])
+            return store.recent(display, limit, before=window[0], after=window[1], oldest=True)
+
+        d = timeline.window(store, display, before, after, before_ts, after_ts)
+        d.addCallback(read)
         return d.addCallback(
             lambda r: ev.History(room=display, messages=tuple(r[0]), truncated=r[1], ts=self.hub.now())
         )

@@ -85,9 +85,9 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
             self._cids[(identity, cid)] = (id, ts)
         return succeed((id, ts, True))
 
-    def recent(self, room, limit, before: Optional[int] = None, after: Optional[int] = None):
+    def recent(self, room, limit, before: Optional[int] = None, after: Optional[int] = None, oldest: bool = False):
         r = self._rooms.get(fold(room))
-        return succeed(r.page(limit, before, after) if r is not None else ([], False))
+        return succeed(r.page(limit, before, after, oldest) if r is not None else ([], False))
 
     def message(self, room, id):
         r = self._rooms.get(fold(room))

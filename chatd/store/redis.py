@@ -120,16 +120,17 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
             return (answer[0], ts, True)
         return (answer[0], float(answer[2]), False)
 
-    def recent(self, room: str, limit: int, before: Optional[int] = None, after: Optional[int] = None) -> Deferred:
+    def recent(self, room: str, limit: int, before: Optional[int] = None, after: Optional[int] = None,
+               oldest: bool = False) -> Deferred:
         key = fold(room)
         high, low, count = bounds(limit, before, after)
 
         def rows(answer):
-            found, more = page(answer, limit, after)
+            found, more = page(answer, limit, after, oldest)
             return [_event(entry) for entry in found], more
 
         return self._calls.script("Reading the history", "history", [keys.room(key), keys.history(key)],
-                                  ["pruned_below", high, low, count], then=rows)
+                                  ["pruned_below", high, low, count, "oldest" if oldest else "newest"], then=rows)
 
     def message(self, room: str, id: int) -> Deferred:
         if not isinstance(id, int) or id < 1:

@@ -29,9 +29,10 @@ def bounds(limit: int, before: Optional[int], after: Optional[int]) -> Tuple[str
     return ("+" if before is None else stream_id(before - 1)), stream_id(low), max(limit, 0) + 1
 
 
-def page(answer, limit: int, after: Optional[int]) -> Tuple[List, bool]:
+def page(answer, limit: int, after: Optional[int], oldest: bool = False) -> Tuple[List, bool]:
     """
-    C{history.lua}'s answer as C{(entries, more)}: the newest C{limit},
+    C{history.lua}'s answer as C{(entries, more)}: the newest C{limit}
+    (C{oldest}: the oldest, as the script read them with C{"oldest"}),
     oldest first; C{more} when more matched or (for C{after}) some are
     already pruned.
     """
@@ -42,5 +43,6 @@ def page(answer, limit: int, after: Optional[int]) -> Tuple[List, bool]:
     if after is not None and after + 1 < pruned_below:
         more = True  # some of what was asked for is already pruned
     rows = rows[:limit] if limit > 0 else []
-    rows.reverse()
+    if not oldest:
+        rows.reverse()
     return rows, more

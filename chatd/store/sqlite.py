@@ -129,8 +129,8 @@ class SQLiteStore:
         return self._submit("append", (fold(room), room, type, nick, text, ts, identity, cid))
 
     def recent(self, room: str, limit: int, before: Optional[int] = None,
-               after: Optional[int] = None) -> Deferred:
-        return self._submit("recent", (fold(room), limit, before, after))
+               after: Optional[int] = None, oldest: bool = False) -> Deferred:
+        return self._submit("recent", (fold(room), limit, before, after, oldest))
 
     def room(self, room: str) -> Deferred:
         return self._submit("room", (fold(room),))

@@ -35,6 +35,7 @@ class RowStream:
         self._db = db
         where = f"FROM {table} WHERE {owner} = ?"
         self._page = f"SELECT {columns} {where} AND id > ? AND id < ? ORDER BY id DESC LIMIT ?"
+        self._forward = f"SELECT {columns} {where} AND id > ? AND id < ? ORDER BY id LIMIT ?"
         self._one = f"SELECT {columns} {where} AND id = ?"
         self._delete = f"DELETE {where} AND id = ?"
         self._nth_newest = f"SELECT id {where} ORDER BY id DESC LIMIT 1 OFFSET ?"
@@ -42,21 +43,23 @@ class RowStream:
         self._prefix = f"DELETE {where} AND id < ?"
 
     def page(self, owner: object, last_id: int, pruned_below: int, limit: int,
-             before: Optional[int], after: Optional[int]) -> Page:
+             before: Optional[int], after: Optional[int], oldest: bool = False) -> Page:
         """
-        The newest C{limit} rows with C{after < id < before}, oldest first,
-        and whether matching rows were left out or (for C{after}) pruned.
+        The newest C{limit} rows with C{after < id < before} (C{oldest}:
+        the oldest C{limit}), oldest first, and whether matching rows were
+        left out or (for C{after}) pruned.
         """
         limit = max(0, limit)
         rows = self._db.execute(
-            self._page,
+            self._forward if oldest else self._page,
             (owner, -1 if after is None else after, last_id + 1 if before is None else before, limit + 1),
         ).fetchall()
         more = len(rows) > limit
         if after is not None and after + 1 < pruned_below:
             more = True  # some of what was asked for is already pruned
         kept = rows[:limit]
-        kept.reverse()
+        if not oldest:
+            kept.reverse()
         return kept, more
 
     def one(self, owner: object, id: int) -> Optional[tuple]:
@@ -116,13 +119,20 @@ class EventStream:
         self.last_id = self.pruned_below = 0
         self.events: Deque[Event] = deque()
 
-    def page(self, limit: int, before: Optional[int], after: Optional[int]) -> Tuple[List[Event], bool]:
-        """The newest C{limit} events with C{after < id < before}, and whether more matched or was pruned."""
+    def page(self, limit: int, before: Optional[int], after: Optional[int],
+             oldest: bool = False) -> Tuple[List[Event], bool]:
+        """
+        The newest C{limit} events with C{after < id < before} (C{oldest}:
+        the oldest C{limit}), oldest first, and whether more matched or was
+        pruned.
+        """
         rows = [e for e in self.events if (before is None or e.id < before) and (after is None or e.id > after)]
         more = len(rows) > limit
         if after is not None and after + 1 < self.pruned_below:
             more = True  # some of what was asked for is already pruned
-        return (rows[-limit:] if limit > 0 else [], more)
+        if limit <= 0:
+            return [], more
+        return (rows[:limit] if oldest else rows[-limit:]), more
 
     def find(self, id: int) -> int:
         """The index of event C{id}, or -1."""

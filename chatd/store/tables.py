@@ -112,11 +112,11 @@ class Tables(AccountTables, ModerationTables):
         return (r.last_id, ts, True)
 
     def recent(self, key: str, limit: int, before: Optional[int],
-               after: Optional[int]) -> Tuple[List[Event], bool]:
+               after: Optional[int], oldest: bool = False) -> Tuple[List[Event], bool]:
         r = self._rooms.get(key)
         if r is None:
             return ([], False)
-        rows, more = self._messages.page(r.rid, r.last_id, r.pruned_below, limit, before, after)
+        rows, more = self._messages.page(r.rid, r.last_id, r.pruned_below, limit, before, after, oldest)
         return ([stored(t, r.name, nick, text, id, ts, cid) for t, nick, text, id, ts, cid in rows], more)
 
     def message(self, key: str, id: int) -> Optional[Event]:

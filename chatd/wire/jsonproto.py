@@ -13,6 +13,7 @@ encoding again.
 """
 
 import json
+import math
 import time
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -51,6 +52,16 @@ def _ref_of(obj: Dict[str, Any]) -> Union[str, int, None]:
     if isinstance(ref, int) and abs(ref) >= 2**53:
         raise BadCommand('"ref" is out of range; use a smaller integer or a string.')
     return ref
+
+
+def _finite(name: str, value: Any) -> float:
+    """A number field (a time in POSIX seconds): any finite JSON number."""
+    try:
+        if not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value):
+            return float(value)
+    except OverflowError:  # an integer too large for a float
+        pass
+    raise BadCommand(f'"{name}" must be a number (a time in seconds since 1970).')
 
 
 def decode_command(data: Union[bytes, str]) -> Tuple[cmd.Command, Ref]:
@@ -96,6 +107,8 @@ def decode_command(data: Union[bytes, str]) -> Tuple[cmd.Command, Ref]:
             if kind_of is int:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
                     raise BadCommand(f'"{name}" must be a whole number of 0 or more.')
+            elif kind_of is float:
+                value = _finite(name, value)
             elif not isinstance(value, str):
                 raise BadCommand(f'"{name}" must be a string.')
             args[name] = value

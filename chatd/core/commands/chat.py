@@ -93,13 +93,21 @@ class Rooms(Command):
 
 @_command
 class History(Command):
-    """A page of a room's stored messages: the newest C{limit} below C{before}."""
+    """
+    A page of a room's stored messages: the newest C{limit} below
+    C{before}, or with C{after} the oldest C{limit} above it (paging
+    forward).  C{after_ts} and C{before_ts} (POSIX seconds) bound the page
+    by the messages' time instead of (or as well as) their ids.
+    """
 
     name: ClassVar[str] = "history"
     needs_room: ClassVar[bool] = True
     room: Optional[str] = None
     limit: Optional[int] = None
     before: Optional[int] = None
+    after: Optional[int] = None
+    after_ts: Optional[float] = None
+    before_ts: Optional[float] = None
 
 
 @_command
