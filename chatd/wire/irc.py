@@ -34,10 +34,6 @@ class IrcSyntaxError(ValueError):
     """
 
 
-def _no_tags() -> Mapping[str, str]:
-    return _NO_TAGS
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     """
@@ -47,7 +43,7 @@ class Message:
     command: str
     params: Tuple[str, ...] = ()
     source: Optional[str] = None
-    tags: Mapping[str, str] = field(default_factory=_no_tags)
+    tags: Mapping[str, str] = field(default_factory=lambda: _NO_TAGS)
 
 
 # -- tags -------------------------------------------------------------------
@@ -247,7 +243,7 @@ class LineDecoder:
                 if newline != -1 and end - start <= room:
                     self._complete(out)
                 else:
-                    problem = self._overflow()
+                    problem = self._too_long(False)
                     if problem:
                         out.append(problem)
                         self._buffer.clear()
@@ -259,27 +255,21 @@ class LineDecoder:
             start = newline + 1
         return out
 
-    def _tooLong(self, tags: bool) -> LineTooLongError:
-        if tags:
-            return LineTooLongError(f"the line's message tags are longer than {self.max_tags} bytes")
-        return LineTooLongError(f"the line is longer than {self.max_rest} bytes")
-
-    def _overflow(self) -> Optional[LineTooLongError]:
+    def _too_long(self, finished: bool) -> Optional[LineTooLongError]:
         """
-        Whether the unfinished line in the buffer is already too long,
-        whatever comes next.
+        Whether the line in the buffer is too long; an unfinished one is if
+        it would be whatever comes next.
         """
         buf = self._buffer
-        rest_starts = 0
+        rest = 0
         if buf[:1] == b"@":
             space = buf.find(b" ")
-            if space == -1:
-                return self._tooLong(True) if len(buf) >= self.max_tags else None
-            if space + 1 > self.max_tags:
-                return self._tooLong(True)
-            rest_starts = space + 1
-        if len(buf) - rest_starts >= self.max_rest:
-            return self._tooLong(False)
+            rest = len(buf) + 1 if space == -1 else space + 1
+            if rest > self.max_tags:
+                return LineTooLongError(f"the line's message tags are longer than {self.max_tags} bytes")
+        # Count the CRLF, or at least the LF still to come.
+        if len(buf) - rest + (2 if finished else 1) > self.max_rest:
+            return LineTooLongError(f"the line is longer than {self.max_rest} bytes")
         return None
 
     def _complete(self, out: List[Union[str, IrcInputError]]) -> None:
@@ -287,21 +277,14 @@ class LineDecoder:
         if buf[-1:] == b"\r":
             del buf[-1:]
         if buf:
-            rest_starts = 0
-            problem: Union[str, IrcInputError, None] = None
-            if buf[:1] == b"@":
-                space = buf.find(b" ")
-                rest_starts = len(buf) if space == -1 else space + 1
-                if rest_starts > self.max_tags:
-                    problem = self._tooLong(True)
-            if problem is None and len(buf) - rest_starts + 2 > self.max_rest:
-                problem = self._tooLong(False)
-            if problem is None:
+            problem = self._too_long(True)
+            if problem is not None:
+                out.append(problem)
+            else:
                 try:
-                    problem = buf.decode("utf-8")
+                    out.append(buf.decode("utf-8"))
                 except UnicodeDecodeError as e:
-                    problem = InvalidUTF8Line(f"the line is not valid UTF-8 (byte {e.start + 1} is wrong)")
-            out.append(problem)
+                    out.append(InvalidUTF8Line(f"the line is not valid UTF-8 (byte {e.start + 1} is wrong)"))
         buf.clear()
 
 

@@ -298,6 +298,34 @@ def test_decoder_memory_is_bounded(chunks, max_tags, max_rest):
         assert decoder.buffered <= max_tags + max_rest
 
 
+def _outcome(items: List) -> List:
+    return [item.code if isinstance(item, IrcInputError) else item for item in items]
+
+
+@given(
+    st.lists(st.one_of(
+        st.text(_text, max_size=60),
+        st.binary(max_size=60).filter(lambda b: b"\n" not in b),
+    ), max_size=12),
+    st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=12, max_size=12),
+    st.lists(st.integers(0, 2000), max_size=10),
+)
+def test_decoder_chunking_does_not_matter(lines, ends, cuts):
+    """
+    However the network cuts the stream, the same lines (and the same
+    refusals) come out, in order.
+    """
+    stream = b"".join((item.encode() if isinstance(item, str) else item) + end for item, end in zip(lines, ends))
+    whole = LineDecoder(max_tags=30, max_rest=40).feed(stream)
+    decoder = LineDecoder(max_tags=30, max_rest=40)
+    chunked = []
+    previous = 0
+    for cut in sorted(set(cuts)) + [len(stream)]:
+        chunked.extend(decoder.feed(stream[previous:cut]))
+        previous = max(previous, cut)
+    assert _outcome(chunked) == _outcome(whole)
+
+
 def test_decoder_invalid_utf8_then_recovers():
     decoder = LineDecoder()
     out = decoder.feed(b"PRIVMSG #r :caf\xe9\r\nPRIVMSG #r :caf\xc3\xa9\r\n")
@@ -310,7 +338,8 @@ def test_decoder_invalid_utf8_then_recovers():
 
 
 @pytest.mark.parametrize("raw, clean", [
-    ("\x02bold\x02 \x1ditalic\x1d \x1funder\x1f \x1estrike\x1e \x11mono\x11 \x16rev\x16\x0f.", "bold italic under strike mono rev."),
+    ("\x02bold\x02 \x1ditalic\x1d \x1funder\x1f \x1estrike\x1e \x11mono\x11 \x16rev\x16\x0f.",
+     "bold italic under strike mono rev."),
     ("\x0312,4text", "text"),
     ("\x034red\x03 plain", "red plain"),
     ("\x03,text", ",text"),
@@ -361,6 +390,7 @@ def _joins(ch: str) -> bool:
 )
 @example("a" * 10 + " b", 10)
 @example(" " * 9, 4)
+@example("00\U0001f3fb", 5)
 def test_split_text_invariants(text, budget):
     """
     The parts join back to the text, each fits the budget, none is empty;
@@ -377,14 +407,15 @@ def test_split_text_invariants(text, budget):
         window = rest[:budget]
         if b" " in window:
             assert encoded == window[:window.rfind(b" ") + 1]
-        elif not any(_joins(ch) for ch in window.decode(errors="ignore")):
+        elif not any(_joins(ch) for ch in rest[:budget + 4].decode(errors="ignore")):
             assert len(encoded) > budget - 4
         rest = rest[len(encoded):]
     assert len(parts[-1].encode()) <= budget
 
 
 @given(
-    st.lists(st.sampled_from(["a", "e\u0301", "\u00e9", "\U0001f44d\U0001f3fd", "\u4e2d", "o\u0308\u0301"])).map("".join),
+    st.lists(st.sampled_from(["a", "e\u0301", "\u00e9", "\U0001f44d\U0001f3fd", "\u4e2d", "o\u0308\u0301"]))
+    .map("".join),
     st.integers(8, 40),
 )
 def test_split_text_keeps_characters_whole(text, budget):
