@@ -18,6 +18,7 @@ from chatd.core.rules import Rules
 
 DEFAULT_LINES = "tcp:2323:interface=127.0.0.1"
 DEFAULT_WEB = "tcp:8080:interface=127.0.0.1"
+DEFAULT_IRC = "tcp:6667:interface=127.0.0.1"
 
 
 class ConfigError(Exception):
@@ -58,6 +59,18 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class IrcConfig:
+    """The IRC front end (docs/irc.md): its listeners and what IRC clients are told."""
+
+    listen: Tuple[str, ...] = ()
+    #: The network name in ISUPPORT (NETWORK=); empty: [server] name.
+    network: str = ""
+    #: Seconds of silence before chatd sends a PING, and then waits for its PONG.
+    ping_interval: int = 90
+    ping_timeout: int = 60
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Several nodes sharing rooms through Redis (docs/cluster.md); off while C{redis} is empty."""
 
@@ -95,6 +108,7 @@ class Config:
     #: is disconnected (it reads too slowly to keep up).
     sendq: int = 262144
     web: WebConfig = field(default_factory=WebConfig)
+    irc: IrcConfig = field(default_factory=IrcConfig)
     #: SQLite history file; ":memory:" keeps history in memory only.
     db: str = "chatd.sqlite3"
     durability: str = "normal"
@@ -117,8 +131,11 @@ class Config:
     def web_listeners(self) -> Tuple[str, ...]:
         return self.web.listen or (DEFAULT_WEB,)
 
+    def irc_listeners(self) -> Tuple[str, ...]:
+        return self.irc.listen or (DEFAULT_IRC,)
 
-#: (section, key) -> (where it goes, kind).  Where: "top", "web" or "rules".
+
+#: (section, key) -> (where it goes, kind).  Where: "top", "web", "irc", "rules" or "cluster".
 _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("server", "name"): ("top", "name", "str"),
     ("server", "motd"): ("top", "motd", "str"),
@@ -170,6 +187,10 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("web", "backlog"): ("web", "backlog", "int"),
     ("web", "max_body"): ("web", "max_body", "int"),
     ("web", "cors_origins"): ("web", "cors_origins", "list"),
+    ("irc", "listen"): ("irc", "listen", "list"),
+    ("irc", "network"): ("irc", "network", "str"),
+    ("irc", "ping_interval"): ("irc", "ping_interval", "int"),
+    ("irc", "ping_timeout"): ("irc", "ping_timeout", "int"),
     ("cluster", "redis"): ("cluster", "redis", "str"),
     ("cluster", "password"): ("cluster", "password", "str"),
     ("cluster", "username"): ("cluster", "username", "str"),
@@ -253,10 +274,10 @@ def parse(text: str, source: str = "tap.cfg") -> Dict[Tuple[str, str], object]:
 def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) -> Config:
     """Apply parsed values over C{base} (the defaults) and check the result."""
     config = base or Config()
-    top, web, rules, cluster = {}, {}, {}, {}
+    top, web, irc, rules, cluster = {}, {}, {}, {}, {}
     for (section, key), value in values.items():
         where, name, _ = _KEYS[(section, key)]
-        {"top": top, "web": web, "rules": rules, "cluster": cluster}[where][name] = value
+        {"top": top, "web": web, "irc": irc, "rules": rules, "cluster": cluster}[where][name] = value
     try:
         new_rules = replace(config.rules, **rules)
     except ValueError as e:
@@ -267,7 +288,7 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
             raise ConfigError(f"[limits]/[history]: {e}")
         (section, key), = where
         raise ConfigError(f"[{section}] {key} = {rules.get(name, '')}: must {why.rstrip('.')}.")
-    config = replace(config, web=replace(config.web, **web), rules=new_rules,
+    config = replace(config, web=replace(config.web, **web), irc=replace(config.irc, **irc), rules=new_rules,
                      cluster=replace(config.cluster, **cluster), **top)
     if config.log_level:
         from chatd.logsetup import parse_levels
@@ -325,10 +346,11 @@ def describe(config: Config) -> List[str]:
     sections in its order, its key names), so an operator can find and
     edit each one.  L{_KEYS} says which setting is which.
     """
-    order = ["server", "lines", "web", "history", "limits", "accounts", "metrics", "admin", "log", "cluster"]
+    order = ["server", "lines", "web", "irc", "history", "limits", "accounts", "metrics", "admin", "log", "cluster"]
     order += [s for s in dict.fromkeys(s for s, _ in _KEYS) if s not in order]
-    effective = {("lines", "listen"): config.lines_listeners(), ("web", "listen"): config.web_listeners()}
-    holders = {"top": config, "web": config.web, "rules": config.rules, "cluster": config.cluster}
+    effective = {("lines", "listen"): config.lines_listeners(), ("web", "listen"): config.web_listeners(),
+                 ("irc", "listen"): config.irc_listeners()}
+    holders = {"top": config, "web": config.web, "irc": config.irc, "rules": config.rules, "cluster": config.cluster}
     out: List[str] = []
     for section in order:
         out.append(f"[{section}]")

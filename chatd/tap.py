@@ -17,7 +17,7 @@ from chatd import endpoints
 
 
 class Options(usage.Options):
-    synopsis = "[--config FILE] [--lines ENDPOINT]... [--web ENDPOINT]... [--db PATH]"
+    synopsis = "[--config FILE] [--lines ENDPOINT]... [--web ENDPOINT]... [--irc ENDPOINT]... [--db PATH]"
     longdesc = (
         "Run chatd. Settings come from the built-in defaults, then the --config "
         "file (INI, see tap.cfg), then these options. Listeners given here "
@@ -37,6 +37,7 @@ class Options(usage.Options):
         super().__init__()
         self["lines"] = []
         self["web"] = []
+        self["irc"] = []
 
     def opt_lines(self, endpoint: str) -> None:
         """Listen for telnet/nc users on ENDPOINT (repeatable) [default: tcp:2323:interface=127.0.0.1]."""
@@ -46,12 +47,18 @@ class Options(usage.Options):
         """Serve the browser client, /ws and /api/ on ENDPOINT (repeatable) [default: tcp:8080:interface=127.0.0.1]."""
         self["web"].append(endpoint)
 
+    def opt_irc(self, endpoint: str) -> None:
+        """Serve IRC clients on ENDPOINT (repeatable) [default: tcp:6667:interface=127.0.0.1]."""
+        self["irc"].append(endpoint)
+
     def postOptions(self) -> None:
         overrides = {}
         if self["lines"]:
             overrides[("lines", "listen")] = tuple(self["lines"])
         if self["web"]:
             overrides[("web", "listen")] = tuple(self["web"])
+        if self["irc"]:
+            overrides[("irc", "listen")] = tuple(self["irc"])
         if self["db"] is not None:
             overrides[("history", "db")] = self["db"]
         if self["metrics"] is not None:
@@ -82,7 +89,7 @@ def check_endpoints(config: cfg.Config, adopt_systemd: bool = True) -> None:
     from twisted.internet.endpoints import serverFromString
 
     known = endpoint_types()
-    kinds = [("lines", config.lines_listeners()), ("web", config.web_listeners())]
+    kinds = [("lines", config.lines_listeners()), ("web", config.web_listeners()), ("irc", config.irc_listeners())]
     kinds += [(kind, (value,)) for kind, value in (("metrics", config.metrics), ("admin", config.admin)) if value]
     for kind, descriptions in kinds:
         for description in descriptions:

@@ -168,7 +168,7 @@ def test_a_listener_that_cannot_start_is_named_in_words(tmp_path):
         for args, message in cases:
             proc = subprocess.run(
                 [TWISTD, "--nodaemon", "--pidfile=", "chatd", "--lines", "tcp:0:interface=127.0.0.1",
-                 "--web", "tcp:0:interface=127.0.0.1", "--db", ":memory:", *args],
+                 "--web", "tcp:0:interface=127.0.0.1", "--irc", "tcp:0:interface=127.0.0.1", "--db", ":memory:", *args],
                 cwd=tmp_path, capture_output=True, text=True, timeout=20,
             )
             assert proc.returncode != 0

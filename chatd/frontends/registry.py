@@ -63,8 +63,9 @@ class FrontEnd:
 def front_ends() -> Tuple[FrontEnd, ...]:
     """Every front end chatd has (imported here, so the service imports none of them)."""
     from chatd.admin.protocol import FRONT_END as admin
+    from chatd.frontends.irc import FRONT_END as irc
     from chatd.frontends.lines import FRONT_END as lines
     from chatd.frontends.web import FRONT_END as web
     from chatd.metrics import FRONT_END as metrics
 
-    return (lines, web, metrics, admin)
+    return (lines, irc, web, metrics, admin)

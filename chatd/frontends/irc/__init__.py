@@ -1,0 +1,201 @@
+# -*- test-case-name: tests.frontends.test_irc_protocol -*-
+"""
+The IRC front end: irssi, WeeChat, HexChat and irc-framework on
+C{[irc] listen}, and browser IRC clients (gamja, Kiwi IRC) at C{/irc} on
+the web listener (L{chatd.frontends.irc.websocket}).
+
+Bytes go through L{chatd.wire.irc.LineDecoder} and the handlers of
+L{chatd.frontends.irc.commands} into core commands; events come back
+rendered once per capability profile (L{chatd.frontends.irc.render}).
+docs/irc.md says what clients see.
+"""
+
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from chatd.core.interfaces import ISink
+from chatd.frontends import peers
+from chatd.frontends.gate import MESSAGES, Refusal
+from chatd.frontends.handshake import is_secure
+from chatd.frontends.irc.connection import IrcConnection
+from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
+from chatd.frontends.registry import Built, FrontEnd
+from chatd.wire import irc
+
+log = Logger(namespace="chatd.irc")
+
+
+class Away:
+    """
+    Away messages of this node's IRC users (chatd's core has no away
+    state yet: other front ends neither set nor see it).
+    """
+
+    def __init__(self) -> None:
+        self._by_session: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    def set(self, session, text: Optional[str]) -> None:
+        if text:
+            self._by_session[session] = text
+        else:
+            self._by_session.pop(session, None)
+
+    def of(self, hub, nick: str) -> Optional[str]:
+        session = hub.find(nick)
+        return self._by_session.get(session) if session is not None else None
+
+    def nicks(self) -> List[str]:
+        return [s.nick for s in self._by_session if s.nick and not s.closed]
+
+
+@dataclass
+class IrcSettings:
+    """What every IRC connection of one daemon shares; a reload changes it in place."""
+
+    hub: object
+    clock: object
+    server: str
+    network: str
+    motd: Callable[[], str]
+    ping_interval: float = 90
+    ping_timeout: float = 60
+    registration_timeout: float = 60
+    started: float = field(default_factory=time.time)
+    away: Away = field(default_factory=Away)
+    turn: object = None
+    send_limit: SendLimit = field(default_factory=lambda: SendLimit(262144))
+
+
+_settings: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def settings_for(config, shared) -> IrcSettings:
+    """The one L{IrcSettings} of a daemon's hub (the IRC listeners and C{/irc} share it)."""
+    hub = shared.hub
+    found = _settings.get(hub)
+    if found is None:
+        motd = {"text": config.motd}
+        found = _settings[hub] = IrcSettings(
+            hub=hub, clock=hub.clock, server=hub.name, network=config.irc.network or hub.name,
+            motd=lambda: motd["text"], turn=shared.turn,
+        )
+        found.motd_holder = motd
+    apply(found, config)
+    return found
+
+
+def apply(settings: IrcSettings, config) -> None:
+    settings.network = config.irc.network or settings.server
+    settings.ping_interval = config.irc.ping_interval
+    settings.ping_timeout = config.irc.ping_timeout
+    settings.registration_timeout = config.registration_timeout
+    settings.motd_holder["text"] = config.motd
+    settings.send_limit.bytes = config.sendq
+
+
+@implementer(ISink)
+class IrcMember(IrcConnection, Protocol):
+    """One IRC client on a TCP or TLS connection."""
+
+    outbox: Optional[Outbox] = None
+    gate_host: Optional[str] = None
+
+    def connectionMade(self) -> None:
+        settings = self.settings = self.factory.settings
+        address = self.transport.getPeer()
+        self.peer = peers.describe(address)
+        self.decoder = irc.LineDecoder()
+        self.outbox = Outbox(self.transport, settings.send_limit, self._too_slow, settings.turn,
+                             settings.hub.stats, "bytes_out:irc")
+        secure = peers.is_local(address) or is_secure(self.transport)
+        self.session = settings.hub.connect(self, peer=self.peer, frontend="irc", host=peers.host_of(address),
+                                            secure=secure)
+        log.info("irc connection from {peer}", peer=self.peer)
+        self.start()
+
+    def dataReceived(self, data: bytes) -> None:
+        for item in self.decoder.feed(data):
+            if self.session is None or self.session.closed:
+                return
+            if isinstance(item, str):
+                self.line_received(item, len(item) + 2)
+            else:
+                self.input_failed(item)
+
+    def send(self, data: bytes) -> None:
+        if self.outbox is not None:
+            self.outbox.write(data)
+
+    def send_event(self, event) -> None:
+        data = event.encoded(self.renderer.render)
+        if data and self.outbox is not None:
+            self.outbox.write(data)
+
+    def close_connection(self) -> None:
+        if self.outbox is not None:
+            self.outbox.loseConnection()
+
+    def _too_slow(self, queued: int) -> None:
+        self.settings.hub.stats["slow_dropped"] += 1
+        log.warn("Disconnecting {nick} ({peer}): over {bound} bytes waiting to be sent; it reads too slowly",
+                 nick=self.session.logname if self.session else "a client", peer=self.peer,
+                 bound=self.settings.send_limit.bytes)
+
+    def connectionLost(self, reason) -> None:
+        self.stopped()
+        if self.gate_host is not None and self.factory.gate is not None:
+            self.factory.gate.release(self.gate_host)
+            self.gate_host = None
+        if self.session is not None:
+            why = "Connection closed"
+            if self.outbox is not None and self.outbox.overflowed:
+                why = "Too slow to receive messages"
+            self.session.close(why)
+        log.info("irc connection from {peer} closed", peer=getattr(self, "peer", "?"))
+
+
+class IrcFactory(SendLimited, Factory):
+    """Builds L{IrcMember}s; connections count against the gate here, as line connections do."""
+
+    protocol = IrcMember
+    noisy = False
+    gate = None
+
+    def __init__(self, settings: IrcSettings) -> None:
+        self.settings = settings
+        self.send_limit = settings.send_limit
+
+    def buildProtocol(self, addr):
+        host = getattr(addr, "host", None)
+        if self.gate is not None and host is not None:
+            reason = self.gate.admit(host)
+            if reason is not None:
+                log.info("Refused an irc connection from {peer}: {reason}", peer=host, reason=reason)
+                return Refusal(irc.line("ERROR", f"Closing link: {reason}: {MESSAGES[reason]}").encode() + b"\r\n")
+        member = super().buildProtocol(addr)
+        member.gate_host = host
+        return member
+
+
+def build(config, shared) -> Built:
+    """The IRC front end on every C{[irc] listen} endpoint."""
+    settings = settings_for(config, shared)
+    factory = IrcFactory(settings)
+    factory.gate = shared.gate
+
+    def reload(old, new) -> List[str]:
+        apply(settings, new)
+        return ["irc settings updated"] if (old.irc, old.motd) != (new.irc, new.motd) else []
+
+    return Built(factory, reload)
+
+
+FRONT_END = FrontEnd("irc", lambda config: config.irc_listeners(), build)
+
+__all__ = ["FRONT_END", "IrcMember", "IrcFactory", "IrcSettings", "settings_for", "Dict"]

@@ -1,0 +1,341 @@
+# -*- test-case-name: tests.frontends.test_irc_protocol -*-
+"""
+IRC commands of a registered client, as core commands.
+
+Each handler reads an IRC message, hands the core the command that means
+the same (L{chatd.frontends.irc.connection.IrcConnection.core}), and
+answers in IRC's numerics.  No chat rule is decided here: who may join,
+speak, kick or set a mode is the core's answer, told in IRC's words.
+"""
+
+from typing import List, Optional
+
+from chatd.core import commands as cmd
+from chatd.core.errors import InvalidMask, Usage
+from chatd.core.text import fold
+from chatd.frontends.irc import replies as r
+from chatd.frontends.irc.chathistory import chathistory
+from chatd.frontends.irc.events import joined
+from chatd.wire import irc
+
+
+def _need(conn, message, count: int) -> bool:
+    if len(message.params) < count:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NEEDMOREPARAMS, message.command,
+                                                   "Not enough parameters")])
+        return False
+    return True
+
+
+def _text(raw: str) -> str:
+    """What an IRC client typed, as chatd text: mIRC formatting stripped (the core refuses control characters)."""
+    return irc.strip_formatting(raw)
+
+
+# -- rooms ------------------------------------------------------------------------------------------
+
+
+def join(conn, message) -> None:
+    if not _need(conn, message, 1):
+        return
+    if message.params[0] == "0":  # JOIN 0: part every room
+        for room in list(conn.session.rooms.values()):
+            conn.core(cmd.Part(room=room.name), "PART", room.name)
+        return
+    keys = message.params[1].split(",") if len(message.params) > 1 else []
+    for n, room in enumerate(message.params[0].split(",")):
+        if not room:
+            continue
+        key = fold(room)
+        if key in conn.joining or key in conn.session.rooms:
+            continue  # already there (or on the way): IRC servers say nothing
+        d = conn.core(cmd.Join(room=room, key=keys[n] if n < len(keys) and keys[n] else None), "JOIN", room)
+        # The core delivers the room's members event while joining; if it
+        # did not reach this connection, its answer does the same.
+        d.addCallback(lambda members, key=key: joined(conn, key, members) if members is None or key in conn.joining
+                      else None)
+
+
+def part(conn, message) -> None:
+    if not _need(conn, message, 1):
+        return
+    reason = _text(message.params[1]) if len(message.params) > 1 else None
+    for room in message.params[0].split(","):
+        if room:
+            conn.core(cmd.Part(room=room, reason=reason or None), "PART", room)
+
+
+def topic(conn, message) -> None:
+    if not _need(conn, message, 1):
+        return
+    room = message.params[0]
+    if len(message.params) == 1:
+        d = conn.core(cmd.Topic(room=room), "TOPIC", room)
+        d.addCallback(lambda event: event and conn.reply(message, conn.replies.topic(conn.me, event)))
+        return
+    conn.core(cmd.Topic(room=room, topic=_text(message.params[1])), "TOPIC", room)
+
+
+def names(conn, message) -> None:
+    if not message.params:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ENDOFNAMES, "*", "End of /NAMES list.")])
+        return
+    room = message.params[0].split(",")[0]
+    d = conn.core(cmd.Who(room=room), "NAMES", room)
+    d.addCallback(lambda members: members and conn.reply(message, conn.replies.names(
+        conn.me, members, "multi-prefix" in conn.caps, "userhost-in-names" in conn.caps)))
+
+
+def who(conn, message) -> None:
+    if not _need(conn, message, 1):
+        return
+    mask = message.params[0]
+    whox = None
+    if len(message.params) > 1 and message.params[1].startswith("%"):
+        fields, _, token = message.params[1][1:].partition(",")
+        whox = (fields, token or "0")
+    away = conn.settings.away.nicks()
+    if mask.startswith("#"):
+        d = conn.core(cmd.Who(room=mask), "WHO", mask)
+        d.addCallback(lambda members: conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away))
+                      if members is not None else None)
+        return
+
+    def found(whois):
+        from chatd.core import events as ev
+
+        if whois is None:
+            conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ENDOFWHO, mask, "End of /WHO list.")])
+            return
+        members = ev.Members(room=whois.rooms[0] if whois.rooms else "*", nicks=(whois.nick,), ts=whois.ts)
+        conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away))
+
+    conn.core(cmd.Whois(nick=mask), "WHO", mask).addCallback(found)
+
+
+def whois(conn, message) -> None:
+    if not _need(conn, message, 1):
+        return
+    target = message.params[-1].split(",")[0]
+
+    def found(event):
+        if event is None:
+            conn.lines([conn.replies.numeric(conn.me, r.RPL_ENDOFWHOIS, target, "End of /WHOIS list.")])
+            return
+        conn.reply(message, conn.replies.whois(conn.me, event, conn.settings.away.of(conn.session.hub, event.nick)))
+
+    conn.core(cmd.Whois(nick=target), "WHOIS", target).addCallback(found)
+
+
+def list_rooms(conn, message) -> None:
+    d = conn.core(cmd.Rooms(), "LIST")
+    d.addCallback(lambda rooms: rooms and conn.reply(message, conn.replies.rooms(conn.me, rooms)))
+
+
+def kick(conn, message) -> None:
+    if not _need(conn, message, 2):
+        return
+    room = message.params[0]
+    reason = _text(message.params[2]) if len(message.params) > 2 else None
+    for nick in message.params[1].split(","):
+        if nick:
+            conn.core(cmd.Kick(room=room, nick=nick, reason=reason or None), "KICK", nick)
+
+
+def invite(conn, message) -> None:
+    if not _need(conn, message, 2):
+        return
+    nick, room = message.params[0], message.params[1]
+    d = conn.core(cmd.Invite(room=room, nick=nick), "INVITE", nick)
+    d.addCallback(lambda result: conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_INVITING, nick, room)])
+                  if result is not None else None)
+
+
+# -- talking --------------------------------------------------------------------------------------------
+
+
+def privmsg(conn, message) -> None:
+    verb = message.command
+    if not message.params:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NORECIPIENT, f"No recipient given ({verb})")])
+        return
+    if len(message.params) < 2 or not message.params[1]:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NOTEXTTOSEND, "No text to send")])
+        return
+    target, raw = message.params[0], message.params[1]
+    if "," in target:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_TOOMANYTARGETS, target,
+                                                   "Too many targets: one per message")])
+        return
+    action = False
+    found = irc.ctcp(raw)
+    if found is not None:
+        verb_ctcp, rest = found
+        if verb_ctcp != "ACTION":
+            return  # CTCP queries (VERSION, PING, ...) have nobody to answer them in chatd
+        action, raw = True, rest
+    text = _text(raw)
+    label = conn.label_of(message)
+    if target.startswith("#"):
+        cid = None
+        if label is not None and "echo-message" in conn.caps:
+            cid = conn.echo_label(label)
+        kind = cmd.Action if action else cmd.Say
+        d = conn.core(kind(room=target, text=text, cid=cid), verb, target)
+        if label is not None and "echo-message" not in conn.caps:
+            d.addCallback(lambda result: conn.reply(message, []) if result is not None else None)
+        return
+    if action:
+        text = f"* {conn.session.nick} {text}"
+    conn.sent_privates.append((fold(target), text))
+    d = conn.core(cmd.Msg(to=target, text=text), verb, target)
+    d.addCallback(lambda result: conn.reply(message, []) if result is not None and label is not None else None)
+    d.addCallback(lambda _: _tell_away(conn, target))
+
+
+def _tell_away(conn, target: str) -> None:
+    away = conn.settings.away.of(conn.session.hub, target)
+    if away:
+        conn.lines([conn.replies.numeric(conn.me, r.RPL_AWAY, target, away)])
+
+
+def tagmsg(conn, message) -> None:
+    """Client-only tags (typing, reactions) are not relayed yet: accepted and dropped."""
+
+
+# -- who I am ---------------------------------------------------------------------------------------------
+
+
+def nick(conn, message) -> None:
+    if not message.params or not message.params[0]:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NONICKNAMEGIVEN, "No nickname given")])
+        return
+    new = message.params[0]
+    conn.core(cmd.Nick(nick=new), "NICK", new)
+
+
+def away(conn, message) -> None:
+    text = _text(message.params[0]).strip()[:200] if message.params else ""
+    conn.settings.away.set(conn.session, text or None)
+    if text:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_NOWAWAY, "You have been marked as being away")])
+    else:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_UNAWAY, "You are no longer marked as being away")])
+
+
+def user_mode(conn, message) -> None:
+    target = message.params[0]
+    if fold(target) != fold(conn.me):
+        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_USERSDONTMATCH, "Can't change mode for other users")])
+        return
+    if len(message.params) == 1:
+        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_UMODEIS, "+" + "".join(sorted(conn.umodes)))])
+        return
+    sign, changed = "+", []
+    for flag in message.params[1]:
+        if flag in "+-":
+            sign = flag
+        elif flag in "iwB":
+            before = flag in conn.umodes
+            (conn.umodes.add if sign == "+" else conn.umodes.discard)(flag)
+            if before != (flag in conn.umodes):
+                changed.append(sign + flag)
+        else:
+            conn.lines([conn.replies.numeric(conn.me, r.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")])
+    if changed:
+        conn.reply(message, [irc.line("MODE", conn.me, "".join(changed), source=conn.renderer.source(conn.me))])
+
+
+def mode(conn, message) -> None:
+    if not _need(conn, message, 1):
+        return
+    if not message.params[0].startswith("#"):
+        user_mode(conn, message)
+        return
+    from chatd.frontends.irc.modes import room_mode
+
+    room_mode(conn, message)
+
+
+def lusers(conn, message) -> None:
+    from chatd.frontends.irc.welcome import lusers as numerics
+
+    conn.reply(message, numerics(conn))
+
+
+def motd(conn, message) -> None:
+    from chatd.frontends.irc.welcome import motd as numerics
+
+    conn.reply(message, numerics(conn))
+
+
+def userhost(conn, message) -> None:
+    hub = conn.session.hub
+    found: List[str] = []
+    for nick in message.params[:5]:
+        session = hub.find(nick)
+        if session is not None and session.nick:
+            away = "-" if conn.settings.away.of(hub, session.nick) else "+"
+            found.append(f"{session.nick}={away}~{session.nick}@{conn.settings.server}")
+    conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_USERHOST, " ".join(found))])
+
+
+def ison(conn, message) -> None:
+    hub = conn.session.hub
+    words = " ".join(message.params).split()
+    online = [hub.find(nick).nick for nick in words if hub.find(nick) is not None]
+    conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ISON, " ".join(online))])
+
+
+def chatd_mask(mask: str) -> str:
+    """
+    An IRC ban mask as chatd's: C{nick!*@*} bans the nick pattern,
+    C{*!~nick@*} the same (chatd's user part is C{~} and the nick),
+    C{$a:account} or C{~a:account} the account, an address the address.
+
+    @raise InvalidMask: a mask that would ban everyone, or nobody.
+    """
+    if mask[:3].lower() in ("$a:", "~a:"):
+        return "~a:" + mask[3:]
+    if "!" not in mask and "@" not in mask:
+        return mask
+    nick, _, rest = mask.partition("!")
+    user, _, host = rest.partition("@")
+    if nick and set(nick) - set("*?"):
+        return nick
+    user = user.lstrip("~")
+    if user and set(user) - set("*?"):
+        return user
+    if host and any(c.isdigit() for c in host) and any(c in host for c in ".:") and "*" not in host:
+        return host
+    raise InvalidMask(f"{mask} would ban everyone: ban a nick (nick!*@*), an account ($a:account) or an address.")
+
+
+#: Answered by the front end itself (charged one flood token and run in
+#: order); every other handler hands the core commands that charge their own cost.
+LOCAL = frozenset({"AWAY", "LUSERS", "MOTD", "USERHOST", "ISON", "TAGMSG"})
+
+HANDLERS = {
+    "JOIN": join,
+    "PART": part,
+    "TOPIC": topic,
+    "NAMES": names,
+    "WHO": who,
+    "WHOIS": whois,
+    "LIST": list_rooms,
+    "KICK": kick,
+    "INVITE": invite,
+    "PRIVMSG": privmsg,
+    "NOTICE": privmsg,
+    "TAGMSG": tagmsg,
+    "NICK": nick,
+    "AWAY": away,
+    "MODE": mode,
+    "LUSERS": lusers,
+    "MOTD": motd,
+    "USERHOST": userhost,
+    "ISON": ison,
+    "CHATHISTORY": chathistory,
+}
+
+__all__ = ["HANDLERS", "LOCAL", "chatd_mask", "Usage", "Optional"]

@@ -1,0 +1,473 @@
+# -*- test-case-name: tests.frontends.test_irc_protocol -*-
+"""
+One IRC client, whatever carries its lines: registration, capabilities,
+SASL, keep-alive, and the core session's sink.
+
+L{IrcConnection} is a mixin for a Twisted protocol (TCP, TLS, the line port
+after it recognised an IRC opening) or an Autobahn one (C{/irc}); the
+protocol gives it lines as text and provides L{IrcConnection.send} (lines,
+CRLF-terminated, to write) and L{IrcConnection.send_event}.  The IRC
+commands themselves are in L{chatd.frontends.irc.commands}; every chat rule
+is the core's.
+"""
+
+from typing import Dict, List, Optional
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from chatd.core import commands as cmd
+from chatd.core import events as ev
+from chatd.core.errors import ChatError, Unavailable
+from chatd.frontends.irc import caps as capabilities
+from chatd.frontends.irc.events import new_sent
+from chatd.frontends.irc.render import Profile, renderer
+from chatd.frontends.irc.replies import (ERR_ALREADYREGISTERED, ERR_NEEDMOREPARAMS, ERR_NONICKNAMEGIVEN,
+                                         ERR_NOTREGISTERED, ERR_SASLABORTED, ERR_SASLALREADY, ERR_SASLFAIL,
+                                         ERR_UNKNOWNCOMMAND, RPL_LOGGEDIN, RPL_SASLMECHS, RPL_SASLSUCCESS, Replies)
+from chatd.wire import irc
+
+log = Logger(namespace="chatd.irc")
+
+#: Events held for a client that has not finished registering.
+HELD_MAX = 2000
+
+#: Commands a client may send before it is registered.
+BEFORE_REGISTRATION = frozenset({"CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"})
+
+
+class IrcConnection:
+    """
+    The IRC side of one client.  Subclasses set C{settings} (an
+    L{chatd.frontends.irc.IrcSettings}) and C{session} and call
+    L{start}, L{line_received}, L{input_failed} and L{stopped}.
+    """
+
+    session = None
+    settings = None
+    registered = False
+    nick_wanted: Optional[str] = None
+    user_given = False
+    negotiating = False
+    password: Optional[str] = None
+    sasl = None
+    logging_in: Optional[Deferred] = None
+    _ping_timer = None
+    _registration_timer = None
+    _awaiting_pong = False
+    size = 0
+    account: Optional[str] = None
+
+    def start(self) -> None:
+        self.caps: set = set()
+        self.cap_version = 0
+        self.held: List = []
+        #: Rooms being joined by this connection: the scrollback held until NAMES was sent.
+        self.joining: Dict[str, List] = {}
+        self.last_quit = None
+        #: Labels of PRIVMSGs waiting for their echo, by the cid chatd carries back.
+        self.echo_labels: Dict[str, str] = {}
+        self.sent_privates = new_sent()
+        self.umodes: set = set()
+        self._batches = 0
+        self.replies = Replies(self.settings.server)
+        self.renderer = renderer(self.settings.server, Profile())
+        clock = self.settings.clock
+        self._registration_timer = clock.callLater(self.settings.registration_timeout, self._registration_over)
+        self._ping_timer = clock.callLater(self.settings.ping_interval, self._ping)
+
+    # -- what the protocol provides ---------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def send_event(self, event) -> None:
+        """Write a fanned-out event, rendered once for every connection of this profile."""
+        raise NotImplementedError
+
+    def close_connection(self) -> None:
+        raise NotImplementedError
+
+    # -- writing -------------------------------------------------------------------------
+
+    def lines(self, lines: List[str]) -> None:
+        if lines:
+            self.send(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+
+    def numeric(self, number: str, *params: str) -> None:
+        self.lines([self.replies.numeric(self.session.nick if self.registered else self.nick_wanted, number,
+                                         *params)])
+
+    def fail(self, command: str, error: ChatError, target: Optional[str] = None) -> None:
+        """Tell the client a command failed, in IRC's words for chatd's error."""
+        nick = self.session.nick if self.registered else None
+        self.lines(self.replies.error(nick, command, error.code, error.message, target,
+                                      "standard-replies" in self.caps))
+
+    def label_of(self, message) -> Optional[str]:
+        """The client's label on C{message}, if it negotiated labeled-response."""
+        if "labeled-response" not in self.caps:
+            return None
+        return message.tags.get("label") or None
+
+    def reply(self, message, lines: List[str]) -> None:
+        """
+        Answer C{message}: as they are, or, when the client labelled it,
+        with its label (one line), in a C{labeled-response} batch (several),
+        or as C{ACK} (none).
+        """
+        label = self.label_of(message)
+        if label is None:
+            self.lines(lines)
+            return
+        server = self.settings.server
+        if not lines:
+            self.lines([irc.line("ACK", source=server, tags={"label": label})])
+        elif len(lines) == 1:
+            self.lines([_tagged(lines[0], {"label": label})])
+        else:
+            ref = self.batch_id()
+            self.lines([irc.line("BATCH", "+" + ref, "labeled-response", source=server, tags={"label": label})]
+                       + [_tagged(line, {"batch": ref}) for line in lines]
+                       + [irc.line("BATCH", "-" + ref, source=server)])
+
+    def echo_label(self, label: str) -> str:
+        """A cid for a labelled PRIVMSG, so its echo carries the label back."""
+        self._batches += 1
+        cid = f"irc-{self._batches}"
+        if len(self.echo_labels) < 256:
+            self.echo_labels[cid] = label
+        return cid
+
+    def batch_id(self) -> str:
+        self._batches += 1
+        return f"b{self._batches}"
+
+    @property
+    def me(self) -> str:
+        return self.session.nick or self.nick_wanted or "*"
+
+    # -- input -----------------------------------------------------------------------------
+
+    def line_received(self, text: str, size: int) -> None:
+        self._awaiting_pong = False
+        self._restart_ping()
+        try:
+            message = irc.parse(text)
+        except irc.IrcSyntaxError:
+            return  # an empty or tag-only line: nothing to do
+        verb = message.command
+        from chatd.frontends.irc.commands import HANDLERS, LOCAL
+
+        if not self.registered and verb not in BEFORE_REGISTRATION:
+            if verb in HANDLERS:
+                self.numeric(ERR_NOTREGISTERED, "You have not registered")
+            return
+        handler = _REGISTRATION.get(verb) or HANDLERS.get(verb)
+        self.size = size
+        if handler is None:
+            self._charge(size, lambda: self.numeric(ERR_UNKNOWNCOMMAND, verb[:32], "Unknown command"))
+        elif verb in _UNCHARGED:
+            handler(self, message)
+        elif verb in LOCAL or verb in _REGISTRATION:
+            # Answered here: charged one flood token, and run in order with
+            # what the client sent before (held input runs first).
+            self._charge(size, lambda: self._run(handler, message))
+        else:
+            # Made into core commands, each charged its own cost by the core.
+            self._run(handler, message)
+
+    def _charge(self, size: int, run) -> None:
+        """Run C{run} under the core's flood control, in order with the commands before it (fakelag)."""
+        self.session.submit(1, size, run)
+
+    def _run(self, handler, message) -> None:
+        try:
+            result = handler(self, message)
+        except ChatError as e:
+            self.fail(message.command, e)
+            return
+        except Exception:
+            log.failure("Handling {command} from {peer} failed; the client got FAIL INTERNAL",
+                        command=message.command, peer=self.peer)
+            self.fail(message.command, _internal())
+            return
+        if isinstance(result, Deferred):
+            result.addErrback(self._failed, message.command)
+
+    def core(self, command: cmd.Command, irc_command: str, target: Optional[str] = None) -> Deferred:
+        """
+        Hand a core command to the session (which charges its flood cost
+        and runs it in order) and report a refusal in IRC's words.  The
+        Deferred fires with the rule's result, or None after a refusal was
+        told.
+        """
+        d = self.session.handle(command, self.size)
+        return d.addErrback(self._refused, irc_command, target)
+
+    def _refused(self, failure, irc_command: str, target: Optional[str]):
+        if failure.check(Unavailable) and self.session.closed:
+            return None
+        if failure.check(ChatError):
+            self.fail(irc_command, failure.value, target)
+            return None
+        return failure
+
+    def _failed(self, failure, command: str) -> None:
+        if failure.check(ChatError):
+            self.fail(command, failure.value)
+            return
+        log.failure("Answering {command} to {peer} failed; the client got FAIL INTERNAL", failure,
+                    command=command, peer=self.peer)
+        self.fail(command, _internal())
+
+    def input_failed(self, error) -> None:
+        """A line the decoder refused: not UTF-8, or too long."""
+        if error.code == "invalid-utf8":
+            self.lines([irc.line("FAIL", "*", "INVALID_UTF8", str(error), source=self.settings.server)])
+        else:
+            self.numeric("417", "Input line was too long")
+
+    # -- keep-alive ----------------------------------------------------------------------------
+
+    def _restart_ping(self) -> None:
+        timer = self._ping_timer
+        if timer is not None and timer.active():
+            timer.reset(self.settings.ping_interval)
+
+    def _ping(self) -> None:
+        if self._awaiting_pong:
+            self.disconnect(f"Ping timeout: {self.settings.ping_timeout} seconds")
+            return
+        self._awaiting_pong = True
+        self.lines([irc.line("PING", self.settings.server)])
+        self._ping_timer = self.settings.clock.callLater(self.settings.ping_timeout, self._ping)
+
+    def _registration_over(self) -> None:
+        self._registration_timer = None
+        if not self.registered:
+            self.disconnect(f"Registration timeout: register within {self.settings.registration_timeout} seconds")
+
+    # -- registration ------------------------------------------------------------------------------
+
+    def try_register(self) -> None:
+        """NICK and USER are in and capability negotiation is over: take the nick and say welcome."""
+        if self.registered or self.negotiating or not self.user_given or self.nick_wanted is None:
+            return
+        if self.logging_in is not None:
+            return  # SASL or PASS still checking: registration follows it
+        if self.password is not None:
+            password, self.password = self.password, None
+            account, colon, secret = password.partition(":")
+            if not colon:
+                account, secret = self.nick_wanted, password
+            self.logging_in = self.core(cmd.Login(account=account, password=secret), "PASS")
+            self.logging_in.addCallback(self._logged_in, False).addBoth(self._login_done)
+            return
+        if self.session.nick is not None:  # a login made this connection a user that has a nick
+            self._welcome()
+            return
+        d = self.core(cmd.Nick(nick=self.nick_wanted), "NICK", self.nick_wanted)
+        d.addCallback(lambda result: self._welcome() if self.session.nick is not None else None)
+
+    def _login_done(self, _) -> None:
+        self.logging_in = None
+        self.try_register()
+
+    def _logged_in(self, result, sasl: bool) -> None:
+        if result is None:
+            if sasl:
+                self.numeric(ERR_SASLFAIL, "SASL authentication failed")
+            return
+        self.account = result.account
+        mask = f"{self.me}!~{self.me}@{self.settings.server}"
+        self.numeric(RPL_LOGGEDIN, mask, result.account, f"You are now logged in as {result.account}")
+        if sasl:
+            self.numeric(RPL_SASLSUCCESS, "SASL authentication successful")
+
+    def _welcome(self) -> None:
+        self.registered = True
+        if self._registration_timer is not None and self._registration_timer.active():
+            self._registration_timer.cancel()
+        self._registration_timer = None
+        from chatd.frontends.irc.welcome import welcome
+
+        self.lines(welcome(self))
+        held, self.held = self.held, None
+        for event in held or ():
+            self.deliver(event)
+
+    # -- ISink -------------------------------------------------------------------------------------
+
+    def deliver(self, event) -> None:
+        if not self.registered:
+            if self.held is not None and len(self.held) < HELD_MAX:
+                self.held.append(event)
+            return
+        from chatd.frontends.irc.events import show
+
+        show(self, event)
+
+    def disconnect(self, reason: str) -> None:
+        self.lines([irc.line("ERROR", f"Closing link: {reason}")])
+        if self.session is not None:
+            self.session.close(reason)
+        self.close_connection()
+
+    def stopped(self) -> None:
+        """The connection is gone: stop the timers and end the session."""
+        for timer in (self._ping_timer, self._registration_timer):
+            if timer is not None and timer.active():
+                timer.cancel()
+        self._ping_timer = self._registration_timer = None
+
+    def set_caps(self, caps: set) -> None:
+        self.caps = caps
+        self.renderer = renderer(self.settings.server, Profile(*(name in caps for name in capabilities.RENDERING)))
+
+
+def _tagged(line: str, tags: Dict[str, str]) -> str:
+    """C{line} with C{tags} added to its own."""
+    message = irc.parse(line)
+    merged = dict(message.tags)
+    merged.update(tags)
+    return irc.line(message.command, *message.params, source=message.source, tags=merged)
+
+
+def _internal() -> ChatError:
+    from chatd.core.errors import Internal
+
+    return Internal("The server failed to run that command; it has been logged.")
+
+
+# -- the registration commands ------------------------------------------------------------------------
+
+
+def _cap(conn: IrcConnection, message) -> None:
+    params = message.params
+    sub = params[0].upper() if params else ""
+    nick = conn.session.nick if conn.registered else "*"
+    server = conn.settings.server
+    if sub == "LS":
+        conn.cap_version = max(conn.cap_version, int(params[1]) if len(params) > 1 and params[1].isdigit() else 0)
+        if not conn.registered:
+            conn.negotiating = True
+        lines = capabilities.ls_lines(conn.cap_version)
+        out = [irc.line("CAP", nick, "LS", "*", text, source=server) for text in lines[:-1]]
+        out.append(irc.line("CAP", nick, "LS", lines[-1], source=server))
+        conn.lines(out)
+    elif sub == "LIST":
+        conn.lines([irc.line("CAP", nick, "LIST", " ".join(sorted(conn.caps)), source=server)])
+    elif sub == "REQ":
+        if not conn.registered:
+            conn.negotiating = True
+        wanted = params[1] if len(params) > 1 else ""
+        ok, caps = capabilities.request(wanted, conn.caps)
+        if ok:
+            conn.set_caps(caps)
+        conn.lines([irc.line("CAP", nick, "ACK" if ok else "NAK", wanted, source=server)])
+    elif sub == "END":
+        if not conn.registered:
+            conn.negotiating = False
+            conn.try_register()
+    else:
+        conn.numeric("410", sub[:32] or "*", "Invalid CAP command")
+
+
+def _nick(conn: IrcConnection, message) -> None:
+    if not message.params or not message.params[0]:
+        conn.numeric(ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    if conn.registered:
+        from chatd.frontends.irc.commands import nick
+
+        nick(conn, message)
+        return
+    conn.nick_wanted = message.params[0]
+    conn.try_register()
+
+
+def _user(conn: IrcConnection, message) -> None:
+    if conn.registered:
+        conn.numeric(ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    if len(message.params) < 4:
+        conn.numeric(ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        return
+    conn.user_given = True
+    conn.try_register()
+
+
+def _pass(conn: IrcConnection, message) -> None:
+    if conn.registered:
+        conn.numeric(ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    if not message.params:
+        conn.numeric(ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters")
+        return
+    conn.password = message.params[0]
+
+
+def _authenticate(conn: IrcConnection, message) -> None:
+    if "sasl" not in conn.caps:
+        conn.numeric(ERR_SASLFAIL, "SASL authentication failed: request the sasl capability first")
+        return
+    if conn.session.user.account is not None and conn.sasl is None and conn.logging_in is None:
+        conn.numeric(ERR_SASLALREADY, "You have already authenticated using SASL")
+        return
+    arg = message.params[0] if message.params else ""
+    if arg == "*":
+        conn.sasl = None
+        conn.numeric(ERR_SASLABORTED, "SASL authentication aborted")
+        return
+    if conn.sasl is None:
+        if arg.upper() != "PLAIN":
+            conn.numeric(RPL_SASLMECHS, "PLAIN", "are available SASL mechanisms")
+            conn.numeric(ERR_SASLFAIL, "SASL authentication failed")
+            return
+        conn.sasl = capabilities.PlainExchange()
+        conn.lines([irc.line("AUTHENTICATE", "+")])
+        return
+    try:
+        credentials = conn.sasl.feed(arg)
+    except capabilities.SaslError as e:
+        conn.sasl = None
+        conn.numeric(ERR_SASLFAIL, f"SASL authentication failed: {e}")
+        return
+    if credentials is None:
+        return
+    conn.sasl = None
+    account, password = credentials
+    conn.logging_in = conn.core(cmd.Login(account=account, password=password), "AUTHENTICATE")
+    conn.logging_in.addCallback(conn._logged_in, True).addBoth(conn._login_done)
+
+
+def _ping(conn: IrcConnection, message) -> None:
+    token = message.params[0] if message.params else ""
+    conn.lines([irc.line("PONG", conn.settings.server, token, source=conn.settings.server)])
+
+
+def _pong(conn: IrcConnection, message) -> None:
+    conn._awaiting_pong = False
+
+
+def _quit(conn: IrcConnection, message) -> None:
+    reason = message.params[0] if message.params else None
+    conn.session.close(reason or "Quit")
+    conn.lines([irc.line("ERROR", "Closing link: Quit" + (f": {reason}" if reason else ""))])
+    conn.close_connection()
+
+
+#: Not charged: a keep-alive answer, and leaving.
+_UNCHARGED = frozenset({"PONG", "QUIT"})
+
+_REGISTRATION = {
+    "CAP": _cap,
+    "NICK": _nick,
+    "USER": _user,
+    "PASS": _pass,
+    "AUTHENTICATE": _authenticate,
+    "PING": _ping,
+    "PONG": _pong,
+    "QUIT": _quit,
+}

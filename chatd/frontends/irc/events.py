@@ -1,0 +1,148 @@
+# -*- test-case-name: tests.frontends.test_irc_protocol -*-
+"""
+Showing core events to one IRC connection.
+
+Room events are written as the shared rendering of the connection's
+capability profile (L{chatd.frontends.irc.render}); what only this
+connection sees (its private messages, scrollback, the names list after a
+join) is rendered here.  A join's scrollback and the room's live messages
+are held until the client has the room's names, so the client sees JOIN,
+topic, names, then the history batch, then what was said since, in room
+order.
+"""
+
+from collections import deque
+from typing import List, Optional
+
+from chatd.core import events as ev
+from chatd.core.text import fold
+from chatd.wire import irc
+
+
+def show(conn, event) -> None:
+    t = event.type
+    session = conn.session
+    if t == ev.MESSAGE or t == ev.ACTION:
+        if event.via == session.serial:
+            if "echo-message" not in conn.caps:
+                return
+            label = conn.echo_labels.pop(event.cid, None) if event.cid else None
+            if label is not None:
+                conn.lines(conn.renderer.message_lines(event, extra={"label": label}))
+                return
+        held = conn.joining.get(fold(event.room))
+        if held is not None:
+            held.append(event)
+            return
+        conn.send_event(event)
+    elif t == ev.JOIN:
+        if event.nick == session.nick:
+            _own_join(conn, event)
+        else:
+            conn.send_event(event)
+    elif t == ev.HISTORY:
+        held = conn.joining.get(fold(event.room))
+        if held is not None:
+            held.append(event)
+        else:
+            conn.lines(history_lines(conn, event.room, event.messages, event.truncated))
+    elif t == ev.PRIVATE:
+        _private(conn, event)
+    elif t == ev.PRIVATES:
+        out: List[str] = []
+        for message in event.messages:
+            out += _private_lines(conn, message)
+        conn.lines(out)
+    elif t == ev.QUIT:
+        key = (event.nick, event.reason, event.ts)
+        if key != conn.last_quit:  # the core tells each shared room; IRC says it once
+            conn.last_quit = key
+            conn.send_event(event)
+    elif t == ev.MEMBERS:
+        key = fold(event.room)
+        if key in conn.joining:
+            joined(conn, key, event)
+            return
+        conn.lines(conn.replies.names(session.nick, event, "multi-prefix" in conn.caps,
+                                      "userhost-in-names" in conn.caps))
+    elif t == ev.INVITE:
+        if event.to == session.nick or "invite-notify" in conn.caps:
+            conn.lines([irc.line("INVITE", event.to, event.room, source=conn.renderer.source(event.nick))])
+    elif t == ev.NOTICE:
+        conn.lines([irc.line("NOTICE", session.nick, event.text,
+                             source=conn.renderer.source(event.nick) if event.nick else conn.settings.server)])
+    elif t == "account":
+        if "account-notify" in conn.caps:
+            conn.lines([irc.line("ACCOUNT", event.account or "*", source=conn.renderer.source(event.nick))])
+    elif t == ev.NICK:
+        if event.old is not None:  # a first nick is told by 001
+            conn.send_event(event)
+    else:
+        conn.send_event(event)
+
+
+def _own_join(conn, event) -> None:
+    """
+    This user joined a room (a JOIN this connection sent, one from another
+    of its connections, or a resync): its live messages wait until the
+    room's C{members} event has given the client the topic and names.
+    """
+    conn.send_event(event)
+    conn.joining.setdefault(fold(event.room), [])
+
+
+def joined(conn, key: str, members) -> None:
+    """
+    The room's members are known (C{members}; None if the join was
+    refused): send the topic and names, then what was held.
+    """
+    held = conn.joining.pop(key, None)
+    if members is not None:
+        nick = conn.session.nick
+        if members.topic:
+            conn.lines([conn.replies.numeric(nick, "332", members.room, members.topic)] + (
+                [conn.replies.numeric(nick, "333", members.room, members.nick, str(int(members.ts)))]
+                if members.nick else []))
+        conn.lines(conn.replies.names(nick, members, "multi-prefix" in conn.caps, "userhost-in-names" in conn.caps))
+    for event in held or ():
+        show(conn, event)
+
+
+def history_lines(conn, room: str, messages, truncated: bool = False, label: Optional[str] = None) -> List[str]:
+    """Stored messages as a C{chathistory} batch (plain PRIVMSGs, time-tagged if asked, without batch)."""
+    server = conn.settings.server
+    out: List[str] = []
+    batch = "batch" in conn.caps
+    extra = None
+    if batch:
+        ref = conn.batch_id()
+        tags = {"label": label} if label else None
+        out.append(irc.line("BATCH", "+" + ref, "chathistory", room, source=server, tags=tags))
+        extra = {"batch": ref}
+    for message in messages:
+        if message.type in (ev.MESSAGE, ev.ACTION):
+            out += conn.renderer.message_lines(message, extra=extra)
+    if batch:
+        out.append(irc.line("BATCH", "-" + ref, source=server))
+    return out
+
+
+def _private(conn, event) -> None:
+    if event.nick == conn.session.nick and event.to != conn.session.nick:
+        sent = conn.sent_privates
+        if sent and sent[0] == (fold(event.to), event.text):
+            sent.popleft()  # sent from this connection: shown only as an echo
+            if "echo-message" not in conn.caps:
+                return
+    conn.lines(_private_lines(conn, event))
+
+
+def _private_lines(conn, event) -> List[str]:
+    me = conn.session.nick
+    target = event.to if event.nick == me else me
+    return conn.renderer.message_lines(event, target=target)
+
+
+def new_sent() -> deque:
+    """What this connection sent privately, not yet seen coming back (bounded)."""
+    return deque(maxlen=256)

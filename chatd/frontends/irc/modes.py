@@ -1,0 +1,82 @@
+# -*- test-case-name: tests.frontends.test_irc_protocol -*-
+"""
+Room MODE: IRC's one command for what chatd says with several.
+
+  - C{MODE #room}: the room's modes (324, 329);
+  - C{MODE #room b} (or C{+b} alone): its bans (367, 368); C{e} and C{I}
+    lists are empty (chatd has neither);
+  - C{+o}/C{-o}, C{+v}/C{-v} NICK: chatd's op, deop, voice, devoice;
+  - C{+b}/C{-b} MASK: chatd's ban and unban (masks mapped by
+    L{chatd.frontends.irc.commands.chatd_mask});
+  - C{+i +m +t +k KEY +l N} and their removals: chatd's room modes;
+    C{n} is always on (only members speak in a chatd room).
+"""
+
+from chatd.core import commands as cmd
+from chatd.core.errors import ChatError
+from chatd.frontends.irc import replies as r
+
+#: Modes taking an argument when set (and, for o v b, when removed).
+_ARG_SET = set("ovbkl")
+_ARG_UNSET = set("ovbk")
+
+
+def room_mode(conn, message) -> None:
+    room = message.params[0]
+    if len(message.params) == 1:
+        d = conn.core(cmd.Mode(room=room), "MODE", room)
+        d.addCallback(lambda modes: modes and conn.reply(message, conn.replies.modes(conn.me, _with_n(modes))))
+        return
+    changes = message.params[1]
+    args = list(message.params[2:])
+    sign = "+"
+    for flag in changes:
+        if flag in "+-":
+            sign = flag
+            continue
+        takes = flag in (_ARG_SET if sign == "+" else _ARG_UNSET)
+        arg = args.pop(0) if takes and args else None
+        if flag in "bIe" and arg is None:
+            _list(conn, message, room, flag)
+        elif flag in "ov":
+            if arg is None:
+                continue
+            kind = {("+", "o"): cmd.Op, ("-", "o"): cmd.Deop, ("+", "v"): cmd.Voice, ("-", "v"): cmd.Devoice}
+            conn.core(kind[sign, flag](room=room, nick=arg), "MODE", arg)
+        elif flag == "b":
+            from chatd.frontends.irc.commands import chatd_mask
+
+            try:
+                mask = chatd_mask(arg)
+            except ChatError as e:
+                conn.fail("MODE", e, room)
+                continue
+            kind = cmd.Ban if sign == "+" else cmd.Unban
+            conn.core(kind(room=room, mask=mask), "MODE", room)
+        elif flag == "n":
+            continue
+        elif flag in "imtkl":
+            if flag in "kl" and sign == "+" and arg is None:
+                conn.lines([conn.replies.numeric(conn.me, r.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")])
+                continue
+            conn.core(cmd.Mode(room=room, modes=sign + flag, arg=arg if sign == "+" else None), "MODE", room)
+        else:
+            conn.lines([conn.replies.numeric(conn.me, r.ERR_UNKNOWNMODE, flag, "is an unknown mode char to me")])
+
+
+def _list(conn, message, room: str, flag: str) -> None:
+    if flag == "b":
+        d = conn.core(cmd.Bans(room=room), "MODE", room)
+        d.addCallback(lambda bans: bans and conn.reply(message, conn.replies.bans(conn.me, room, bans)))
+    elif flag == "e":
+        conn.reply(message, [conn.replies.numeric(conn.me, "349", room, "End of channel exception list")])
+    else:
+        conn.reply(message, [conn.replies.numeric(conn.me, "347", room, "End of channel invite list")])
+
+
+def _with_n(modes):
+    """chatd rooms take no messages from outside: C{+n} is always on."""
+    from dataclasses import replace
+
+    flags = modes.modes.lstrip("+")
+    return replace(modes, modes="+n" + flags)
