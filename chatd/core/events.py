@@ -90,7 +90,11 @@ class Event:
 
 @_event
 class Message(Event):
-    """Said in a room.  C{cid} is its sender's own id for it, if given."""
+    """
+    Said in a room.  C{cid} is its sender's own id for it, if given;
+    C{account} the account its sender was logged in to (as registered),
+    None for a guest and for messages read back from a store.
+    """
 
     type: ClassVar[str] = MESSAGE
     room: str
@@ -98,6 +102,7 @@ class Message(Event):
     text: str
     id: Optional[int] = None
     cid: Optional[str] = None
+    account: Optional[str] = None
     #: The serial of the connection that sent it, on this node (not on
     #: the wire): a terminal does not echo what it typed itself, but shows
     #: what its user typed on another connection.
@@ -116,9 +121,12 @@ class Action(Message):
 
 @_event
 class Join(Event):
+    """C{nick} joined C{room}; C{account}: the account it is logged in to (as registered), or None."""
+
     type: ClassVar[str] = JOIN
     room: str
     nick: str
+    account: Optional[str] = None
 
 
 @_event

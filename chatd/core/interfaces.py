@@ -56,7 +56,7 @@ class IStore(Interface):
     def close():
         """Flush pending writes and close; Deferred firing when done."""
 
-    def append(room, type, nick, text, ts, identity, cid, via=None):
+    def append(room, type, nick, text, ts, identity, cid, via=None, account=None):
         """
         Store a message or action and give it its id.
 
@@ -68,6 +68,8 @@ class IStore(Interface):
         @param via: the serial of the sending connection; a store that
             publishes the message itself (Redis) carries it on the bus in
             the event; others ignore it.
+        @param account: the sender's account (as registered), or C{None};
+            like C{via}, only carried on the bus, never kept in history.
         @return: Deferred firing with C{(id, ts, new)}: C{new} is false
             when C{(identity, cid)} was already stored, in which case C{id}
             and C{ts} are those of the earlier copy.  The Deferred fires

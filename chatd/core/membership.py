@@ -70,7 +70,7 @@ class Membership:
             self.current = room
             return self._members(room)
         user = self.user
-        joined = ev.Join(room=room.name, nick=self.nick, ts=self.hub.now())
+        joined = ev.Join(room=room.name, nick=self.nick, account=user.account_name, ts=self.hub.now())
         d = self._enter(room, joined, since, announce=True)
         for other in tuple(user.sessions):
             if other is not self and room.key not in other.rooms:
@@ -90,7 +90,7 @@ class Membership:
         room = hub.open_room(name, key)
 
         def opened(_) -> None:
-            joined = ev.Join(room=room.name, nick=user.nick, ts=hub.now())
+            joined = ev.Join(room=room.name, nick=user.nick, account=user.account_name, ts=hub.now())
             for session in tuple(user.sessions):
                 if room.key not in session.rooms and not session.closed:
                     session._enter(room, joined, None)

@@ -92,7 +92,8 @@ class Multiclient:
         """This connection becomes one of C{user}'s: it leaves its own rooms and takes the user's."""
         self.leave_user(reason, replace=user)
         for room in tuple(user.sessions[0].rooms.values()):
-            self._enter(room, ev.Join(room=room.name, nick=user.nick, ts=self.hub.now()), None)
+            self._enter(room, ev.Join(room=room.name, nick=user.nick, account=user.account_name, ts=self.hub.now()),
+                        None)
 
     def leave_user(self, reason: str, replace: Optional[User] = None) -> None:
         """

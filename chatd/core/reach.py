@@ -260,7 +260,7 @@ class Reach:
         entered = []
         for key, session in rooms.items():
             room = session.rooms[key]
-            joined = ev.Join(room=room.name, nick=user.nick, ts=now)
+            joined = ev.Join(room=room.name, nick=user.nick, account=user.account_name, ts=now)
             entered.append(self.presence.enter(key, session, again=True).addCallback(
                 lambda e, key=key, joined=joined: e.first and self.bus.publish(key, joined)))
         return DeferredList(entered)

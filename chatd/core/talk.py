@@ -127,14 +127,16 @@ class Talk:
         if cid is not None:
             cid = clean_text(cid, "cid", 64)
         hub = self.hub
+        account = self.user.account_name
         # A cid is unique per sender and room: the same cid in another room
         # is another message.
         d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
-                             via=self.serial)
+                             via=self.serial, account=account)
 
         def stored(result) -> ev.Event:
             id, ts, new = result
-            event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial)
+            event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
+                         account=account)
             if new:
                 hub.stats["messages_received"] += 1
                 hub.bus.publish(room.key, event)

@@ -71,7 +71,7 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
     def close(self):
         return succeed(None)
 
-    def append(self, room, type, nick, text, ts, identity, cid, via=None):
+    def append(self, room, type, nick, text, ts, identity, cid, via=None, account=None):
         if cid is not None:
             seen = self._cids.get((identity, cid))
             if seen is not None and ts - seen[1] < self._cid_window:

@@ -42,10 +42,14 @@ __all__ = ["RedisStore"]
 
 
 def _event(entry) -> Event:
-    """A history entry as L{IStore.recent} gives it: its id, and no connection serial (that is node-local)."""
+    """
+    A history entry as L{IStore.recent} gives it: its id, and neither the
+    connection serial (that is node-local) nor the sender's account (the
+    bus carries it live; history has none, as in every store).
+    """
     entry_id, fields = entry
     event = cluster.decode(fields[3])  # t, <ts>, v, <value>
-    return dataclasses.replace(event, id=entry_number(entry_id), via=None)
+    return dataclasses.replace(event, id=entry_number(entry_id), via=None, account=None)
 
 
 @implementer(IStore, IAccountStore, IModerationStore)
@@ -96,9 +100,10 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
     # -- room messages ----------------------------------------------------------
 
     def append(self, room: str, type: str, nick: str, text: str, ts: float, identity: str,
-               cid: Optional[str], via: Optional[int] = None) -> Deferred:
+               cid: Optional[str], via: Optional[int] = None, account: Optional[str] = None) -> Deferred:
         key = fold(room)
-        event = (Action if type == ACTION else Message)(room=None, nick=nick, text=text, ts=ts, cid=cid, via=via)
+        event = (Action if type == ACTION else Message)(room=None, nick=nick, text=text, ts=ts, cid=cid, via=via,
+                                                        account=account)
         value = cluster.encode(event)
         if not 0x80 <= value[0] < 0x8F:  # append.lua adds "room" to a fixmap of at most 14 fields
             return self._calls.refuse(ValueError(f"A message of {len(value)} fields cannot be stored."))

@@ -125,7 +125,8 @@ class SQLiteStore:
         return d
 
     def append(self, room: str, type: str, nick: str, text: str, ts: float,
-               identity: str, cid: Optional[str], via: Optional[int] = None) -> Deferred:
+               identity: str, cid: Optional[str], via: Optional[int] = None,
+               account: Optional[str] = None) -> Deferred:
         return self._submit("append", (fold(room), room, type, nick, text, ts, identity, cid))
 
     def recent(self, room: str, limit: int, before: Optional[int] = None,

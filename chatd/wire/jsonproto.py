@@ -128,6 +128,15 @@ def _message(e: Event) -> Dict[str, Any]:
     d = {"type": e.type, "room": e.room, "from": e.nick, "text": e.text, "id": e.id, "ts": iso_ts(e.ts)}
     if e.cid is not None:
         d["cid"] = e.cid
+    if e.account is not None:
+        d["account"] = e.account
+    return d
+
+
+def _join(e: Event) -> Dict[str, Any]:
+    d = {"type": "join", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}
+    if e.account is not None:
+        d["account"] = e.account
     return d
 
 
@@ -190,7 +199,7 @@ def _bans(e: Event) -> Dict[str, Any]:
 _SHAPES = {
     ev.MESSAGE: _message,
     ev.ACTION: _message,
-    ev.JOIN: lambda e: {"type": "join", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)},
+    ev.JOIN: _join,
     ev.PART: lambda e: _with_reason({"type": "part", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}, e),
     ev.KICK: lambda e: _with_reason(
         {"type": "kick", "room": e.room, "nick": e.nick, "by": e.by, "ts": iso_ts(e.ts)}, e),
