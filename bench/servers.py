@@ -112,6 +112,17 @@ class Server:
         raise RuntimeError(f"{self.name} did not start in {timeout} s:\n{self.log()[-3000:]}")
 
 
+_IRC: Dict[str, bool] = {}
+
+
+def _serves_irc(command: str) -> bool:
+    """Whether this chatd has the IRC front end (builds before it, compared with --compare, do not)."""
+    if command not in _IRC:
+        out = subprocess.run([command, "chatd", "--help"], capture_output=True, text=True, timeout=60).stdout
+        _IRC[command] = "--irc" in out
+    return _IRC[command]
+
+
 class Chatd(Server):
     """The installed chatd, with bench settings (no flood limit)."""
 
@@ -143,8 +154,12 @@ class Chatd(Server):
 
     def start(self, timeout: float = 30.0) -> "Chatd":
         cfg = self.workdir / "tap.cfg"
-        cfg.write_text(render_ini(self.settings))
-        self._spawn([self.twistd or twistd(), "--nodaemon", "--pidfile=", "chatd", "--config", str(cfg)])
+        settings = dict(self.settings)
+        command = self.twistd or twistd()
+        if _serves_irc(command):  # on a free port, not the default 6667 (several chatds run at once)
+            settings.setdefault(("irc", "listen"), "tcp:0:interface=127.0.0.1:backlog=1024")
+        cfg.write_text(render_ini(settings))
+        self._spawn([command, "--nodaemon", "--pidfile=", "chatd", "--config", str(cfg)])
         self._wait_log(r"chatd is ready", timeout)
         for kind, _host, port, _desc in READY.findall(self.log()):
             if kind == "lines":

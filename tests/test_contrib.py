@@ -25,7 +25,7 @@ NGINX = ROOT / "contrib" / "nginx" / "chatd.conf"
 NGINX_CLUSTER = ROOT / "contrib" / "nginx" / "chatd-cluster.conf"
 DOCS = ROOT / "docs" / "operations.md"
 CLUSTER_DOCS = ROOT / "docs" / "cluster.md"
-UNITS = ("chatd.service", "chatd-lines.socket", "chatd-web.socket")
+UNITS = ("chatd.service", "chatd-lines.socket", "chatd-irc.socket", "chatd-web.socket")
 #: The template unit: one chatd node per instance (chatd@n1.service ...).
 TEMPLATE = "chatd@.service"
 
@@ -71,7 +71,7 @@ def systemd_endpoints():
     """{name: domain} of every systemd: endpoint in the example tap.cfg."""
     found = {}
     cfg = tap_cfg()
-    for kind in ("lines", "web"):
+    for kind in ("lines", "irc", "web"):
         for description in cfg.get(kind, "listen").split():
             assert description.startswith("systemd:"), description
             params = dict(p.split("=", 1) for p in description.split(":")[1:])
@@ -103,8 +103,9 @@ def test_service_settings():
     grace = max(chat_config.Config().shutdown_grace, tap_cfg().getint("server", "shutdown_grace"))
     assert int(one(service, s, "TimeoutStopSec")) >= 2 * grace + 10
     assert "CHATD_LOG_FORMAT=text" in values(service, s, "Environment")
-    assert set(" ".join(values(service, "Unit", "Requires")).split()) == {"chatd-lines.socket", "chatd-web.socket"}
-    assert {"chatd-lines.socket", "chatd-web.socket"} <= set(" ".join(values(service, "Unit", "After")).split())
+    sockets = {"chatd-lines.socket", "chatd-irc.socket", "chatd-web.socket"}
+    assert set(" ".join(values(service, "Unit", "Requires")).split()) == sockets
+    assert sockets <= set(" ".join(values(service, "Unit", "After")).split())
 
 
 def test_sockets_match_the_endpoints_in_tap_cfg():
@@ -124,7 +125,7 @@ def test_sockets_match_the_endpoints_in_tap_cfg():
         host = listen.rpartition(":")[0].strip("[]") if ":" in listen else ""
         wanted = "INET6" if not host or ipaddress.ip_address(host).version == 6 else "INET"
         assert endpoints.get(fd) == wanted, f"{name}: {listen} needs systemd:domain={wanted}:name={fd}"
-    assert set(names) == set(endpoints) == {"lines", "web"}
+    assert set(names) == set(endpoints) == {"lines", "irc", "web"}
 
 
 def test_docs_use_the_same_endpoint_strings():

@@ -69,6 +69,7 @@ def test_ctrl_c_ends_make_run_quietly(scratch):
     # "chatd is ready" means Ctrl-C now meets chatd's own shutdown.
     (scratch / "tap.cfg").write_text(
         "[lines]\nlisten = tcp:0:interface=127.0.0.1\n[web]\nlisten = tcp:0:interface=127.0.0.1\n"
+        "[irc]\nlisten = tcp:0:interface=127.0.0.1\n"
         "[history]\ndb = chatd.sqlite3\n"
     )
     # install-chatd= : the scratch copy reinstalls nothing; the run recipe is the Makefile's own.

@@ -95,7 +95,20 @@ class LineMember(Protocol):
 
     # -- input ------------------------------------------------------------
 
+    #: The first bytes, held until the first line shows whether this is an IRC client.
+    _opening: Optional[bytes] = b""
+
     def dataReceived(self, data: bytes) -> None:
+        if self._opening is not None:
+            data = self._opening + data
+            end = data.find(b"\n")
+            if end < 0 and len(data) < 1024:
+                self._opening = data
+                return
+            self._opening = None
+            if self.factory.irc is not None and _irc_opening(data[:end if end >= 0 else len(data)]):
+                self._become_irc(data)
+                return
         if self._timer is not None and self.factory.idle_timeout:
             self._activity()
         decoder = self.decoder
@@ -114,6 +127,28 @@ class LineMember(Protocol):
                 self.handle(command, len(item))
         if decoder.overlong >= MAX_OVERLONG or decoder.discarded > 64 * decoder.max_line:
             self.disconnect("You keep sending lines over the length limit.")
+
+    def _become_irc(self, data: bytes) -> None:
+        """
+        The client opened as IRC clients do (C{CAP LS}, C{NICK} and
+        C{USER}, C{PASS}): serve this connection as IRC from now on, with
+        the bytes it sent so far.
+        """
+        log.info("lines connection from {peer} is an IRC client; serving it as IRC", peer=self.peer)
+        transport = self.transport
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        session, self.session = self.session, None
+        session.close("An IRC client: served as IRC")
+        self.outbox.flush()
+        transport.unregisterProducer()
+        self.outbox = None
+        member = self.factory.irc.buildProtocol(transport.getPeer(), gated=False)
+        member.gate_host, self.gate_host = self.gate_host, None
+        transport.protocol = member
+        member.makeConnection(transport)
+        member.dataReceived(data)
 
     def handle(self, command, size: int) -> None:
         """
@@ -205,6 +240,8 @@ class LineMember(Protocol):
         self.outbox.loseConnection()
 
     def connectionLost(self, reason) -> None:
+        if self.session is None and self.outbox is None:
+            return  # handed over to the IRC front end
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -219,6 +256,12 @@ class LineMember(Protocol):
         log.info("lines connection from {peer} closed", peer=getattr(self, "peer", "?"))
 
 
+def _irc_opening(line: bytes) -> bool:
+    """Whether a first line is an IRC client's: C{CAP ...}, C{PASS ...}, C{NICK name}, C{USER ...}."""
+    word, _, rest = line.strip().partition(b" ")
+    return word.upper() in (b"CAP", b"PASS", b"NICK", b"USER") and bool(rest.strip())
+
+
 class LineFactory(SendLimited, Factory):
     """
     Builds L{LineMember}s sharing one hub.
@@ -229,6 +272,8 @@ class LineFactory(SendLimited, Factory):
     """
 
     gate = None
+    #: The IRC front end's factory, for IRC clients that connect here.
+    irc = None
 
     protocol = LineMember
     noisy = False
@@ -317,6 +362,10 @@ def build(config, shared) -> Built:
         registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout, turn=shared.turn,
     )
     factory.gate = shared.gate  # line connections count against the gate themselves
+    from chatd.frontends.irc import IrcFactory, settings_for
+
+    factory.irc = IrcFactory(settings_for(config, shared))
+    factory.irc.gate = shared.gate
     return Built(factory, factory.reload)
 
 

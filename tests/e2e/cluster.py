@@ -60,6 +60,7 @@ class Node:
         mine: Settings = {
             ("lines", "listen"): f"tcp:{self.lines_port}:interface=127.0.0.1",
             ("web", "listen"): f"tcp:{self.web_port}:interface=127.0.0.1",
+            ("irc", "listen"): "tcp:0:interface=127.0.0.1",
             ("admin", "listen"): self.admin_endpoint,
             ("cluster", "redis"): redis.endpoint,
             ("cluster", "node"): name,

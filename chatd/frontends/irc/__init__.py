@@ -171,15 +171,16 @@ class IrcFactory(SendLimited, Factory):
         self.settings = settings
         self.send_limit = settings.send_limit
 
-    def buildProtocol(self, addr):
+    def buildProtocol(self, addr, gated: bool = True):
+        """A connection, counted against the gate (C{gated=False}: the line port counted it already)."""
         host = getattr(addr, "host", None)
-        if self.gate is not None and host is not None:
+        if gated and self.gate is not None and host is not None:
             reason = self.gate.admit(host)
             if reason is not None:
                 log.info("Refused an irc connection from {peer}: {reason}", peer=host, reason=reason)
                 return Refusal(irc.line("ERROR", f"Closing link: {reason}: {MESSAGES[reason]}").encode() + b"\r\n")
         member = super().buildProtocol(addr)
-        member.gate_host = host
+        member.gate_host = host if gated else None
         return member
 
 
