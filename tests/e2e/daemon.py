@@ -21,6 +21,7 @@ READY = re.compile(r"chatd (\w+) listener ready on ([\d.]+):(\d+) \((.*)\)")
 BASE_SETTINGS: Dict[Tuple[str, str], str] = {
     ("lines", "listen"): "tcp:0:interface=127.0.0.1",
     ("web", "listen"): "tcp:0:interface=127.0.0.1",
+    ("irc", "listen"): "tcp:0:interface=127.0.0.1",
     ("server", "shutdown_grace"): "3",
     # Tests send commands much faster than people type; flood tests set
     # the real defaults back explicitly.
@@ -104,6 +105,10 @@ class Daemon:
     @property
     def web_port(self) -> int:
         return self.port("web")
+
+    @property
+    def irc_port(self) -> int:
+        return self.port("irc")
 
     @property
     def web_url(self) -> str:
