@@ -26,11 +26,8 @@ CAPABILITIES: Dict[str, str] = {
     "cap-notify": "",
     "multi-prefix": "",
     "userhost-in-names": "",
-    "away-notify": "",
     "invite-notify": "",
-    "setname": "",
     "standard-replies": "",
-    "chghost": "",
 }
 
 #: Capabilities that change how events are rendered (L{chatd.frontends.irc.render.Profile}).

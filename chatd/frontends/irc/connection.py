@@ -59,7 +59,6 @@ class IrcConnection:
     account: Optional[str] = None
 
     def start(self) -> None:
-        self.caps: set = set()
         self.cap_version = 0
         self.held: List = []
         #: Rooms being joined by this connection: the scrollback held until NAMES was sent.
@@ -71,7 +70,7 @@ class IrcConnection:
         self.umodes: set = set()
         self._batches = 0
         self.replies = Replies(self.settings.server)
-        self.renderer = renderer(self.settings.server, Profile())
+        self.set_caps(set())
         clock = self.settings.clock
         self._registration_timer = clock.callLater(self.settings.registration_timeout, self._registration_over)
         self._ping_timer = clock.callLater(self.settings.ping_interval, self._ping)
@@ -100,6 +99,8 @@ class IrcConnection:
 
     def fail(self, command: str, error: ChatError, target: Optional[str] = None) -> None:
         """Tell the client a command failed, in IRC's words for chatd's error."""
+        if command == "NOTICE":
+            return  # RFC 2812 3.3.2: a NOTICE is never answered, not even with an error
         nick = self.session.nick if self.registered else None
         self.lines(self.replies.error(nick, command, error.code, error.message, target,
                                       "standard-replies" in self.caps))

@@ -140,6 +140,8 @@ class Replies:
         not ask for standard replies).
         """
         number = NUMERICS.get(code)
+        if command == "PRIVMSG" and code == "not-in-room":
+            number = ERR_CANNOTSENDTOCHAN  # what clients expect for a message to a room one is not in
         if number is not None:
             if number in (ERR_NOTREGISTERED, ERR_NOTEXTTOSEND) or target is None:
                 return [self.numeric(nick, number, message)]
