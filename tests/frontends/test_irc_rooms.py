@@ -149,7 +149,8 @@ def test_notice_to_a_room_and_a_nick(world):
     assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@{SERVER}", ["bob", "just you"])]
     alice.send("NOTICE carol :you too")
     assert carol.output() == ["*alice* you too"]
-    assert alice.read() == []
+    alice.send("NOTICE nobody :hello?", "NOTICE #elsewhere :hello?", "NOTICE #lobby :\x02\x02")
+    assert alice.read() == []  # a NOTICE is never answered, not even with an error
 
 
 def test_private_messages_both_ways(world):
