@@ -13,7 +13,7 @@ docs/irc.md says what clients see.
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
@@ -30,6 +30,9 @@ from chatd.wire import irc
 
 log = Logger(namespace="chatd.irc")
 
+#: Bytes without a line feed before a connection is closed (many times the longest line).
+UNTERMINATED_MAX = 65536
+
 
 class Away:
     """
@@ -38,13 +41,17 @@ class Away:
     """
 
     def __init__(self) -> None:
-        self._by_session: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self._by_session: dict = {}
 
     def set(self, session, text: Optional[str]) -> None:
+        """Mark C{session} away with C{text}, or back (None); a closed connection is forgotten (L{forget})."""
         if text:
             self._by_session[session] = text
         else:
             self._by_session.pop(session, None)
+
+    def forget(self, session) -> None:
+        self._by_session.pop(session, None)
 
     def of(self, hub, nick: str) -> Optional[str]:
         session = hub.find(nick)
@@ -119,7 +126,17 @@ class IrcMember(IrcConnection, Protocol):
         log.info("irc connection from {peer}", peer=self.peer)
         self.start()
 
+    #: Bytes received since the last line feed: past L{UNTERMINATED_MAX}, the connection is closed.
+    unterminated = 0
+
     def dataReceived(self, data: bytes) -> None:
+        if b"\n" in data:
+            self.unterminated = len(data) - data.rfind(b"\n") - 1
+        else:
+            self.unterminated += len(data)
+            if self.unterminated > UNTERMINATED_MAX:
+                self.disconnect(f"You sent over {UNTERMINATED_MAX} bytes without a line end.")
+                return
         for item in self.decoder.feed(data):
             if self.session is None or self.session.closed:
                 return
@@ -199,4 +216,4 @@ def build(config, shared) -> Built:
 
 FRONT_END = FrontEnd("irc", lambda config: config.irc_listeners(), build)
 
-__all__ = ["FRONT_END", "IrcMember", "IrcFactory", "IrcSettings", "settings_for", "Dict"]
+__all__ = ["FRONT_END", "IrcMember", "IrcFactory", "IrcSettings", "settings_for"]

@@ -28,10 +28,11 @@ CAPABILITIES: Dict[str, str] = {
     "userhost-in-names": "",
     "invite-notify": "",
     "standard-replies": "",
+    "draft/multiline": "max-bytes=4096,max-lines=32",
 }
 
 #: Capabilities that change how events are rendered (L{chatd.frontends.irc.render.Profile}).
-RENDERING = ("message-tags", "server-time", "account-tag", "extended-join")
+RENDERING = ("message-tags", "server-time", "account-tag", "extended-join", "draft/multiline")
 
 #: Most bytes of one CAP LS line's capability list before it is continued.
 _LS_BUDGET = 400

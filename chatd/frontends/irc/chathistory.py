@@ -14,7 +14,6 @@ import time
 from typing import Optional, Tuple
 
 from chatd.core import commands as cmd
-from chatd.core.errors import ChatError
 from chatd.frontends.irc.events import history_lines
 from chatd.frontends.irc.render import parse_msgid
 from chatd.wire import irc
@@ -128,4 +127,3 @@ def _fail(conn, code: str, command: str, *rest: str) -> str:
     return irc.line("FAIL", "CHATHISTORY", code, command, *rest, source=conn.settings.server)
 
 
-__all__ = ["chathistory", "ChatError"]

@@ -8,10 +8,10 @@ answers in IRC's numerics.  No chat rule is decided here: who may join,
 speak, kick or set a mode is the core's answer, told in IRC's words.
 """
 
-from typing import List, Optional
+from typing import List
 
 from chatd.core import commands as cmd
-from chatd.core.errors import InvalidMask, Usage
+from chatd.core.errors import InvalidMask
 from chatd.core.text import fold
 from chatd.frontends.irc import replies as r
 from chatd.frontends.irc.chathistory import chathistory
@@ -95,9 +95,16 @@ def who(conn, message) -> None:
         fields, _, token = message.params[1][1:].partition(",")
         whox = (fields, token or "0")
     away = conn.settings.away.nicks()
+    hub = conn.session.hub
+
+    def account_of(nick: str):
+        session = hub.find(nick)
+        return session.user.account_name if session is not None and session.user.account else None
+
     if mask.startswith("#"):
         d = conn.core(cmd.Who(room=mask), "WHO", mask)
-        d.addCallback(lambda members: conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away))
+        d.addCallback(lambda members: conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away,
+                                                                            account_of))
                       if members is not None else None)
         return
 
@@ -108,7 +115,7 @@ def who(conn, message) -> None:
             conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ENDOFWHO, mask, "End of /WHO list.")])
             return
         members = ev.Members(room=whois.rooms[0] if whois.rooms else "*", nicks=(whois.nick,), ts=whois.ts)
-        conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away))
+        conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away, account_of))
 
     conn.core(cmd.Whois(nick=mask), "WHO", mask).addCallback(found)
 
@@ -139,14 +146,14 @@ def kick(conn, message) -> None:
     reason = _text(message.params[2]) if len(message.params) > 2 else None
     for nick in message.params[1].split(","):
         if nick:
-            conn.core(cmd.Kick(room=room, nick=nick, reason=reason or None), "KICK", nick)
+            conn.core(cmd.Kick(room=room, nick=nick, reason=reason or None), "KICK", room, nick)
 
 
 def invite(conn, message) -> None:
     if not _need(conn, message, 2):
         return
     nick, room = message.params[0], message.params[1]
-    d = conn.core(cmd.Invite(room=room, nick=nick), "INVITE", nick)
+    d = conn.core(cmd.Invite(room=room, nick=nick), "INVITE", room, nick)
     d.addCallback(lambda result: conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_INVITING, nick, room)])
                   if result is not None else None)
 
@@ -156,6 +163,10 @@ def invite(conn, message) -> None:
 
 def privmsg(conn, message) -> None:
     verb = message.command
+    batch = message.tags.get("batch")
+    if batch is not None and conn.multiline is not None and batch == conn.multiline[0]:
+        _multiline_line(conn, message)
+        return
     if not message.params:
         conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NORECIPIENT, f"No recipient given ({verb})")])
         return
@@ -197,6 +208,48 @@ def _tell_away(conn, target: str) -> None:
     away = conn.settings.away.of(conn.session.hub, target)
     if away:
         conn.lines([conn.replies.numeric(conn.me, r.RPL_AWAY, target, away)])
+
+
+#: What a draft/multiline batch may hold (the CAP LS value says the same).
+MULTILINE_BYTES = 4096
+MULTILINE_LINES = 32
+
+
+def batch(conn, message) -> None:
+    """A client's C{draft/multiline} batch: its lines become one chatd message."""
+    if not message.params:
+        return
+    ref = message.params[0]
+    if ref.startswith("+"):
+        if len(message.params) < 3 or message.params[1] != "draft/multiline" or "draft/multiline" not in conn.caps:
+            conn.lines([irc.line("FAIL", "BATCH", "INVALID_BATCH", "Only draft/multiline batches are accepted",
+                                 source=conn.settings.server)])
+            return
+        conn.multiline = (ref[1:], message.params[2], [], 0)
+        return
+    if not ref.startswith("-") or conn.multiline is None or ref[1:] != conn.multiline[0]:
+        return
+    _, target, lines, _ = conn.multiline
+    conn.multiline = None
+    text = ""
+    for n, (concat, part) in enumerate(lines):
+        text += part if concat or n == 0 else " " + part  # chatd messages are one line (for now): lines meet at a space
+    if text:
+        privmsg(conn, irc.Message("PRIVMSG", (target, text), tags=message.tags))
+
+
+def _multiline_line(conn, message) -> None:
+    ref, target, lines, size = conn.multiline
+    text = message.params[1] if len(message.params) > 1 else ""
+    size += len(text.encode("utf-8"))
+    if size > MULTILINE_BYTES or len(lines) >= MULTILINE_LINES:
+        conn.multiline = None
+        code = "MULTILINE_MAX_BYTES" if size > MULTILINE_BYTES else "MULTILINE_MAX_LINES"
+        conn.lines([irc.line("FAIL", "BATCH", code, str(MULTILINE_BYTES if size > MULTILINE_BYTES else MULTILINE_LINES),
+                             "The multiline batch is too long; it was not sent", source=conn.settings.server)])
+        return
+    lines.append(("draft/multiline-concat" in message.tags, text))
+    conn.multiline = (ref, target, lines, size)
 
 
 def tagmsg(conn, message) -> None:
@@ -313,7 +366,7 @@ def chatd_mask(mask: str) -> str:
 
 #: Answered by the front end itself (charged one flood token and run in
 #: order); every other handler hands the core commands that charge their own cost.
-LOCAL = frozenset({"AWAY", "LUSERS", "MOTD", "USERHOST", "ISON", "TAGMSG"})
+LOCAL = frozenset({"AWAY", "LUSERS", "MOTD", "USERHOST", "ISON", "TAGMSG", "BATCH"})
 
 HANDLERS = {
     "JOIN": join,
@@ -336,6 +389,6 @@ HANDLERS = {
     "USERHOST": userhost,
     "ISON": ison,
     "CHATHISTORY": chathistory,
+    "BATCH": batch,
 }
 
-__all__ = ["HANDLERS", "LOCAL", "chatd_mask", "Usage", "Optional"]

@@ -17,20 +17,21 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from chatd.core import commands as cmd
-from chatd.core import events as ev
 from chatd.core.errors import ChatError, Unavailable
 from chatd.frontends.irc import caps as capabilities
 from chatd.frontends.irc.events import new_sent
 from chatd.frontends.irc.render import Profile, renderer
-from chatd.frontends.irc.replies import (ERR_ALREADYREGISTERED, ERR_NEEDMOREPARAMS, ERR_NONICKNAMEGIVEN,
-                                         ERR_NOTREGISTERED, ERR_SASLABORTED, ERR_SASLALREADY, ERR_SASLFAIL,
-                                         ERR_UNKNOWNCOMMAND, RPL_LOGGEDIN, RPL_SASLMECHS, RPL_SASLSUCCESS, Replies)
+from chatd.frontends.irc.replies import (ERR_NOTREGISTERED, ERR_SASLFAIL, ERR_UNKNOWNCOMMAND, RPL_LOGGEDIN, RPL_SASLSUCCESS,
+                                         Replies)
 from chatd.wire import irc
 
 log = Logger(namespace="chatd.irc")
 
 #: Events held for a client that has not finished registering.
 HELD_MAX = 2000
+
+#: Over-long lines in a row before the connection is closed (as on the line port).
+OVERLONG_MAX = 5
 
 #: Commands a client may send before it is registered.
 BEFORE_REGISTRATION = frozenset({"CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"})
@@ -56,7 +57,10 @@ class IrcConnection:
     _registration_timer = None
     _awaiting_pong = False
     size = 0
+    overlong = 0
     account: Optional[str] = None
+    #: A draft/multiline batch the client is sending: (reference, target, lines, bytes).
+    multiline = None
 
     def start(self) -> None:
         self.cap_version = 0
@@ -97,13 +101,13 @@ class IrcConnection:
         self.lines([self.replies.numeric(self.session.nick if self.registered else self.nick_wanted, number,
                                          *params)])
 
-    def fail(self, command: str, error: ChatError, target: Optional[str] = None) -> None:
+    def fail(self, command: str, error: ChatError, target: Optional[str] = None, nick: Optional[str] = None) -> None:
         """Tell the client a command failed, in IRC's words for chatd's error."""
         if command == "NOTICE":
             return  # RFC 2812 3.3.2: a NOTICE is never answered, not even with an error
-        nick = self.session.nick if self.registered else None
-        self.lines(self.replies.error(nick, command, error.code, error.message, target,
-                                      "standard-replies" in self.caps))
+        me = self.session.nick if self.registered else None
+        self.lines(self.replies.error(me, command, error.code, error.message, target,
+                                      "standard-replies" in self.caps, nick))
 
     def label_of(self, message) -> Optional[str]:
         """The client's label on C{message}, if it negotiated labeled-response."""
@@ -151,6 +155,7 @@ class IrcConnection:
     # -- input -----------------------------------------------------------------------------
 
     def line_received(self, text: str, size: int) -> None:
+        self.overlong = 0
         self._awaiting_pong = False
         self._restart_ping()
         try:
@@ -159,6 +164,7 @@ class IrcConnection:
             return  # an empty or tag-only line: nothing to do
         verb = message.command
         from chatd.frontends.irc.commands import HANDLERS, LOCAL
+        from chatd.frontends.irc.registration import REGISTRATION as _REGISTRATION, UNCHARGED as _UNCHARGED
 
         if not self.registered and verb not in BEFORE_REGISTRATION:
             if verb in HANDLERS:
@@ -196,7 +202,8 @@ class IrcConnection:
         if isinstance(result, Deferred):
             result.addErrback(self._failed, message.command)
 
-    def core(self, command: cmd.Command, irc_command: str, target: Optional[str] = None) -> Deferred:
+    def core(self, command: cmd.Command, irc_command: str, target: Optional[str] = None,
+             nick: Optional[str] = None) -> Deferred:
         """
         Hand a core command to the session (which charges its flood cost
         and runs it in order) and report a refusal in IRC's words.  The
@@ -204,13 +211,13 @@ class IrcConnection:
         told.
         """
         d = self.session.handle(command, self.size)
-        return d.addErrback(self._refused, irc_command, target)
+        return d.addErrback(self._refused, irc_command, target, nick)
 
-    def _refused(self, failure, irc_command: str, target: Optional[str]):
+    def _refused(self, failure, irc_command: str, target: Optional[str], nick: Optional[str]):
         if failure.check(Unavailable) and self.session.closed:
             return None
         if failure.check(ChatError):
-            self.fail(irc_command, failure.value, target)
+            self.fail(irc_command, failure.value, target, nick)
             return None
         return failure
 
@@ -223,11 +230,20 @@ class IrcConnection:
         self.fail(command, _internal())
 
     def input_failed(self, error) -> None:
-        """A line the decoder refused: not UTF-8, or too long."""
+        """
+        A line the decoder refused: not UTF-8, or too long.  It costs a
+        flood token like any line; L{OVERLONG_MAX} over-long lines in a
+        row close the connection.
+        """
         if error.code == "invalid-utf8":
-            self.lines([irc.line("FAIL", "*", "INVALID_UTF8", str(error), source=self.settings.server)])
-        else:
-            self.numeric("417", "Input line was too long")
+            self._charge(0, lambda: self.lines([irc.line("FAIL", "*", "INVALID_UTF8", str(error),
+                                                         source=self.settings.server)]))
+            return
+        self.overlong += 1
+        if self.overlong >= OVERLONG_MAX:
+            self.disconnect("You keep sending lines over the length limit (512 bytes, and 8191 of tags).")
+            return
+        self._charge(0, lambda: self.numeric("417", "Input line was too long"))
 
     # -- keep-alive ----------------------------------------------------------------------------
 
@@ -321,10 +337,14 @@ class IrcConnection:
             if timer is not None and timer.active():
                 timer.cancel()
         self._ping_timer = self._registration_timer = None
+        if self.session is not None and self.settings is not None:
+            self.settings.away.forget(self.session)
 
     def set_caps(self, caps: set) -> None:
         self.caps = caps
-        self.renderer = renderer(self.settings.server, Profile(*(name in caps for name in capabilities.RENDERING)))
+        flags = [name in caps for name in capabilities.RENDERING]
+        flags[-1] = flags[-1] and "batch" in caps  # draft/multiline needs batch
+        self.renderer = renderer(self.settings.server, Profile(*flags))
 
 
 def _tagged(line: str, tags: Dict[str, str]) -> str:
@@ -339,136 +359,3 @@ def _internal() -> ChatError:
     from chatd.core.errors import Internal
 
     return Internal("The server failed to run that command; it has been logged.")
-
-
-# -- the registration commands ------------------------------------------------------------------------
-
-
-def _cap(conn: IrcConnection, message) -> None:
-    params = message.params
-    sub = params[0].upper() if params else ""
-    nick = conn.session.nick if conn.registered else "*"
-    server = conn.settings.server
-    if sub == "LS":
-        conn.cap_version = max(conn.cap_version, int(params[1]) if len(params) > 1 and params[1].isdigit() else 0)
-        if not conn.registered:
-            conn.negotiating = True
-        lines = capabilities.ls_lines(conn.cap_version)
-        out = [irc.line("CAP", nick, "LS", "*", text, source=server) for text in lines[:-1]]
-        out.append(irc.line("CAP", nick, "LS", lines[-1], source=server))
-        conn.lines(out)
-    elif sub == "LIST":
-        conn.lines([irc.line("CAP", nick, "LIST", " ".join(sorted(conn.caps)), source=server)])
-    elif sub == "REQ":
-        if not conn.registered:
-            conn.negotiating = True
-        wanted = params[1] if len(params) > 1 else ""
-        ok, caps = capabilities.request(wanted, conn.caps)
-        if ok:
-            conn.set_caps(caps)
-        conn.lines([irc.line("CAP", nick, "ACK" if ok else "NAK", wanted, source=server)])
-    elif sub == "END":
-        if not conn.registered:
-            conn.negotiating = False
-            conn.try_register()
-    else:
-        conn.numeric("410", sub[:32] or "*", "Invalid CAP command")
-
-
-def _nick(conn: IrcConnection, message) -> None:
-    if not message.params or not message.params[0]:
-        conn.numeric(ERR_NONICKNAMEGIVEN, "No nickname given")
-        return
-    if conn.registered:
-        from chatd.frontends.irc.commands import nick
-
-        nick(conn, message)
-        return
-    conn.nick_wanted = message.params[0]
-    conn.try_register()
-
-
-def _user(conn: IrcConnection, message) -> None:
-    if conn.registered:
-        conn.numeric(ERR_ALREADYREGISTERED, "You may not reregister")
-        return
-    if len(message.params) < 4:
-        conn.numeric(ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
-        return
-    conn.user_given = True
-    conn.try_register()
-
-
-def _pass(conn: IrcConnection, message) -> None:
-    if conn.registered:
-        conn.numeric(ERR_ALREADYREGISTERED, "You may not reregister")
-        return
-    if not message.params:
-        conn.numeric(ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters")
-        return
-    conn.password = message.params[0]
-
-
-def _authenticate(conn: IrcConnection, message) -> None:
-    if "sasl" not in conn.caps:
-        conn.numeric(ERR_SASLFAIL, "SASL authentication failed: request the sasl capability first")
-        return
-    if conn.session.user.account is not None and conn.sasl is None and conn.logging_in is None:
-        conn.numeric(ERR_SASLALREADY, "You have already authenticated using SASL")
-        return
-    arg = message.params[0] if message.params else ""
-    if arg == "*":
-        conn.sasl = None
-        conn.numeric(ERR_SASLABORTED, "SASL authentication aborted")
-        return
-    if conn.sasl is None:
-        if arg.upper() != "PLAIN":
-            conn.numeric(RPL_SASLMECHS, "PLAIN", "are available SASL mechanisms")
-            conn.numeric(ERR_SASLFAIL, "SASL authentication failed")
-            return
-        conn.sasl = capabilities.PlainExchange()
-        conn.lines([irc.line("AUTHENTICATE", "+")])
-        return
-    try:
-        credentials = conn.sasl.feed(arg)
-    except capabilities.SaslError as e:
-        conn.sasl = None
-        conn.numeric(ERR_SASLFAIL, f"SASL authentication failed: {e}")
-        return
-    if credentials is None:
-        return
-    conn.sasl = None
-    account, password = credentials
-    conn.logging_in = conn.core(cmd.Login(account=account, password=password), "AUTHENTICATE")
-    conn.logging_in.addCallback(conn._logged_in, True).addBoth(conn._login_done)
-
-
-def _ping(conn: IrcConnection, message) -> None:
-    token = message.params[0] if message.params else ""
-    conn.lines([irc.line("PONG", conn.settings.server, token, source=conn.settings.server)])
-
-
-def _pong(conn: IrcConnection, message) -> None:
-    conn._awaiting_pong = False
-
-
-def _quit(conn: IrcConnection, message) -> None:
-    reason = message.params[0] if message.params else None
-    conn.session.close(reason or "Quit")
-    conn.lines([irc.line("ERROR", "Closing link: Quit" + (f": {reason}" if reason else ""))])
-    conn.close_connection()
-
-
-#: Not charged: a keep-alive answer, and leaving.
-_UNCHARGED = frozenset({"PONG", "QUIT"})
-
-_REGISTRATION = {
-    "CAP": _cap,
-    "NICK": _nick,
-    "USER": _user,
-    "PASS": _pass,
-    "AUTHENTICATE": _authenticate,
-    "PING": _ping,
-    "PONG": _pong,
-    "QUIT": _quit,
-}

@@ -69,8 +69,7 @@ def show(conn, event) -> None:
         if event.to == session.nick or "invite-notify" in conn.caps:
             conn.lines([irc.line("INVITE", event.to, event.room, source=conn.renderer.source(event.nick))])
     elif t == ev.NOTICE:
-        conn.lines([irc.line("NOTICE", session.nick, event.text,
-                             source=conn.renderer.source(event.nick) if event.nick else conn.settings.server)])
+        conn.lines([irc.line("NOTICE", session.nick, event.text, source=conn.renderer.by(event.nick))])
     elif t == "account":
         if "account-notify" in conn.caps:
             conn.lines([irc.line("ACCOUNT", event.account or "*", source=conn.renderer.source(event.nick))])

@@ -42,7 +42,7 @@ def room_mode(conn, message) -> None:
             if arg is None:
                 continue
             kind = {("+", "o"): cmd.Op, ("-", "o"): cmd.Deop, ("+", "v"): cmd.Voice, ("-", "v"): cmd.Devoice}
-            conn.core(kind[sign, flag](room=room, nick=arg), "MODE", arg)
+            conn.core(kind[sign, flag](room=room, nick=arg), "MODE", room, arg)
         elif flag == "b":
             from chatd.frontends.irc.commands import chatd_mask
 

@@ -36,6 +36,7 @@ class Profile(NamedTuple):
     server_time: bool = False
     account_tag: bool = False
     extended_join: bool = False
+    multiline: bool = False
 
 
 def timestamp(ts: float) -> str:
@@ -156,13 +157,35 @@ class Renderer:
         head = len(f":{src} {verb} {target} :".encode("utf-8")) + 2
         budget = LINE_MAX - head - (9 if action else 0)
         tags = self.tags(event, extra)
-        parts = irc.split_text(event.text, max(budget, 16)) if len(event.text.encode("utf-8")) > budget else [
-            event.text]
+        if len(event.text.encode("utf-8")) <= budget:
+            return [irc.line(verb, target, irc.action(event.text) if action else event.text, source=src, tags=tags)]
+        parts = irc.split_text(event.text, max(budget, 16))
+        if self.profile.multiline and not action and "batch" not in (extra or {}):
+            return self._multiline(event, target, src, verb, parts, tags)
         out = []
         for n, part in enumerate(parts):
             if n == 1 and tags and "msgid" in tags:
                 tags = {k: v for k, v in tags.items() if k != "msgid"}
             out.append(irc.line(verb, target, irc.action(part) if action else part, source=src, tags=tags))
+        return out
+
+    def _multiline(self, event, target: str, src: str, verb: str, parts: List[str],
+                   tags: Optional[Dict[str, str]]) -> List[str]:
+        """
+        One C{draft/multiline} batch: the msgid on the batch, each part
+        after the first marked C{draft/multiline-concat} (chatd's message
+        is one line of text, cut only to fit).
+        """
+        ref = "m" + (msgid(event.room, event.id).replace(".", "") if event.id is not None and event.room else
+                     str(int(event.ts * 1000)))
+        outer = dict(tags or {})
+        inner = {k: v for k, v in outer.items() if k not in ("msgid", "label")}
+        inner["batch"] = ref
+        out = [irc.line("BATCH", "+" + ref, "draft/multiline", target, source=src, tags=outer or None)]
+        for n, part in enumerate(parts):
+            line_tags = inner if n == 0 else dict(inner, **{"draft/multiline-concat": ""})
+            out.append(irc.line(verb, target, part, source=src, tags=line_tags))
+        out.append(irc.line("BATCH", "-" + ref, source=src))
         return out
 
     def _message(self, event) -> List[str]:
@@ -188,10 +211,10 @@ class Renderer:
 
     def _kick(self, event) -> List[str]:
         return [irc.line("KICK", event.room, event.nick, event.reason or event.by,
-                         source=self._by(event.by), tags=self._time(event))]
+                         source=self.by(event.by), tags=self._time(event))]
 
     def _topic(self, event) -> List[str]:
-        return [irc.line("TOPIC", event.room, event.topic, source=self._by(event.nick), tags=self._time(event))]
+        return [irc.line("TOPIC", event.room, event.topic, source=self.by(event.nick), tags=self._time(event))]
 
     def _nick(self, event) -> List[str]:
         if event.old is None:
@@ -205,24 +228,27 @@ class Renderer:
 
     def _role(self, event) -> List[str]:
         modes, n = _ROLE_MODES.get(event.role, ("-ov", 2))
-        return [irc.line("MODE", event.room, modes, *([event.nick] * n), source=self._by(event.by),
+        return [irc.line("MODE", event.room, modes, *([event.nick] * n), source=self.by(event.by),
                          tags=self._time(event))]
 
     def _mode(self, event) -> List[str]:
-        params = [event.room, event.modes] + ([event.arg] if event.arg else [])
-        return [irc.line("MODE", *params, source=self._by(event.nick), tags=self._time(event))]
+        arg = event.arg
+        if arg is None and "-k" in event.modes:
+            arg = "*"  # CHANMODES puts k among the modes that always take a parameter
+        params = [event.room, event.modes] + ([arg] if arg else [])
+        return [irc.line("MODE", *params, source=self.by(event.nick), tags=self._time(event))]
 
     def _ban(self, event) -> List[str]:
         if event.room is None:
             return [self._notice(event, f"{event.by} banned {event.mask} from the server"
                                         + (f": {event.reason}" if event.reason else ""))]
-        return [irc.line("MODE", event.room, "+b", ban_mask(event.mask), source=self._by(event.by),
+        return [irc.line("MODE", event.room, "+b", ban_mask(event.mask), source=self.by(event.by),
                          tags=self._time(event))]
 
     def _unban(self, event) -> List[str]:
         if event.room is None:
             return [self._notice(event, f"{event.by} lifted the server ban on {event.mask}")]
-        return [irc.line("MODE", event.room, "-b", ban_mask(event.mask), source=self._by(event.by),
+        return [irc.line("MODE", event.room, "-b", ban_mask(event.mask), source=self.by(event.by),
                          tags=self._time(event))]
 
     def _mute(self, event) -> List[str]:
@@ -248,7 +274,7 @@ class Renderer:
             return {"time": timestamp(event.ts)}
         return None
 
-    def _by(self, nick: Optional[str]) -> str:
+    def by(self, nick: Optional[str]) -> str:
         """The source of a moderation change: the member who made it, or the server."""
         if not nick or " " in nick or nick == self.server:
             return self.server

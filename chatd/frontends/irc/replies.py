@@ -133,16 +133,19 @@ class Replies:
         return irc.line(number, nick or "*", *params, source=self.server, tags=tags)
 
     def error(self, nick: Optional[str], command: str, code: str, message: str, target: Optional[str],
-              standard: bool) -> List[str]:
+              standard: bool, who: Optional[str] = None) -> List[str]:
         """
-        A chatd error as IRC says it: its numeric, naming C{target} when
-        the numeric does; else C{FAIL} (or a NOTICE to a client that did
-        not ask for standard replies).
+        A chatd error as IRC says it: its numeric, naming what the numeric
+        names (the room C{target}, or the nick C{who} the command was
+        about); else C{FAIL} (or a NOTICE to a client that did not ask
+        for standard replies).
         """
         number = NUMERICS.get(code)
         if command == "PRIVMSG" and code == "not-in-room":
             number = ERR_CANNOTSENDTOCHAN  # what clients expect for a message to a room one is not in
         if number is not None:
+            if number in (ERR_NOSUCHNICK, ERR_NICKNAMEINUSE, ERR_ERRONEUSNICKNAME) and who is not None:
+                target = who
             if number in (ERR_NOTREGISTERED, ERR_NOTEXTTOSEND) or target is None:
                 return [self.numeric(nick, number, message)]
             return [self.numeric(nick, number, target, message)]
@@ -176,8 +179,11 @@ class Replies:
         return out
 
     def who(self, nick: str, members, whox: Optional[Tuple[str, str]], mask: str,
-            away: Iterable[str] = ()) -> List[str]:
-        """352s, or 354s with the fields a WHOX query asked for, then 315."""
+            away: Iterable[str] = (), account_of=lambda nick: None) -> List[str]:
+        """
+        352s, or 354s with the fields a WHOX query asked for, then 315.
+        C{account_of(nick)}: a member's account, when this node knows it.
+        """
         roles = dict(members.roles)
         away = set(away)
         out = []
@@ -192,7 +198,7 @@ class Replies:
                 fields, token = whox
                 values = {"t": token, "c": members.room, "u": "~" + member, "i": "255.255.255.255",
                           "h": self.server, "s": self.server, "n": member, "f": flags, "d": "0", "l": "0",
-                          "a": "0", "o": "n/a", "r": member}
+                          "a": account_of(member) or "0", "o": "n/a", "r": member}
                 params = [values[f] for f in "tcuihsnfdlaor" if f in fields]
                 out.append(self.numeric(nick, RPL_WHOSPCRPL, *params))
         out.append(self.numeric(nick, RPL_ENDOFWHO, mask, "End of /WHO list."))
