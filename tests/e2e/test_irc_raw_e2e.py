@@ -1,0 +1,318 @@
+"""
+IRC end to end with a raw-socket client (tests/e2e/ircclient.py, parsed by
+irctokens): registration as real clients do it, joining #lobby with its
+scrollback, chatting with telnet and WebSocket users under the same message
+ids, long messages split within IRC's 512 bytes, resume by CHATHISTORY,
+and the line port and /irc WebSocket serving IRC too.
+"""
+
+import time
+
+import pytest
+
+from chatclients import LineClient, WSUser, of
+from ircclient import IRCClient, message_id, prefix, untagged
+
+#: The ISUPPORT tokens every client relies on, with the values chatd states (docs/irc.md).
+ISUPPORT = {
+    "CASEMAPPING": "ascii", "CHANTYPES": "#", "NICKLEN": "32", "CHANNELLEN": "50", "TOPICLEN": "390",
+    "PREFIX": "(ov)@+", "CHANMODES": "b,k,l,imnt", "LINELEN": "512", "UTF8ONLY": "", "WHOX": "",
+    "MSGREFTYPES": "msgid,timestamp",
+}
+
+
+@pytest.fixture
+def opened():
+    """Clients to close when the test ends, whatever happened."""
+    clients = []
+    yield clients
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def irc(daemon, opened):
+    """Make IRC clients on the daemon's IRC port: C{irc("ivan", "#lobby")} registers and joins."""
+
+    def make(nick=None, room=None, **register):
+        c = IRCClient(daemon.irc_port)
+        opened.append(c)
+        if nick:
+            c.register(nick, **register)
+        if room:
+            c.join(room)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def tel(daemon, opened):
+    """Make telnet users: C{tel("tom", "#lobby")}."""
+
+    def make(nick, room=None):
+        c = LineClient(daemon.lines_port)
+        opened.append(c)
+        return c.login(nick, room)
+
+    return make
+
+
+def privmsgs(lines, target="#lobby"):
+    return [l for l in lines if l.command == "PRIVMSG" and l.params[0] == target]
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+def test_registration_with_cap_negotiation(irc):
+    """CAP LS 302 / REQ / END, NICK, USER: 001 to 005 in order, ISUPPORT <= 13 tokens a line, LUSERS, MOTD."""
+    c = irc()
+    offered = c.cap_ls()
+    for cap in ("message-tags", "server-time", "batch", "draft/chathistory", "sasl", "echo-message"):
+        assert cap in offered, (cap, offered)
+    assert "PLAIN" in offered["sasl"].split(","), offered["sasl"]
+    assert c.cap_req(["server-time", "message-tags", "batch"]) == ["server-time", "message-tags", "batch"]
+    c.send("CAP END")
+    c.send("NICK ivan")
+    c.send("USER ivan 0 * :Ivan the tester")
+    burst = c.until(lambda l: l.command in ("376", "422"))
+    numerics = [l.command for l in burst]
+    assert numerics[:4] == ["001", "002", "003", "004"], numerics
+    assert burst[0].source == "chatd" and burst[0].params[0] == "ivan"
+    assert "ivan" in burst[0].params[-1]
+    assert burst[3].params[1] == "chatd", burst[3].format()
+    isupport = [l for l in burst if l.command == "005"]
+    assert isupport and numerics.index("005") == 4
+    tokens = {}
+    for line in isupport:
+        assert line.params[0] == "ivan" and line.params[-1] == "are supported by this server", line.format()
+        assert len(line.params[1:-1]) <= 13, f"{len(line.params[1:-1])} tokens in one 005: {line.format()}"
+        for token in line.params[1:-1]:
+            name, _, value = token.partition("=")
+            tokens[name] = value
+    for name, value in ISUPPORT.items():
+        assert tokens.get(name) == value, (name, tokens.get(name), tokens)
+    assert int(tokens["CHATHISTORY"]) > 0 and tokens["NETWORK"], tokens
+    assert "PRIVMSG:" in tokens["TARGMAX"], tokens["TARGMAX"]
+    for lusers in ("251", "255"):
+        assert lusers in numerics, numerics
+    assert "375" in numerics and "372" in numerics or numerics[-1] == "422", numerics
+
+
+def test_commands_before_registration_get_451(irc):
+    """irssi's stray JOIN before registering, and a PRIVMSG, get 451; registering then works."""
+    c = irc()
+    c.send("CAP LS 302")
+    c.send("JOIN :")
+    assert c.expect("451").params[0] == "*"
+    c.send("PRIVMSG #lobby :too early")
+    assert c.expect("451").params[-1]
+    c.send("CAP END")
+    c.send("NICK early")
+    c.send("USER early 0 * :Early")
+    assert c.expect("001").params[0] == "early"
+
+
+def test_join_shows_topic_names_and_end(irc, tel):
+    """JOIN #lobby: the JOIN echo with chatd's prefix, then 332, 333, 353 (with the telnet user), 366."""
+    tom = tel("tom", "#lobby")
+    tom.send("/topic #lobby Welcome to the lobby")
+    tom.expect("Welcome to the lobby")
+    c = irc("ivan")
+    lines = c.join("#lobby")
+    commands = [l.command for l in lines]
+    join = next(l for l in lines if l.command == "JOIN")
+    assert join.source == prefix("ivan") and join.params[0] == "#lobby", join.format()
+    assert [x for x in commands if x in ("JOIN", "332", "333", "353", "366")][:3] == ["JOIN", "332", "333"]
+    topic = next(l for l in lines if l.command == "332")
+    assert topic.params[1:] == ["#lobby", "Welcome to the lobby"]
+    who_set = next(l for l in lines if l.command == "333")
+    assert who_set.params[1:3] == ["#lobby", "tom"] and abs(int(who_set.params[3]) - time.time()) < 60
+    names = set()
+    for line in lines:
+        if line.command == "353":
+            assert line.params[2] == "#lobby"
+            names.update(n.lstrip("@+") for n in line.params[3].split())
+    assert names == {"ivan", "tom"}, names
+    assert lines[-1].command == "366" and lines[-1].params[1] == "#lobby"
+    tom.shows("[#lobby] -!- ivan has joined")
+
+
+def test_scrollback_without_tags_is_plain_privmsgs(irc, tel):
+    """A client that asked for nothing still sees the scrollback, as plain PRIVMSGs without tags."""
+    tom, wes = tel("tom", "#lobby"), tel("wes", "#lobby")
+    tom.send("an old message")
+    wes.shows("[#lobby] <tom> an old message")
+    c = irc("plain", caps=())
+    lines = c.join("#lobby") + c.drain()
+    said = privmsgs(lines)
+    assert [l.params[1] for l in said] == ["an old message"]
+    assert not said[0].tags and said[0].source == prefix("tom")
+    assert not any(l.command == "BATCH" or l.tags for l in lines), [l.format() for l in lines]
+
+
+# -- chat across front ends -----------------------------------------------------------------------
+
+
+def test_privmsg_between_irc_telnet_and_websocket_with_one_id(irc, tel, daemon, opened):
+    """A message from each of IRC, telnet and WebSocket reaches the other two; IRC's msgid is chatd's id."""
+    tom = tel("tom", "#lobby")
+    ws = WSUser(daemon.ws_url, "wendy", "#lobby")
+    opened.append(ws)
+    c = irc("ivan", "#lobby")
+    assert "echo-message" in c.caps
+    c.drain()
+
+    c.privmsg("#lobby", "hello from irc")
+    tom.shows("[#lobby] <ivan> hello from irc")
+    got = ws.wait(of("message", room="#lobby", **{"from": "ivan", "text": "hello from irc"}))
+    echo = c.expect(lambda l: l.command == "PRIVMSG" and l.params == ["#lobby", "hello from irc"])
+    assert echo.source == prefix("ivan") and message_id(echo) == got["id"]
+
+    tom.send("hello from telnet")
+    line = c.expect("PRIVMSG")
+    assert (line.source, line.params) == (prefix("tom"), ["#lobby", "hello from telnet"])
+    assert message_id(line) == ws.wait(of("message", text="hello from telnet"))["id"]
+
+    ws.command(type="say", room="#lobby", text="hello from the web")
+    line = c.expect("PRIVMSG")
+    assert (line.source, line.params) == (prefix("wendy"), ["#lobby", "hello from the web"])
+    assert message_id(line) == first_id(ws, "hello from the web")
+    tom.shows("[#lobby] <wendy> hello from the web")
+    assert c.drain() == [], "each message exactly once"
+
+
+def first_id(ws, text):
+    return next(e["id"] for e in ws.seen if e["type"] == "message" and e["text"] == text)
+
+
+def test_private_messages_and_actions(irc, tel):
+    """PRIVMSG to a nick is chatd's private message both ways; CTCP ACTION is chatd's action."""
+    tom = tel("tom", "#lobby")
+    c = irc("ivan", "#lobby")
+    c.privmsg("tom", "psst")
+    tom.shows("*ivan* psst")
+    tom.send("/msg ivan psst back")
+    line = c.expect(lambda l: l.command == "PRIVMSG" and l.params[0] == "ivan")
+    assert (line.source, line.params[1]) == (prefix("tom"), "psst back")
+    c.privmsg("#lobby", "\x01ACTION waves\x01")
+    tom.shows("[#lobby] * ivan waves")
+    tom.send("/me waves back")
+    line = c.expect(lambda l: l.command == "PRIVMSG" and l.params[0] == "#lobby" and l.source != prefix("ivan"))
+    assert line.params[1] == "\x01ACTION waves back\x01"
+
+
+def test_mirc_formatting_is_stripped_for_telnet(irc, tel):
+    """Bold, colour, reset, italics and underline from an IRC client reach telnet as plain text."""
+    tom = tel("tom", "#lobby")
+    c = irc("ivan", "#lobby")
+    c.privmsg("#lobby", "\x02bold\x02 and \x0304,01red\x03 and \x1ditalic\x1d \x1funder\x1f\x0f done")
+    tom.shows("[#lobby] <ivan> bold and red and italic under done")
+
+
+def test_invalid_utf8_gets_fail_and_the_connection_goes_on(irc, tel):
+    """A line that is not UTF-8 is refused with FAIL * INVALID_UTF8; nothing is relayed; the client stays."""
+    tom = tel("tom", "#lobby")
+    c = irc("ivan", "#lobby")
+    c.send_raw(b"PRIVMSG #lobby :caf\xe9 latin-1")
+    fail = c.expect("FAIL")
+    assert fail.params[:2] == ["*", "INVALID_UTF8"], fail.format()
+    c.privmsg("#lobby", "café in UTF-8")
+    tom.shows("[#lobby] <ivan> café in UTF-8")
+    assert not any("latin-1" in line for line in tom.seen)
+
+
+def test_a_3000_character_message_reaches_irc_whole_in_512_byte_lines(irc, daemon, opened):
+    """A WebSocket user's 3,000 characters (words, a long run, multi-byte text) arrive whole, each line <= 512 bytes."""
+    c = irc("ivan", "#lobby")
+    c.drain()
+    ws = WSUser(daemon.ws_url, "wendy", "#lobby")
+    opened.append(ws)
+    words = " ".join(f"wörd{n}-ünïcødé" for n in range(120))
+    text = (words + " " + "é" * 700 + " " + words)[:3000]
+    assert len(text) == 3000
+    ws.command(type="say", room="#lobby", text=text)
+    msg_id = first_id(ws, text)
+    first_wire = len(c.wire)
+    parts = c.split_message("wendy", text)
+    assert len(parts) >= 7, len(parts)
+    for raw in c.wire[first_wire:]:
+        line = untagged(raw)  # IRCv3 tags have their own budget, outside the 512 bytes
+        assert len(line) <= 512 and line.endswith(b"\r\n"), (len(line), line[:80])
+        line.decode("utf-8")  # never cut inside a character
+    assert all(p.source == prefix("wendy") and p.params[0] == "#lobby" for p in parts)
+    assert message_id(parts[0]) == msg_id
+    assert "msgid" not in (parts[1].tags or {}), "the msgid is on the first part only"
+    assert [l for l in c.drain() if l.command == "PRIVMSG"] == [], "nothing more than the text"
+
+
+def test_chathistory_after_a_disconnect_returns_exactly_the_missed(irc, tel):
+    """CHATHISTORY AFTER #lobby msgid=X 100, after reconnecting: the messages missed, oldest first, once each."""
+    tom, wes = tel("tom", "#lobby"), tel("wes", "#lobby")
+    c = irc("ivan", "#lobby")
+    tom.send("seen before leaving")
+    last = c.expect(lambda l: l.command == "PRIVMSG" and l.params[1] == "seen before leaving")
+    c.send("QUIT :brb")
+    c.wait_closed()
+    tom.shows("[#lobby] -!- ivan has quit (brb)")
+    missed = [f"missed {n}" for n in range(5)]
+    for text in missed:
+        tom.send(text)
+        wes.shows(f"[#lobby] <tom> {text}")
+
+    again = irc("ivan", caps=("message-tags", "server-time", "batch", "draft/chathistory"))
+    assert "draft/chathistory" in again.caps
+    again.join("#lobby")
+    again.drain()
+    again.send(f"CHATHISTORY AFTER #lobby msgid={last.tags['msgid']} 100")
+    got = privmsgs(again.batch("chathistory", "#lobby"))
+    assert [l.params[1] for l in got] == missed
+    ids = [message_id(l) for l in got]
+    assert ids == sorted(set(ids)) and ids[0] > message_id(last)
+    assert [l.source for l in got] == [prefix("tom")] * 5
+
+    again.send(f"CHATHISTORY AFTER #lobby msgid={got[-1].tags['msgid']} 100")
+    assert privmsgs(again.batch("chathistory", "#lobby")) == [], "nothing after the newest"
+
+
+# -- where IRC is served ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opening", ["CAP LS 302", "NICK", "PASS"])
+def test_the_line_port_serves_an_irc_client(daemon, tel, opened, opening):
+    """An IRC client pointed at the telnet port by mistake is served as IRC, not asked for a nick."""
+    tom = tel("tom", "#lobby")
+    c = IRCClient(daemon.lines_port)
+    opened.append(c)
+    if opening == "CAP LS 302":
+        c.register("ivan", caps=("server-time",))
+        assert "server-time" in c.caps
+    else:
+        if opening == "PASS":
+            c.send("PASS unused")
+        c.send("NICK ivan")
+        c.send("USER ivan 0 * :Ivan")
+        c.until(lambda l: l.command in ("376", "422"))
+    c.join("#lobby")
+    c.privmsg("#lobby", "via the line port")
+    tom.shows("[#lobby] <ivan> via the line port")
+
+
+@pytest.mark.parametrize("subprotocols", [None, ["text.ircv3.net"], ["binary.ircv3.net"]],
+                         ids=["no-subprotocol", "text", "binary"])
+def test_irc_over_websocket(daemon, tel, opened, subprotocols):
+    """ws://.../irc: gamja's and Kiwi's way in (no subprotocol) and the IRCv3 ones register and chat."""
+    tom = tel("tom", "#lobby")
+    c = IRCClient(url=f"ws://127.0.0.1:{daemon.web_port}/irc", subprotocols=subprotocols)
+    opened.append(c)
+    assert c.subprotocol == (subprotocols[0] if subprotocols else None)
+    c.register("webirc")
+    for raw in c.wire:
+        assert not raw.endswith(b"\n"), f"one line per message, without CRLF: {raw!r}"
+    c.join("#lobby")
+    c.privmsg("#lobby", "over a websocket")
+    tom.shows("[#lobby] <webirc> over a websocket")
+    tom.send("back over telnet")
+    line = c.expect(lambda l: l.command == "PRIVMSG" and l.params[-1] == "back over telnet")
+    assert line.source == prefix("tom")
