@@ -62,7 +62,7 @@ def test_a_multiline_batch_over_the_limit_is_refused_whole(world):
     sender.read()
     bob.output()
     sender.send("BATCH +big draft/multiline #lobby",
-                *[f"@batch=big PRIVMSG #lobby :{'x' * 400}" for _ in range(11)],
+                *[f"@batch=big PRIVMSG #lobby :{'x' * 400}" for _ in range(14)],
                 "BATCH -big")
     fails = [m for m in sender.read() if m.command == "FAIL"]
     assert [m.params[:2] for m in fails] == [["BATCH", "MULTILINE_MAX_BYTES"]]

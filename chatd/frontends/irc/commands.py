@@ -231,6 +231,8 @@ def batch(conn, message) -> None:
         return
     _, target, lines, _ = conn.multiline
     conn.multiline = None
+    if lines is None:
+        return  # refused already (too long)
     text = ""
     for n, (concat, part) in enumerate(lines):
         text += part if concat or n == 0 else " " + part  # chatd messages are one line (for now): lines meet at a space
@@ -240,10 +242,12 @@ def batch(conn, message) -> None:
 
 def _multiline_line(conn, message) -> None:
     ref, target, lines, size = conn.multiline
+    if lines is None:
+        return  # the rest of a batch refused as too long
     text = message.params[1] if len(message.params) > 1 else ""
     size += len(text.encode("utf-8"))
     if size > MULTILINE_BYTES or len(lines) >= MULTILINE_LINES:
-        conn.multiline = None
+        conn.multiline = (ref, target, None, size)
         code = "MULTILINE_MAX_BYTES" if size > MULTILINE_BYTES else "MULTILINE_MAX_LINES"
         conn.lines([irc.line("FAIL", "BATCH", code, str(MULTILINE_BYTES if size > MULTILINE_BYTES else MULTILINE_LINES),
                              "The multiline batch is too long; it was not sent", source=conn.settings.server)])
