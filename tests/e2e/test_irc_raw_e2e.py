@@ -139,6 +139,25 @@ def test_join_shows_topic_names_and_end(irc, tel):
     tom.shows("[#lobby] -!- ivan has joined")
 
 
+def test_what_irssi_and_weechat_ask_after_a_join(irc, tel):
+    """MODE #lobby (324, 329), WHOX WHO #lobby %tcuhnfdar,743 (354 per member, 315) and MODE #lobby b (368)."""
+    tel("tom", "#lobby")
+    c = irc("ivan", "#lobby")
+    c.send("MODE #lobby")
+    modes = {l.command: l for l in c.until("329")}
+    assert modes["324"].params[1] == "#lobby" and modes["324"].params[2].startswith("+"), modes["324"].format()
+    assert modes["329"].params[1] == "#lobby" and abs(int(modes["329"].params[2]) - time.time()) < 60
+    c.send("WHO #lobby %tcuhnfdar,743")
+    who = c.until("315")
+    rows = {l.params[5]: l.params[1:] for l in who if l.command == "354"}
+    # %tcuhnfdar: token, channel, user, host, nick, flags, hops, account (0: none), real name.
+    assert rows["tom"][:6] == ["743", "#lobby", "~tom", "chatd", "tom", "H"], rows
+    assert rows["ivan"][:5] == ["743", "#lobby", "~ivan", "chatd", "ivan"] and rows["ivan"][7] == "0", rows
+    assert len(rows) == 2 and who[-1].params[1] == "#lobby"
+    c.send("MODE #lobby b")
+    assert c.expect("368").params[1] == "#lobby"
+
+
 def test_scrollback_without_tags_is_plain_privmsgs(irc, tel):
     """A client that asked for nothing still sees the scrollback, as plain PRIVMSGs without tags."""
     tom, wes = tel("tom", "#lobby"), tel("wes", "#lobby")
