@@ -271,7 +271,7 @@ class Accounts:
             hub.spread(user, dv.Disconnect(uid=user.uid, reason=f"The account {user.account_name} was dropped "
                                                                  "from another connection."))
             hub.accounts.pop(key, None)
-            hub.rekeyed(user, user.log_out(self.own_uid))
+            hub.rekeyed(user, user.log_out(self.own_uid)).addCallback(lambda _: hub.tell_account(user))
             for session in user.sessions:
                 session.token = None
             log.info("Account {account} dropped by its owner", account=key)

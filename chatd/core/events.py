@@ -45,6 +45,7 @@ MODES = "modes"
 BANS = "bans"
 WHOIS = "whois"
 PRIVATES = "privates"
+ACCOUNT = "account"
 
 #: Types that are stored and numbered.
 NUMBERED = frozenset({MESSAGE, ACTION})
@@ -175,6 +176,19 @@ class Nick(Event):
     type: ClassVar[str] = NICK
     nick: str
     old: Optional[str] = None
+
+
+@_event
+class AccountChanged(Event):
+    """
+    C{nick} logged in to C{account} (its name as registered), or out of
+    its account (C{account} None: logged out, or the account was dropped).
+    Told like a nick change: to everyone who shares a room with C{nick}.
+    """
+
+    type: ClassVar[str] = ACCOUNT
+    nick: str
+    account: Optional[str] = None
 
 
 # -- to one or two sessions --------------------------------------------------------
@@ -403,7 +417,7 @@ BY_TYPE: Dict[str, Type[Event]] = {
     cls.type: cls
     for cls in (Message, Action, Join, Part, Quit, Kick, Topic, Nick, Private, Notice, Members, Rooms, History,
                 Privates, Role, ModeChange, BanSet, BanLifted, Muted, Unmuted, Invited, Deleted, RoomChanged, Modes,
-                BanList, WhoIs)
+                BanList, WhoIs, AccountChanged)
 }
 
 

@@ -220,11 +220,12 @@ class Hub(Reach):
 
     # -- nicks and accounts ----------------------------------------------------------------
 
-    def tell_about(self, user, event: ev.Nick) -> None:
+    def tell_about(self, user, event: ev.Event) -> None:
         """
-        C{user} was renamed: hand C{event} to everyone who shares a room
-        with it and to all its connections, on every node (the other nodes
-        rename their connections of the user).
+        C{user} was renamed, or logged in or out: hand C{event} to everyone
+        who shares a room with it and to all its connections, on every
+        node (the other nodes give their connections of the user its
+        current nick).
         """
         targets: Dict[object, Deliver] = {}
         rooms = {}
@@ -237,6 +238,11 @@ class Hub(Reach):
             deliver(event)
         self.nodes.tell(None, dv.Renamed(uid=user.uid, nick=user.nick, key=user.key, look=user.look,
                                          rooms=tuple(rooms), event=event))
+
+    def tell_account(self, user) -> None:
+        """C{user} logged in or out (or its account was dropped): told as a nick change is."""
+        if user.nick is not None:
+            self.tell_about(user, ev.AccountChanged(nick=user.nick, account=user.account_name, ts=self.now()))
 
     def protect(self, user, account: str) -> None:
         """

@@ -43,6 +43,7 @@ class Multiclient:
         old = user.log_in(record.key, record.name)
         hub.accounts[record.key] = user
         d = hub.rekeyed(user, old)
+        d.addCallback(lambda _: hub.tell_account(user))
         if user.nick is None or user.key == record.key:
             d.addCallback(lambda _: self._take_account_nick(record))
         return d
@@ -84,6 +85,7 @@ class Multiclient:
         hub.accounts.pop(user.account, None)
         name = user.account_name
         d = hub.rekeyed(user, user.log_out(self.own_uid))
+        d.addCallback(lambda _: hub.tell_account(user))
         if user.key is not None and user.key == check_nick(name):
             hub.protect(user, name)
         return d

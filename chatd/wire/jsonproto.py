@@ -205,6 +205,7 @@ _SHAPES = {
         {"type": "kick", "room": e.room, "nick": e.nick, "by": e.by, "ts": iso_ts(e.ts)}, e),
     ev.QUIT: lambda e: _with_reason({"type": "quit", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}, e),
     ev.NICK: lambda e: {"type": "nick", "old": e.old, "new": e.nick, "ts": iso_ts(e.ts)},
+    ev.ACCOUNT: lambda e: {"type": "account", "nick": e.nick, "account": e.account, "ts": iso_ts(e.ts)},
     ev.TOPIC: lambda e: {"type": "topic", "room": e.room, "topic": e.topic or "", "nick": e.nick, "ts": iso_ts(e.ts)},
     ev.PRIVATE: _private,
     ev.NOTICE: lambda e: {"type": "notice", "from": e.nick, "text": e.text, "ts": iso_ts(e.ts)},

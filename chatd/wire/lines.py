@@ -287,6 +287,7 @@ _RENDER = {
     ev.MODES: _modes,
     ev.BANS: _bans,
     ev.WHOIS: _whois,
+    ev.ACCOUNT: lambda e: b"",  # a terminal shows logins only in /whois
 }
 
 

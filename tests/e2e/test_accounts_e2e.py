@@ -345,7 +345,8 @@ def test_connections_logged_in_to_one_account_are_one_user(make_daemon):
     bob.shows("[#den] -!- alice has joined")
     tab2 = WSUser(d.ws_url)
     assert tab2.login(token=token)["nick"] == "alice"
-    assert bare(first(tab2, of("join", room="#den"))) == {"type": "join", "room": "#den", "nick": "alice"}
+    assert bare(first(tab2, of("join", room="#den"))) == {"type": "join", "room": "#den", "nick": "alice",
+                                                          "account": "alice"}
     assert first(tab2, of("members"))["nicks"] == ["alice", "bob"]
     term = LineClient(d.lines_port).login("tmp")
     assert term.identify("alice", PASSWORD) == "-!- You are logged in as alice; your nick is alice."
@@ -354,7 +355,8 @@ def test_connections_logged_in_to_one_account_are_one_user(make_daemon):
 
     # A room joined on one connection is joined on all.
     assert tab1.command(type="join", room="#side")["type"] == "ok"
-    assert bare(tab2.wait(of("join", room="#side"))) == {"type": "join", "room": "#side", "nick": "alice"}
+    assert bare(tab2.wait(of("join", room="#side"))) == {"type": "join", "room": "#side", "nick": "alice",
+                                                         "account": "alice"}
     term.shows("[#side] -!- You joined #side")
     # What one says, the others see (the terminal too), and the room once.
     assert tab1.command(type="say", room="#den", text="from tab one")["type"] == "ok"

@@ -130,7 +130,7 @@ def test_every_event_type_has_an_encoding():
     """No event type of the core lacks a JSON shape, and each starts with '{' (so seq can be spliced in)."""
     samples = {e.type: e for e in EVENTS + [e for e, _ in ANSWERS]}
     assert set(ev.BY_TYPE) - set(samples) <= {
-        "message", "action", "join", "part", "quit", "topic", "nick", "notice", "rooms", "history",
+        "message", "action", "join", "part", "quit", "topic", "nick", "notice", "rooms", "history", "account",
     }
     for e in samples.values():
         data = encode_event(e)
