@@ -11,6 +11,7 @@ wire (L{IRCClient.wire}), so a test can check lengths and encodings.
 import base64
 import re
 import socket
+import ssl
 import time
 from contextlib import ExitStack
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -32,8 +33,11 @@ class Closed(AssertionError):
 class _TCP:
     """CRLF-framed lines over a socket; each line keeps its terminator."""
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    def __init__(self, host: str, port: int, timeout: float, cafile: Optional[str] = None) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if cafile is not None:
+            context = ssl.create_default_context(cafile=cafile)
+            self.sock = context.wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
 
     def write(self, line: bytes) -> None:
@@ -50,7 +54,7 @@ class _TCP:
                 data = self.sock.recv(65536)
             except socket.timeout:
                 return None
-            except ConnectionError as e:
+            except (ConnectionError, ssl.SSLError) as e:
                 raise Closed(f"connection reset: {e}")
             if not data:
                 raise Closed("the server closed the connection")
@@ -103,13 +107,17 @@ class IRCClient:
     """One IRC connection, driven line by line."""
 
     def __init__(self, port: Optional[int] = None, host: str = "127.0.0.1", timeout: float = 5.0,
-                 url: Optional[str] = None, subprotocols: Optional[Sequence[str]] = None) -> None:
+                 url: Optional[str] = None, subprotocols: Optional[Sequence[str]] = None,
+                 cafile: Optional[str] = None) -> None:
+        """TCP to C{host}:C{port} (TLS trusting C{cafile}, if given), or a WebSocket to C{url}."""
         self.timeout = timeout
         if url is not None:
             self.transport: Union[_TCP, _WebSocket] = _WebSocket(url, subprotocols, timeout)
         else:
             assert port is not None
-            self.transport = _TCP(host, port, timeout)
+            self.transport = _TCP(host, port, timeout, cafile)
+        #: Answer the server's PINGs, as every client does; a test of the ping timeout turns it off.
+        self.answer_pings = True
         self.seen: List[irctokens.Line] = []
         self.wire: List[bytes] = []
         self.pending: List[irctokens.Line] = []
@@ -146,7 +154,7 @@ class IRCClient:
             self.wire.append(raw)
             line = irctokens.tokenise(raw.rstrip(b"\r\n").decode("utf-8", "replace"))
             self.seen.append(line)
-            if line.command == "PING":
+            if line.command == "PING" and self.answer_pings:
                 self.send(irctokens.build("PONG", line.params).format())
             return line
 

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from certs import make_cert
 from chatclients import LineClient, WSUser, of
-from ircclient import IRCClient, message_id, prefix, untagged
+from ircclient import Closed, IRCClient, message_id, prefix, untagged
 
 #: The ISUPPORT tokens every client relies on, with the values chatd states (docs/irc.md).
 ISUPPORT = {
@@ -273,7 +274,7 @@ def test_chathistory_after_a_disconnect_returns_exactly_the_missed(irc, tel):
     tom.send("seen before leaving")
     last = c.expect(lambda l: l.command == "PRIVMSG" and l.params[1] == "seen before leaving")
     c.send("QUIT :brb")
-    c.wait_closed()
+    assert [l.command for l in c.wait_closed()][-1:] == ["ERROR"], "QUIT is answered with ERROR"
     tom.shows("[#lobby] -!- ivan has quit (brb)")
     missed = [f"missed {n}" for n in range(5)]
     for text in missed:
@@ -296,6 +297,45 @@ def test_chathistory_after_a_disconnect_returns_exactly_the_missed(irc, tel):
 
 
 # -- where IRC is served ------------------------------------------------------------------------
+
+
+def test_irc_over_tls(make_daemon, tmp_path, opened):
+    """An ssl: IRC listener (port 6697's kind) serves a client that checks its certificate."""
+    key, cert = make_cert(tmp_path)
+    d = make_daemon({("irc", "listen"): f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"})
+    tom = LineClient(d.lines_port).login("tom", "#lobby")
+    c = IRCClient(d.port("irc", "ssl"), cafile=str(cert))
+    opened.extend([tom, c])
+    c.register("ivan")
+    c.join("#lobby")
+    c.privmsg("#lobby", "over TLS")
+    tom.shows("[#lobby] <ivan> over TLS")
+
+
+def test_ping_both_ways_and_a_silent_client_is_closed(make_daemon, opened):
+    """The server PINGs an idle client; one that never answers gets ERROR and is gone; PING gets PONG."""
+    d = make_daemon({("irc", "ping_interval"): "1", ("irc", "ping_timeout"): "1"})
+    tom = LineClient(d.lines_port).login("tom", "#lobby")
+    awake, silent = IRCClient(d.irc_port), IRCClient(d.irc_port)
+    opened.extend([tom, awake, silent])
+    awake.register("awake")
+    silent.register("silent")
+    silent.join("#lobby")
+    silent.answer_pings = False
+    closing, deadline = [], time.monotonic() + 6
+    while not silent.closed and time.monotonic() < deadline:
+        awake.drain(0.05)  # reads as a client does, answering each PING
+        try:
+            closing.append(silent.read(0.05))
+        except Closed:
+            pass
+    commands = [l.command for l in closing if l is not None]
+    assert "PING" in commands and commands[-1] == "ERROR", commands
+    tom.expect(r"^\[#lobby\] -!- silent has quit")
+    assert any(l.command == "PING" for l in awake.seen)
+    awake.send("PING :are-you-there")
+    pong = awake.expect("PONG")
+    assert pong.params[-1] == "are-you-there"
 
 
 @pytest.mark.parametrize("opening", ["CAP LS 302", "NICK", "PASS"])
