@@ -100,6 +100,20 @@ def test_pass_account_password_logs_in(irc, tel):
     tom.shows("-!- sal is logged in as sal")
 
 
+def test_whois_shows_the_account_and_rooms(irc, tel):
+    """WHOIS a logged-in user: 311 (its prefix), 319 (its rooms), 330 (its account), 318."""
+    account_on_telnet(tel, "sal")
+    tel("tom", "#lobby")
+    c = irc("sal", "#lobby", sasl=("sal", PASSWORD))
+    c.send("WHOIS tom")
+    c.until("318")
+    c.send("WHOIS sal")
+    lines = {l.command: l for l in c.until("318")}
+    assert lines["311"].params[1:4] == ["sal", "~sal", "chatd"], lines["311"].format()
+    assert lines["319"].params[2].split() == ["#lobby"], lines["319"].format()
+    assert lines["330"].params[1:3] == ["sal", "sal"], lines["330"].format()
+
+
 # -- moderation -----------------------------------------------------------------------------------
 
 
@@ -160,6 +174,17 @@ def test_a_telnet_founder_mutes_an_irc_user(den):
     ivan.privmsg("#den", "back again")
     tom.shows("[#den] <ivan> back again")
     assert not any("can anyone hear me" in line for line in tom.seen)
+
+
+def test_an_irc_guest_may_not_kick(den):
+    """KICK from a member without a role is 482, and nobody is kicked."""
+    ann, tom, ivan = den
+    ivan.send("KICK #den tom :go away")
+    refused = ivan.expect("482")
+    assert refused.params[1] == "#den", refused.format()
+    ann.send("said after the refusal")
+    tom.shows("[#den] <ann> said after the refusal")
+    assert not any("kicked" in line for line in tom.seen)
 
 
 @pytest.fixture
