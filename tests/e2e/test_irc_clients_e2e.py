@@ -6,8 +6,8 @@ capture-pane, polled until the text shows (never a fixed sleep).
 
 Each connects to the IRC port, registers, joins #lobby, shows the scrollback
 a telnet user posted before with the messages' own times, sends a line the
-telnet user gets and shows one the telnet user sends; with SASL set up in
-its configuration it logs in to an account registered on telnet.
+telnet and WebSocket users get and shows the lines they send; with SASL set
+up in its configuration it logs in to an account registered on telnet.
 """
 
 import os
@@ -160,8 +160,8 @@ def terminals():
         t.close()
 
 
-def test_scrollback_and_chat_with_telnet(client, daemon, terminals, tmp_path):
-    """The client shows #lobby's scrollback at the messages' times, and chats with a telnet user both ways."""
+def test_scrollback_and_chat_with_telnet_and_web(client, daemon, terminals, tmp_path):
+    """The client shows #lobby's scrollback at the messages' times, and chats with telnet and web users both ways."""
     tom = LineClient(daemon.lines_port).login("tom", "#lobby")
     ws = WSUser(daemon.ws_url, "wendy", "#lobby")
     for n in (1, 2):
@@ -169,7 +169,6 @@ def test_scrollback_and_chat_with_telnet(client, daemon, terminals, tmp_path):
     for n in (1, 2):
         ws.wait(of("message", text=f"said before you came {n}"))
     history = ws.ask(type="history", room="#lobby")["messages"]
-    ws.close()
     # Start in a later second than the messages', so a client showing the time
     # it got them (not theirs) would show another time.
     time.sleep(1.001 - time.time() % 1)
@@ -186,9 +185,14 @@ def test_scrollback_and_chat_with_telnet(client, daemon, terminals, tmp_path):
     tom.shows(f"[#lobby] <irs> hello from {client.name}")
     tom.send(f"hello {client.name}, from telnet")
     term.wait(client.line("tom", f"hello {client.name}, from telnet"))
+    ws.wait(of("message", text=f"hello from {client.name}", **{"from": "irs"}))
+    ws.command(type="say", room="#lobby", text=f"hello {client.name}, from the web")
+    term.wait(client.line("wendy", f"hello {client.name}, from the web"))
     screen = term.screen()
-    for text in ("said before you came 1", f"hello from {client.name}", f"hello {client.name}, from telnet"):
+    for text in ("said before you came 1", f"hello from {client.name}", f"hello {client.name}, from telnet",
+                 f"hello {client.name}, from the web"):
         assert screen.count(text) == 1, f"{text!r} not shown exactly once:\n{screen}"
+    ws.close()
     tom.close()
 
 
