@@ -251,12 +251,29 @@ class Talk:
         """The C{rooms} event: every room that has members."""
         return self.hub.presence.rooms().addCallback(lambda rows: ev.Rooms(rooms=rows, ts=self.hub.now()))
 
+    def _may_read(self, name: str, room: Optional[Room]) -> Deferred:
+        """
+        Anyone may read a room's history without joining it, except an
+        invite-only room's or a keyed room's: those are for their members.
+        """
+        if check_room(name) in self.rooms:
+            return succeed(None)
+
+        def check(settings) -> None:
+            if settings and (settings.get("i") or settings.get("k")):
+                closed = "invite-only" if settings.get("i") else "protected by a key"
+                raise NotInRoom(f"{name} is {closed}: only its members may read its history; join it first.")
+
+        if room is not None:
+            return succeed(room.settings).addCallback(check)
+        return self.hub.store.room(name).addCallback(lambda record: check(record.settings if record else None))
+
     def history(self, name: Optional[str], limit: Optional[int] = None, before: Optional[int] = None,
                 after: Optional[int] = None, after_ts: Optional[float] = None,
                 before_ts: Optional[float] = None) -> Deferred:
         """
-        Read a room's stored messages (joined or not, no name: the current
-        room), oldest first.
+        Read a room's stored messages (joined or not, except an invite-only
+        or keyed room's; no name: the current room), oldest first.
 
         Without C{after}, the newest C{limit} of the window (paging back);
         with C{after} (or C{after_ts}), the oldest C{limit} (paging
@@ -285,7 +302,8 @@ class Talk:
                 return store.recent(display, limit, before=window[0])
             return store.recent(display, limit, before=window[0], after=window[1], oldest=True)
 
-        d = timeline.window(store, display, before, after, before_ts, after_ts)
+        d = self._may_read(name, room)
+        d.addCallback(lambda _: timeline.window(store, display, before, after, before_ts, after_ts))
         d.addCallback(read)
         return d.addCallback(
             lambda r: ev.History(room=display, messages=tuple(r[0]), truncated=r[1], ts=self.hub.now())

@@ -140,3 +140,18 @@ def test_the_command_carries_after_and_times(world, alice):
     assert [m.id for m in forward.messages] == [2, 3]
     by_time = result(bob.handle(cmd.History(room="#lobby", after_ts=T0 + 25, before_ts=T0 + 45)))
     assert [m.id for m in by_time.messages] == [4, 5]
+
+
+def test_a_closed_room_is_read_by_its_members_only(world, alice):
+    """An invite-only or keyed room's history is refused to whoever is not in it, with the reason."""
+    from chatd.core.errors import NotInRoom
+
+    said(world, alice, "#lobby", 2)
+    outsider, _ = world.member("zed")
+    assert [m.id for m in result(outsider.history("#lobby")).messages] == [1, 2]
+    for flag, why in (("i", "invite-only"), ("k", "protected by a key")):
+        alice.hub.room("#lobby").settings[flag] = "secret" if flag == "k" else True
+        error = raises(NotInRoom, outsider.history, "#lobby")
+        assert why in error.message and "join it first" in error.message
+        assert [m.id for m in result(alice.history("#lobby")).messages] == [1, 2]
+        del alice.hub.room("#lobby").settings[flag]

@@ -136,3 +136,18 @@ def test_a_connection_sending_only_over_long_lines_is_closed(world):
     for _ in range(200):
         bob.proto.dataReceived(b"z" * 1024)  # a line that never ends
     assert not bob.connected
+
+
+# -- history of a closed room --
+
+
+def test_chathistory_of_an_invite_only_room_is_refused_to_outsiders(den):
+    """An outsider's CHATHISTORY of a +i room shows none of it, and says why (442)."""
+    alice, bob, carol, dave = den
+    dave.send("PART #den")
+    alice.send("MODE #den +i", "PRIVMSG #den :private plans")
+    dave.read()
+    dave.send("CHATHISTORY LATEST #den * 10")
+    seen = dave.read()
+    assert not any("private plans" in line.params[-1] for line in seen)
+    assert [line.command for line in seen] == ["442"]
