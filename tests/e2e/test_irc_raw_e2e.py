@@ -296,6 +296,32 @@ def test_chathistory_after_a_disconnect_returns_exactly_the_missed(irc, tel):
     assert privmsgs(again.batch("chathistory", "#lobby")) == [], "nothing after the newest"
 
 
+def missed_while_away(irc, tel, texts):
+    """ivan sees one message from tom, quits, and misses C{texts}; return the last line ivan saw."""
+    tom, wes = tel("tom", "#lobby"), tel("wes", "#lobby")
+    c = irc("ivan", "#lobby")
+    tom.send("seen before leaving")
+    last = c.expect(lambda l: l.command == "PRIVMSG" and l.params[1] == "seen before leaving")
+    c.send("QUIT :brb")
+    c.wait_closed()
+    for text in texts:
+        tom.send(text)
+        wes.shows(f"[#lobby] <tom> {text}")
+    return last
+
+
+def test_chathistory_latest_and_before_page_back(irc, tel):
+    """LATEST * N is the newest N; BEFORE msgid=X N pages back from there; both oldest first."""
+    texts = [f"said {n}" for n in range(6)]
+    missed_while_away(irc, tel, texts)
+    again = irc("ivan", caps=("message-tags", "server-time", "batch", "draft/chathistory"))
+    again.send("CHATHISTORY LATEST #lobby * 3")
+    newest = privmsgs(again.batch("chathistory", "#lobby"))
+    assert [l.params[1] for l in newest] == texts[3:]
+    again.send(f"CHATHISTORY BEFORE #lobby msgid={newest[0].tags['msgid']} 2")
+    assert [l.params[1] for l in privmsgs(again.batch("chathistory", "#lobby"))] == texts[1:3]
+
+
 # -- where IRC is served ------------------------------------------------------------------------
 
 
