@@ -6,13 +6,14 @@ ids, long messages split within IRC's 512 bytes, resume by CHATHISTORY,
 and the line port and /irc WebSocket serving IRC too.
 """
 
+import re
 import time
 
 import pytest
 
 from certs import make_cert
 from chatclients import LineClient, WSUser, of
-from ircclient import Closed, IRCClient, message_id, prefix, untagged
+from ircclient import Closed, IRCClient, batches, message_id, prefix, untagged
 
 #: The ISUPPORT tokens every client relies on, with the values chatd states (docs/irc.md).
 ISUPPORT = {
@@ -20,6 +21,8 @@ ISUPPORT = {
     "PREFIX": "(ov)@+", "CHANMODES": "b,k,l,imnt", "LINELEN": "512", "UTF8ONLY": "", "WHOX": "",
     "MSGREFTYPES": "msgid,timestamp",
 }
+#: IRCv3 server-time: UTC with milliseconds, like chatd's JSON C{ts}.
+SERVER_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 @pytest.fixture
@@ -138,6 +141,28 @@ def test_join_shows_topic_names_and_end(irc, tel):
     assert names == {"ivan", "tom"}, names
     assert lines[-1].command == "366" and lines[-1].params[1] == "#lobby"
     tom.shows("[#lobby] -!- ivan has joined")
+
+
+def test_scrollback_is_a_chathistory_batch_with_time_and_msgid(irc, tel, daemon, opened):
+    """Messages said before the join arrive as one chathistory batch, with chatd's times and ids."""
+    tom = tel("tom", "#lobby")
+    ws = WSUser(daemon.ws_url, "wendy", "#lobby")
+    opened.append(ws)
+    for n in range(3):
+        tom.send(f"before you came {n}")
+    for n in range(3):
+        ws.wait(of("message", text=f"before you came {n}"))
+    history = ws.ask(type="history", room="#lobby")["messages"]
+    c = irc("ivan", caps=("message-tags", "server-time", "batch"))
+    lines = c.join("#lobby") + c.drain()
+    (kind, inside), = batches(lines).values()
+    assert kind == ["chathistory", "#lobby"]
+    said = privmsgs(inside)
+    assert [l.params[1] for l in said] == [f"before you came {n}" for n in range(3)]
+    assert [(message_id(l), l.tags["time"]) for l in said] == [(m["id"], m["ts"]) for m in history]
+    for line in said:
+        assert line.source == prefix("tom") and SERVER_TIME.match(line.tags["time"])
+    assert len({l.tags["msgid"] for l in said}) == 3
 
 
 def test_what_irssi_and_weechat_ask_after_a_join(irc, tel):
@@ -320,6 +345,15 @@ def test_chathistory_latest_and_before_page_back(irc, tel):
     assert [l.params[1] for l in newest] == texts[3:]
     again.send(f"CHATHISTORY BEFORE #lobby msgid={newest[0].tags['msgid']} 2")
     assert [l.params[1] for l in privmsgs(again.batch("chathistory", "#lobby"))] == texts[1:3]
+
+
+def test_chathistory_after_a_timestamp_resumes_without_the_last_seen(irc, tel):
+    """gamja's resume: AFTER timestamp=T (the time tag of the last line seen) is what came after it, not it again."""
+    texts = [f"said {n}" for n in range(6)]
+    last = missed_while_away(irc, tel, texts)
+    again = irc("ivan", caps=("message-tags", "server-time", "batch", "draft/chathistory"))
+    again.send(f"CHATHISTORY AFTER #lobby timestamp={last.tags['time']} 100")
+    assert [l.params[1] for l in privmsgs(again.batch("chathistory", "#lobby"))] == texts
 
 
 # -- where IRC is served ------------------------------------------------------------------------

@@ -179,10 +179,15 @@ def test_msgids_of_other_rooms_and_garbage_are_refused():
 
 
 def test_server_time_format():
+    """Milliseconds, truncated as the JSON protocol's ts is, so both show a message at the same time."""
+    from chatd.wire.jsonproto import iso_ts
+
     assert timestamp(T0) == "2023-11-14T22:13:20.000Z"
-    assert timestamp(T0 + 0.0456) == "2023-11-14T22:13:20.046Z"
-    assert timestamp(T0 + 59.9996) == "2023-11-14T22:14:20.000Z"  # rounding carries into the seconds
+    assert timestamp(T0 + 0.0456) == "2023-11-14T22:13:20.045Z"
+    assert timestamp(T0 + 59.9996) == "2023-11-14T22:14:19.999Z"
     assert timestamp(0) == "1970-01-01T00:00:00.000Z"
+    for ts in (T0 + 0.0456, T0 + 59.9996, T0 + 1.9075, 1764500000.802999):
+        assert timestamp(ts) == iso_ts(ts)
 
 
 def test_tags_per_profile():

@@ -315,3 +315,23 @@ def test_msgids_name_the_ids_every_front_end_sees(world):
     carol.proto.session.handle(cmd.History(room="#lobby")).addBoth(box.append)
     stored = [(m.text if m.type == "message" else f"\x01ACTION {m.text}\x01", str(m.id)) for m in box[0].messages]
     assert seen == stored and len(stored) == 3
+
+
+def test_chathistory_after_the_time_shown_never_repeats_that_message(world):
+    """
+    Messages said between milliseconds: AFTER timestamp=T, T being the time
+    shown on the last line seen, gives what followed it and not that line
+    again; LATEST with the same reference likewise.
+    """
+    alice = world.irc_user("alice", "#lobby", caps=ALL_TAGS + ("draft/chathistory",))
+    bob = world.terminal("bob", "#lobby")
+    world.clock.advance(0.0007)
+    said = [f"m{n}" for n in range(1, 7)]
+    for text in said:
+        bob.type(text)
+        world.clock.advance(0.0016)
+    seen = only(alice.read(), "PRIVMSG")
+    for n, line in enumerate(seen[:-1]):
+        reference = f"timestamp={line.tags['time']}"
+        assert history(alice, f"CHATHISTORY AFTER #lobby {reference} 100") == said[n + 1:]
+        assert history(alice, f"CHATHISTORY LATEST #lobby {reference} 100") == said[n + 1:]

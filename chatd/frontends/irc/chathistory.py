@@ -10,6 +10,7 @@ C{chathistory} batch, oldest message first.
 """
 
 import calendar
+import math
 import time
 from typing import Optional, Tuple
 
@@ -53,8 +54,14 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
     """
     def window(ref, side: str, **more) -> dict:
         kind, value = ref
-        key = side if kind == "id" else side + "_ts"
-        return {key: value, **more}
+        if kind == "id":
+            return {side: value, **more}
+        if side == "after":
+            # Times are shown truncated to the millisecond: "after T" is
+            # from the next millisecond on, so the message shown at T is
+            # not sent again.
+            value = (math.floor(value * 1000 + 1e-6) + 1) / 1000 - 1e-9
+        return {side + "_ts": value, **more}
 
     if sub == "LATEST":
         if params[0] == "*":
@@ -116,7 +123,11 @@ def chathistory(conn, message) -> None:
         messages.sort(key=lambda m: m.id or 0)
         if bound is not None:
             kind, value = bound
-            messages = [m for m in messages if (m.id if kind == "id" else m.ts) > value]
+            if kind == "id":
+                messages = [m for m in messages if m.id > value]
+            else:
+                shown = math.floor(value * 1000 + 1e-6)
+                messages = [m for m in messages if int(m.ts * 1000) > shown]
         conn.lines(history_lines(conn, pages[0].room, messages, label=conn.label_of(message)))
         return None
 

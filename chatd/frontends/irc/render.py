@@ -40,8 +40,8 @@ class Profile(NamedTuple):
 
 
 def timestamp(ts: float) -> str:
-    """IRCv3 server-time: UTC, millisecond precision."""
-    ms = int(round(ts * 1000))
+    """IRCv3 server-time: UTC, millisecond precision, truncated as the JSON protocol's C{ts} is."""
+    ms = int(ts * 1000)
     seconds, ms = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
 

@@ -41,7 +41,6 @@ def isupport(settings, rules) -> List[str]:
         "MODES=4",
         f"KICKLEN={rules.max_reason}",
         "AWAYLEN=200",
-        "STATUSMSG=",
         "BOT=B",
     ]
 
