@@ -11,11 +11,13 @@ speak, kick or set a mode is the core's answer, told in IRC's words.
 from typing import List
 
 from chatd.core import commands as cmd
-from chatd.core.errors import InvalidMask
+from chatd.core import events as ev
 from chatd.core.text import fold
 from chatd.frontends.irc import replies as r
+from chatd.frontends.irc import welcome
 from chatd.frontends.irc.chathistory import chathistory
 from chatd.frontends.irc.events import joined
+from chatd.frontends.irc.modes import room_mode
 from chatd.wire import irc
 
 
@@ -109,8 +111,6 @@ def who(conn, message) -> None:
         return
 
     def found(whois):
-        from chatd.core import events as ev
-
         if whois is None:
             conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ENDOFWHO, mask, "End of /WHO list.")])
             return
@@ -309,21 +309,15 @@ def mode(conn, message) -> None:
     if not message.params[0].startswith("#"):
         user_mode(conn, message)
         return
-    from chatd.frontends.irc.modes import room_mode
-
     room_mode(conn, message)
 
 
 def lusers(conn, message) -> None:
-    from chatd.frontends.irc.welcome import lusers as numerics
-
-    conn.reply(message, numerics(conn))
+    conn.reply(message, welcome.lusers(conn))
 
 
 def motd(conn, message) -> None:
-    from chatd.frontends.irc.welcome import motd as numerics
-
-    conn.reply(message, numerics(conn))
+    conn.reply(message, welcome.motd(conn))
 
 
 def userhost(conn, message) -> None:
@@ -342,30 +336,6 @@ def ison(conn, message) -> None:
     words = " ".join(message.params).split()
     online = [hub.find(nick).nick for nick in words if hub.find(nick) is not None]
     conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ISON, " ".join(online))])
-
-
-def chatd_mask(mask: str) -> str:
-    """
-    An IRC ban mask as chatd's: C{nick!*@*} bans the nick pattern,
-    C{*!~nick@*} the same (chatd's user part is C{~} and the nick),
-    C{$a:account} or C{~a:account} the account, an address the address.
-
-    @raise InvalidMask: a mask that would ban everyone, or nobody.
-    """
-    if mask[:3].lower() in ("$a:", "~a:"):
-        return "~a:" + mask[3:]
-    if "!" not in mask and "@" not in mask:
-        return mask
-    nick, _, rest = mask.partition("!")
-    user, _, host = rest.partition("@")
-    if nick and set(nick) - set("*?"):
-        return nick
-    user = user.lstrip("~")
-    if user and set(user) - set("*?"):
-        return user
-    if host and any(c.isdigit() for c in host) and any(c in host for c in ".:") and "*" not in host:
-        return host
-    raise InvalidMask(f"{mask} would ban everyone: ban a nick (nick!*@*), an account ($a:account) or an address.")
 
 
 #: Answered by the front end itself (charged one flood token and run in

@@ -17,12 +17,15 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from chatd.core import commands as cmd
-from chatd.core.errors import ChatError, Unavailable
+from chatd.core.errors import ChatError, Internal, Unavailable
 from chatd.frontends.irc import caps as capabilities
-from chatd.frontends.irc.events import new_sent
+from chatd.frontends.irc.commands import HANDLERS, LOCAL
+from chatd.frontends.irc.events import new_sent, show
+from chatd.frontends.irc.registration import REGISTRATION, UNCHARGED
 from chatd.frontends.irc.render import Profile, renderer
 from chatd.frontends.irc.replies import (ERR_NOTREGISTERED, ERR_SASLFAIL, ERR_UNKNOWNCOMMAND, RPL_LOGGEDIN, RPL_SASLSUCCESS,
                                          Replies)
+from chatd.frontends.irc.welcome import welcome
 from chatd.wire import irc
 
 log = Logger(namespace="chatd.irc")
@@ -163,20 +166,18 @@ class IrcConnection:
         except irc.IrcSyntaxError:
             return  # an empty or tag-only line: nothing to do
         verb = message.command
-        from chatd.frontends.irc.commands import HANDLERS, LOCAL
-        from chatd.frontends.irc.registration import REGISTRATION as _REGISTRATION, UNCHARGED as _UNCHARGED
 
         if not self.registered and verb not in BEFORE_REGISTRATION:
             if verb in HANDLERS:
                 self.numeric(ERR_NOTREGISTERED, "You have not registered")
             return
-        handler = _REGISTRATION.get(verb) or HANDLERS.get(verb)
+        handler = REGISTRATION.get(verb) or HANDLERS.get(verb)
         self.size = size
         if handler is None:
             self._charge(size, lambda: self.numeric(ERR_UNKNOWNCOMMAND, verb[:32], "Unknown command"))
-        elif verb in _UNCHARGED:
+        elif verb in UNCHARGED:
             handler(self, message)
-        elif verb in LOCAL or verb in _REGISTRATION:
+        elif verb in LOCAL or verb in REGISTRATION:
             # Answered here: charged one flood token, and run in order with
             # what the client sent before (held input runs first).
             self._charge(size, lambda: self._run(handler, message))
@@ -307,8 +308,6 @@ class IrcConnection:
         if self._registration_timer is not None and self._registration_timer.active():
             self._registration_timer.cancel()
         self._registration_timer = None
-        from chatd.frontends.irc.welcome import welcome
-
         self.lines(welcome(self))
         held, self.held = self.held, None
         for event in held or ():
@@ -321,8 +320,6 @@ class IrcConnection:
             if self.held is not None and len(self.held) < HELD_MAX:
                 self.held.append(event)
             return
-        from chatd.frontends.irc.events import show
-
         show(self, event)
 
     def disconnect(self, reason: str) -> None:
@@ -356,6 +353,4 @@ def _tagged(line: str, tags: Dict[str, str]) -> str:
 
 
 def _internal() -> ChatError:
-    from chatd.core.errors import Internal
-
     return Internal("The server failed to run that command; it has been logged.")

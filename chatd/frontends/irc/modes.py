@@ -7,13 +7,15 @@ Room MODE: IRC's one command for what chatd says with several.
     lists are empty (chatd has neither);
   - C{+o}/C{-o}, C{+v}/C{-v} NICK: chatd's op, deop, voice, devoice;
   - C{+b}/C{-b} MASK: chatd's ban and unban (masks mapped by
-    L{chatd.frontends.irc.commands.chatd_mask});
+    L{chatd_mask});
   - C{+i +m +t +k KEY +l N} and their removals: chatd's room modes;
     C{n} is always on (only members speak in a chatd room).
 """
 
+from dataclasses import replace
+
 from chatd.core import commands as cmd
-from chatd.core.errors import ChatError
+from chatd.core.errors import ChatError, InvalidMask
 from chatd.frontends.irc import replies as r
 
 #: Modes taking an argument when set (and, for o v b, when removed).
@@ -44,8 +46,6 @@ def room_mode(conn, message) -> None:
             kind = {("+", "o"): cmd.Op, ("-", "o"): cmd.Deop, ("+", "v"): cmd.Voice, ("-", "v"): cmd.Devoice}
             conn.core(kind[sign, flag](room=room, nick=arg), "MODE", room, arg)
         elif flag == "b":
-            from chatd.frontends.irc.commands import chatd_mask
-
             try:
                 mask = chatd_mask(arg)
             except ChatError as e:
@@ -76,7 +76,29 @@ def _list(conn, message, room: str, flag: str) -> None:
 
 def _with_n(modes):
     """chatd rooms take no messages from outside: C{+n} is always on."""
-    from dataclasses import replace
-
     flags = modes.modes.lstrip("+")
     return replace(modes, modes="+n" + flags)
+
+
+def chatd_mask(mask: str) -> str:
+    """
+    An IRC ban mask as chatd's: C{nick!*@*} bans the nick pattern,
+    C{*!~nick@*} the same (chatd's user part is C{~} and the nick),
+    C{$a:account} or C{~a:account} the account, an address the address.
+
+    @raise InvalidMask: a mask that would ban everyone, or nobody.
+    """
+    if mask[:3].lower() in ("$a:", "~a:"):
+        return "~a:" + mask[3:]
+    if "!" not in mask and "@" not in mask:
+        return mask
+    nick, _, rest = mask.partition("!")
+    user, _, host = rest.partition("@")
+    if nick and set(nick) - set("*?"):
+        return nick
+    user = user.lstrip("~")
+    if user and set(user) - set("*?"):
+        return user
+    if host and any(c.isdigit() for c in host) and any(c in host for c in ".:") and "*" not in host:
+        return host
+    raise InvalidMask(f"{mask} would ban everyone: ban a nick (nick!*@*), an account ($a:account) or an address.")
