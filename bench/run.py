@@ -7,6 +7,7 @@ chatd benchmarks: chatd against reference servers, in the same run.
     python bench/run.py fanout --members 100,1000,5000 --fe lines,ws --load flat,50
     python bench/run.py mixed --members 999 --load flat,50
     python bench/run.py rooms --rooms 500 --per-room 10 --load 500 --fe lines,ws
+    python bench/run.py fanout --fe irc --load flat,50   # chatd's IRC front end against ngIRCd
     python bench/run.py idle --conns 1000,5000,10000 --fe lines,ws
     python bench/run.py history --members 1000 --fe lines,ws --load flat
     python bench/run.py cluster --members 1000 --fe lines,ws --nodes 1,2   # chatd on Redis against one SQLite node
@@ -50,14 +51,20 @@ RESULTS = BENCH / "results"
 
 #: Which servers speak which front end, and whether they send a room
 #: message back to its sender (the generator must know who should get what).
+#: Front end "irc" is IRC (NICK, USER, JOIN, PRIVMSG) on the server's IRC
+#: port, whatever the server's dialect: chatd's [irc] listener and ngIRCd.
 SERVERS = {
-    "chatd": {"fes": ("lines", "ws", "poll"), "dialect": "chatd", "echo": {"lines": False, "ws": True, "poll": True}},
+    "chatd": {"fes": ("lines", "ws", "poll", "irc"), "dialect": "chatd",
+              "echo": {"lines": False, "ws": True, "poll": True, "irc": False}},
     "lines_broadcast": {"fes": ("lines",), "dialect": "ref", "echo": {"lines": False}},
     "autobahn_broadcast": {"fes": ("ws",), "dialect": "ref", "echo": {"ws": True}},
-    "ngircd": {"fes": ("lines",), "dialect": "irc", "echo": {"lines": False}},
+    "ngircd": {"fes": ("irc",), "dialect": "irc", "echo": {"irc": False}},
 }
-REFERENCES = {"lines": ("lines_broadcast", "ngircd"), "ws": ("autobahn_broadcast",), "poll": ()}
-FE_NAMES = {"lines": "lines", "ws": "WS", "poll": "poll", "mixed": "mixed"}
+#: The references of each front end.  ngIRCd speaks IRC only: its runs are
+#: IRC runs, and the one run of a shape is the reference for chatd's lines
+#: and IRC rows of that shape alike.
+REFERENCES = {"lines": ("lines_broadcast", "ngircd"), "ws": ("autobahn_broadcast",), "poll": (), "irc": ("ngircd",)}
+FE_NAMES = {"lines": "lines", "ws": "WS", "poll": "poll", "irc": "IRC", "mixed": "mixed"}
 
 #: Generator CPU (share of a core) above which a run is flagged: the
 #: generator may have been what limited it.
@@ -195,6 +202,7 @@ def spec_for(case: Case, server, args) -> dict:
         "lines_port": server.lines_port,
         "web_port": server.web_port,
         "ws_port": server.ws_port,
+        "irc_port": getattr(server, "irc_port", None),
         "rooms": case.rooms,
         "per_room": case.per_room,
         "room_prefix": "#bench",
@@ -367,9 +375,23 @@ def servers_for(fe: str, args, per_room: int = 0, conns: int = 0) -> List[str]:
     return names
 
 
+def fe_of(server: str, fe: str) -> str:
+    """The front end a server is driven over: ngIRCd only ever over IRC."""
+    return fe if fe in SERVERS[server]["fes"] else SERVERS[server]["fes"][0]
+
+
+def unique(cases: List[Case]) -> List[Case]:
+    """Each run once: ngIRCd's IRC run is the reference of both chatd lines and chatd IRC."""
+    out: List[Case] = []
+    for case in cases:
+        if case not in out:
+            out.append(case)
+    return out
+
+
 def fanout(members, fes, loads, args, scenario="fanout") -> List[Case]:
-    return [Case(scenario, s, fe, per_room=n, load=load, senders=args.senders)
-            for n in members for load in loads for fe in fes for s in servers_for(fe, args, n)]
+    return unique([Case(scenario, s, fe_of(s, fe), per_room=n, load=load, senders=args.senders)
+                   for n in members for load in loads for fe in fes for s in servers_for(fe, args, n)])
 
 
 def mixed(members, loads, args) -> List[Case]:
@@ -378,15 +400,16 @@ def mixed(members, loads, args) -> List[Case]:
 
 
 def rooms(nrooms, per_room, loads, fes, args) -> List[Case]:
-    return [Case("rooms", s, fe, rooms=nrooms, per_room=per_room, load=load)
-            for load in loads for fe in fes for s in servers_for(fe, args, conns=nrooms * per_room)]
+    return unique([Case("rooms", s, fe_of(s, fe), rooms=nrooms, per_room=per_room, load=load)
+                   for load in loads for fe in fes for s in servers_for(fe, args, conns=nrooms * per_room)])
 
 
 def idle(conns, fes, args) -> List[Case]:
     per_room = 10
     top = max(conns)
-    return [Case("idle", s, fe, rooms=top // per_room, per_room=per_room, load="idle", checkpoints=sorted(conns))
-            for fe in fes for s in servers_for(fe, args, per_room, top)]
+    return unique([Case("idle", s, fe_of(s, fe), rooms=top // per_room, per_room=per_room, load="idle",
+                        checkpoints=sorted(conns))
+                   for fe in fes for s in servers_for(fe, args, per_room, top)])
 
 
 def history(members, fes, loads, args) -> List[Case]:
@@ -408,12 +431,17 @@ def cluster(members, fes, loads, args, nodes=(1, 2), baseline: bool = True) -> L
 
 
 def standard(args) -> List[Case]:
-    """The standard set (make bench): 36 runs (4 of them a cluster), about 6 minutes on 2 cores."""
+    """
+    The standard set (make bench): 39 runs (4 of them a cluster), about 6
+    minutes on 2 cores.  IRC in the three cases that tell most (the
+    1,000-member room saturated and at 50 msg/s, the 500 small rooms),
+    each against the ngIRCd run that is also the lines rows' reference.
+    """
     cases: List[Case] = []
-    cases += fanout([1000], ["lines", "ws"], ["flat", "50"], args)
+    cases += fanout([1000], ["lines", "irc", "ws"], ["flat", "50"], args)
     cases += fanout([100, 5000], ["lines", "ws"], ["flat"], args)
     cases += mixed([999], ["flat", "50"], args)
-    cases += rooms(500, 10, ["1000"], ["lines", "ws"], args)
+    cases += rooms(500, 10, ["1000"], ["lines", "irc", "ws"], args)
     cases += history([1000], ["lines", "ws"], ["flat"], args)
     cases += idle([1000, 5000, 10000], ["lines", "ws"], args)
     cases += cluster([1000], ["lines", "ws"], ["flat"], args, baseline=False)  # the fanout rows are the baseline
@@ -545,7 +573,7 @@ def ratio_map(rows: List[dict]) -> Dict[int, str]:
         key = Case(**row["case"]).key
         parts = []
         for ref in refs:
-            if Case(**ref["case"]).key == key and cost(ref):
+            if refers_to(ref["case"], key) and cost(ref):
                 parts.append(f"{cost(row) / cost(ref):.2f}x {ref['case']['server']}")
         if row["case"].get("nodes"):
             parts += cluster_ratios(row, rows, key)
@@ -558,6 +586,15 @@ def ratio_map(rows: List[dict]) -> Dict[int, str]:
                     break
         out[id(row)] = ", ".join(parts)
     return out
+
+
+def refers_to(ref: dict, key: tuple) -> bool:
+    """Whether a reference run is the reference of chatd's rows with C{key} (ngIRCd's IRC runs: lines and IRC)."""
+    ref_key = Case(**ref).key
+    if ref_key == key:
+        return True
+    fe = key[1]
+    return ref_key[:1] + ref_key[2:] == key[:1] + key[2:] and fe in REFERENCES and ref["server"] in REFERENCES[fe]
 
 
 def cluster_ratios(row: dict, rows: List[dict], key: tuple) -> List[str]:
@@ -581,7 +618,7 @@ def cluster_ratios(row: dict, rows: List[dict], key: tuple) -> List[str]:
 def generator_summary(rows: List[dict]) -> str:
     """The generator's own ceiling per front end, from the saturated runs."""
     out = []
-    for fe in ("lines", "ws"):
+    for fe in ("lines", "irc", "ws"):
         runs = [r for r in rows if r["case"]["load"] == "flat" and r["case"]["fe"] == fe
                 and r.get("gen_us_per_delivery") and r.get("deliveries_per_s")]
         if not runs:
@@ -654,7 +691,8 @@ def parse(argv=None) -> argparse.Namespace:
                    help="py-spy on chatd: alone, the 1000-member lines and WS fan-out, flat and 50 msg/s; "
                         "with a scenario, that scenario's chatd runs")
     p.add_argument("--members", type=csv_ints, default=None, help="members per room for fanout/mixed/history (1000)")
-    p.add_argument("--fe", type=csv_words, default=None, help="front ends: lines,ws,poll (lines,ws)")
+    p.add_argument("--fe", type=csv_words, default=None,
+                   help="front ends: lines,ws,poll,irc (lines,ws); irc is chatd's [irc] port against ngIRCd")
     p.add_argument("--load", type=csv_words, default=None,
                    help="flat (saturated) and/or messages per second in total, e.g. flat,50")
     p.add_argument("--rooms", type=int, default=500, help="rooms for the rooms scenario (500)")
@@ -685,6 +723,9 @@ def parse(argv=None) -> argparse.Namespace:
         p.error("--repeat must be at least 1")
     if args.quick and (args.scenario or args.smoke):
         p.error("--quick is a set of its own: leave out the scenario and --smoke")
+    unknown = [fe for fe in args.fe or [] if fe not in SERVERS["chatd"]["fes"]]
+    if unknown:
+        p.error(f"--fe {','.join(unknown)}: no such front end (lines, ws, poll, irc)")
     return args
 
 

@@ -6,7 +6,8 @@ port and every run's peak RSS (VmHWM) is its own.
   - L{Chatd}: the installed daemon, C{twistd -n chatd}, ports read from its
     log as tests/e2e/daemon.py does (or another venv's, for --compare).
   - L{Reference}: bench/references/*.py, which print "listening on PORT".
-  - L{NgIRCd}: Debian's ngIRCd, when /usr/sbin/ngircd exists.
+  - L{NgIRCd}: Debian's ngIRCd, when /usr/sbin/ngircd exists (an IRC
+    server: its one port is its C{irc_port}, and its C{lines_port} too).
 """
 
 import http.client
@@ -60,6 +61,7 @@ class Server:
     lines_port: Optional[int] = None
     web_port: Optional[int] = None
     ws_port: Optional[int] = None
+    irc_port: Optional[int] = None
 
     def __init__(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"chatd-bench-{self.name}-"))
@@ -158,6 +160,9 @@ class Chatd(Server):
         command = self.twistd or twistd()
         if _serves_irc(command):  # on a free port, not the default 6667 (several chatds run at once)
             settings.setdefault(("irc", "listen"), "tcp:0:interface=127.0.0.1:backlog=1024")
+            # Receivers never speak after joining: no PING after 90 s of
+            # silence in a long run (ngIRCd's PingTimeout is an hour too).
+            settings.setdefault(("irc", "ping_interval"), "3600")
         cfg.write_text(render_ini(settings))
         self._spawn([command, "--nodaemon", "--pidfile=", "chatd", "--config", str(cfg)])
         self._wait_log(r"chatd is ready", timeout)
@@ -166,6 +171,8 @@ class Chatd(Server):
                 self.lines_port = int(port)
             elif kind == "web":
                 self.web_port = int(port)
+            elif kind == "irc":
+                self.irc_port = int(port)
         return self
 
     def frontends(self) -> Dict[str, str]:
@@ -173,7 +180,27 @@ class Chatd(Server):
         found = {"lines": "ok" if self.lines_port else "no lines listener"}
         found["ws"] = self._probe_ws()
         found["poll"] = self._probe_api()
+        found["irc"] = self._probe_irc()
         return found
+
+    def _probe_irc(self) -> str:
+        if not self.irc_port:
+            return "no IRC listener (this chatd has no [irc] front end)"
+        try:
+            with socket.create_connection(("127.0.0.1", self.irc_port), timeout=5) as s:
+                s.sendall(b"NICK probe\r\nUSER probe 0 * :bench\r\n")
+                seen = b""
+                while b" 001 " not in seen and len(seen) < 65536:
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    seen += data
+        except OSError as e:
+            return f"IRC port: {e}"
+        if b" 001 " in seen:
+            return "ok"
+        first = seen.split(b"\r\n", 1)[0].decode(errors="replace")
+        return f'IRC registration answered "{first}"' if first else "IRC port closed without a welcome (001)"
 
     def _probe_ws(self) -> str:
         if not self.web_port:
@@ -273,7 +300,7 @@ class NgIRCd(Server):
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    self.lines_port = port
+                    self.irc_port = self.lines_port = port
                     return self
                 except OSError:
                     time.sleep(0.05)

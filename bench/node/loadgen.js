@@ -31,10 +31,12 @@ const http = require('http');
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const HOST = '127.0.0.1';
-const dialect = spec.dialect; // 'chatd' | 'ref' | 'irc'
+const dialect = spec.dialect; // 'chatd' | 'ref' | 'irc' (how lines and WebSocket clients talk)
+// Front end 'irc' always speaks IRC (NICK, USER, JOIN, PRIVMSG) on the
+// server's IRC port: chatd's IRC front end and ngIRCd take the same path.
 // Several chatd nodes (a cluster): client i talks to nodes[i % n], and the
 // server's CPU is summed over server_pids (every node and Redis).
-const NODES = spec.nodes || [{ lines_port: spec.lines_port, web_port: spec.web_port }];
+const NODES = spec.nodes || [{ lines_port: spec.lines_port, web_port: spec.web_port, irc_port: spec.irc_port }];
 const SERVER_PIDS = spec.server_pids || [spec.server_pid];
 const MARK = Buffer.from('@@');
 const RING = 1 << 21;
@@ -226,7 +228,8 @@ function lineCommon(c, sock) {
   c.rest = null;
 }
 
-function onLineBytes(c) {
+const PING = Buffer.from('PING ');
+function onLineBytes(c, irc) {
   return (chunk) => {
     let buf = chunk;
     if (c.rest) { buf = Buffer.concat([c.rest, chunk]); c.rest = null; }
@@ -235,28 +238,40 @@ function onLineBytes(c) {
     if (nl + 1 < buf.length) c.rest = Buffer.from(buf.subarray(nl + 1));
     c.lastData = Date.now();
     if (!c.ready) c.onSetup(buf.toString('utf8', 0, nl + 1));
+    else if (irc && buf[0] === 80 && buf.indexOf(PING) === 0) c.onSetup(buf.toString('utf8', 0, nl + 1));
     if (c.ready) scan(c, buf, 0, nl + 1, nowNs());
   };
 }
 
+/* A line connection: chatd's line port ('chatd' dialect), the Twisted
+ * reference ('ref'), or IRC (front end 'irc', or a server whose dialect is
+ * 'irc'). IRC clients send JOIN once welcomed (001), as irssi does: a
+ * JOIN sent with NICK and USER may reach the server before it finished
+ * registering the client. A receiver that has joined only looks for
+ * markers, except that an IRC chunk starting with PING (a silent client's
+ * keep-alive) is answered. */
 function openLines(c) {
-  const sock = connectReading(c.node.lines_port, onLineBytes(c));
+  const talk = c.fe === 'irc' ? 'irc' : dialect;
+  const port = c.fe === 'irc' ? c.node.irc_port : c.node.lines_port;
+  if (!port) throw new Error(`the server has no ${c.fe === 'irc' ? 'IRC' : 'lines'} port in the spec`);
+  const sock = connectReading(port, onLineBytes(c, talk === 'irc'));
   lineCommon(c, sock);
   sock.on('error', (e) => c.fail(`socket error: ${e.message}`));
   sock.on('close', () => c.lost());
   const room = roomName(c.room);
   sock.on('connect', () => {
-    if (dialect === 'chatd') sock.write(`${c.nick}\n/join ${room}\n`);
-    else if (dialect === 'ref') sock.write(`${room}\n`);
-    else sock.write(`NICK ${c.nick}\r\nUSER ${c.nick} 0 * :bench\r\nJOIN ${room}\r\n`);
+    if (talk === 'chatd') sock.write(`${c.nick}\n/join ${room}\n`);
+    else if (talk === 'ref') sock.write(`${room}\n`);
+    else sock.write(`NICK ${c.nick}\r\nUSER ${c.nick} 0 * :bench\r\n`);
   });
   c.onSetup = (text) => {
-    if (dialect === 'chatd') {
+    if (talk === 'chatd') {
       if (text.includes('Your current room is')) c.markReady();
       else if (/^! /m.test(text)) c.fail(`chatd refused: ${text.match(/^! .*$/m)[0]}`);
-    } else if (dialect === 'ref') {
+    } else if (talk === 'ref') {
       if (/^ok$/m.test(text)) c.markReady();
     } else {
+      if (!c.joining && /^:\S+ 001 /m.test(text)) { c.joining = true; sock.write(`JOIN ${room}\r\n`); }
       if (/ 366 /.test(text)) c.markReady();
       const ping = text.match(/^PING (.*)$/m);
       if (ping) sock.write(`PONG ${ping[1]}\r\n`);
@@ -264,7 +279,7 @@ function openLines(c) {
       if (err) c.fail(`IRC error: ${err[0]}`);
     }
   };
-  if (dialect === 'irc') {
+  if (talk === 'irc') {
     c.send = (text) => sock.write(`PRIVMSG ${room} :${text}\r\n`);
   } else {
     c.send = (text) => sock.write(`${text}\n`);
@@ -501,7 +516,7 @@ function makeClient(idx, fe, room, nick, counted) {
 function open(c) {
   return new Promise((resolve) => {
     c.onReady = resolve;
-    if (c.fe === 'lines') openLines(c);
+    if (c.fe === 'lines' || c.fe === 'irc') openLines(c);
     else if (c.fe === 'ws') openWs(c);
     else if (c.fe === 'poll') openPoll(c);
     else throw new Error(`unknown front end ${c.fe}`);
