@@ -10,7 +10,8 @@ Keys (C{chatd:<kind>:<name>}):
   - C{nick-holder:<folded nick>}, C{look-holder:<look-alike key>}: the
     uid holding it; they expire unless the holder's node beats
     (L{chatd.cluster.liveness}), so a dead node's nicks come free.
-  - C{user:<uid>}: nick, key, look, account, account_name, and
+  - C{user:<uid>}: nick, key, look, account, account_name, away (its
+    away message, while it is away), and
     C{@<node>} -> the addresses it connects from there, per node that
     holds a connection of it; C{user-rooms:<uid>}: its rooms' keys.
   - C{members:<room key>}: uid -> "nick, account, nodes"; C{live-rooms}:
@@ -63,12 +64,12 @@ def _person(answer) -> Optional[Person]:
     hosts = tuple(dict.fromkeys(h for f, v in sorted(fields.items()) if f.startswith("@") for h in v.split()))
     return Person(uid=_text(uid), nick=fields["nick"], key=fields["key"], look=fields["look"],
                   account=fields.get("account") or None, account_name=fields.get("account_name") or None,
-                  nodes=nodes, rooms=tuple(_text(r) for r in rooms), hosts=hosts)
+                  nodes=nodes, rooms=tuple(_text(r) for r in rooms), hosts=hosts, away=fields.get("away") or None)
 
 
-def _member(value) -> Member:
+def _member(value, away=b"") -> Member:
     nick, account, _ = _text(value).split("\n", 2)
-    return Member(nick, account or None)
+    return Member(nick, account or None, _text(away) or None)
 
 
 @implementer(IPresence)
@@ -115,6 +116,12 @@ class RedisPresence:
         return self._run("rekey", old_uid, user.uid, self.hub.node, user.account or "", user.account_name or "",
                          self.ttl_ms)
 
+    def set_away(self, user, away: Optional[str]) -> Deferred:
+        def answered(old):
+            return _text(old) or None if old else None
+
+        return self._run("away", user.uid, away or "").addCallback(answered)
+
     def find(self, key: str) -> Deferred:
         return self._run("person", "nick", key).addCallback(_person)
 
@@ -137,12 +144,13 @@ class RedisPresence:
         return self._run("leave", room_key, session.user.uid, self.hub.node).addCallback(lambda n: int(n) == 1)
 
     def members(self, room_key: str) -> Deferred:
-        def listed(values):
-            if not values:
+        def listed(flat):
+            if not flat:
                 return None
-            return tuple(sorted((_member(v) for v in values), key=lambda m: fold(m.nick)))
+            members = (_member(flat[i], flat[i + 1]) for i in range(0, len(flat), 2))
+            return tuple(sorted(members, key=lambda m: fold(m.nick)))
 
-        return self.conn.execute_command("HVALS", "chatd:members:" + room_key).addCallback(listed)
+        return self._run("members", room_key).addCallback(listed)
 
     def member(self, room_key: str, key: str) -> Deferred:
         return self._run("person", "member", room_key, key).addCallback(_person)

@@ -305,7 +305,7 @@ class Accounts:
         return self.hub.presence.find(target_key).addCallback(found)
 
     def whois(self, nick: str) -> Deferred:
-        """Who C{nick} is: account and rooms, and, for server operators, where it connects from."""
+        """Who C{nick} is: account, rooms and away message, and, for server operators, where it connects from."""
         key = check_nick(nick)
 
         def found(target) -> ev.WhoIs:
@@ -314,7 +314,7 @@ class Accounts:
             address = ", ".join(target.hosts) if self.is_operator else None
             return ev.WhoIs(nick=target.nick, account=target.account_name, rooms=target.rooms, address=address,
                             operator=target.account is not None and target.account in self.hub.rules.operators,
-                            ts=self.hub.now())
+                            away=target.away, ts=self.hub.now())
 
         return self.hub.presence.find(key).addCallback(found)
 

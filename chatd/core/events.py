@@ -46,6 +46,7 @@ BANS = "bans"
 WHOIS = "whois"
 PRIVATES = "privates"
 ACCOUNT = "account"
+AWAY = "away"
 
 #: Types that are stored and numbered.
 NUMBERED = frozenset({MESSAGE, ACTION})
@@ -191,6 +192,19 @@ class AccountChanged(Event):
     account: Optional[str] = None
 
 
+@_event
+class AwayChanged(Event):
+    """
+    C{nick} is now away, with C{away} (its away message), or back
+    (C{away} None).  Told like a nick change: to everyone who shares a
+    room with C{nick}, and to its own connections; only when it changes.
+    """
+
+    type: ClassVar[str] = AWAY
+    nick: str
+    away: Optional[str] = None
+
+
 # -- to one or two sessions --------------------------------------------------------
 
 
@@ -207,6 +221,8 @@ class Private(Event):
     to: str
     text: str
     id: Optional[int] = None
+    #: On the sender's copy only: the recipient is away, with this message.
+    away: Optional[str] = None
 
 
 @_event
@@ -231,6 +247,8 @@ class Members(Event):
     topic: str = ""
     nick: Optional[str] = None
     roles: Tuple[Tuple[str, str], ...] = ()
+    #: The members that are away, by nick.
+    away: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +428,8 @@ class WhoIs(Event):
     rooms: Tuple[str, ...] = ()
     address: Optional[str] = None
     operator: bool = False
+    #: Its away message, if it is away.
+    away: Optional[str] = None
 
 
 #: Event classes by wire type.
@@ -417,7 +437,7 @@ BY_TYPE: Dict[str, Type[Event]] = {
     cls.type: cls
     for cls in (Message, Action, Join, Part, Quit, Kick, Topic, Nick, Private, Notice, Members, Rooms, History,
                 Privates, Role, ModeChange, BanSet, BanLifted, Muted, Unmuted, Invited, Deleted, RoomChanged, Modes,
-                BanList, WhoIs, AccountChanged)
+                BanList, WhoIs, AccountChanged, AwayChanged)
 }
 
 

@@ -20,6 +20,7 @@ from chatd.core import directives as dv
 from chatd.core import events as ev
 from chatd.core.errors import TooManyRooms, Unavailable
 from chatd.core.moderation import roles_shown
+from chatd.core.presence import away_of
 from chatd.core.room import Room
 from chatd.core.text import check_room
 
@@ -187,7 +188,8 @@ class Membership:
         def members(members) -> ev.Members:
             members = members or ()
             return ev.Members(room=room.name, nicks=tuple(m.nick for m in members), topic=room.topic,
-                              nick=room.topic_by or None, roles=roles_shown(room, members), ts=self.hub.now())
+                              nick=room.topic_by or None, roles=roles_shown(room, members), away=away_of(members),
+                              ts=self.hub.now())
 
         return self.hub.presence.members(room.key).addCallback(members)
 

@@ -54,6 +54,7 @@ class Multiclient:
         user = User(self, person.uid)
         user.account, user.account_name = record.key, record.name
         user.nick, user.key, user.look = person.nick, person.key, person.look
+        user.away = person.away  # away there: away here too
         self.leave_user(reason, replace=user)
         hub.accounts[record.key] = user
 

@@ -33,6 +33,7 @@ class Person:
 
     @ivar rooms: the display names of the rooms it is in.
     @ivar hosts: the addresses it connects from (server operators see them).
+    @ivar away: its away message, None unless it is away.
     """
 
     uid: str
@@ -44,13 +45,20 @@ class Person:
     nodes: FrozenSet[str] = frozenset()
     rooms: Tuple[str, ...] = ()
     hosts: Tuple[str, ...] = ()
+    away: Optional[str] = None
 
 
 class Member(NamedTuple):
-    """One user in a room, as C{members} lists it."""
+    """One user in a room, as C{members} lists it; C{away}: its away message, if it is away."""
 
     nick: str
     account: Optional[str]
+    away: Optional[str] = None
+
+
+def away_of(members) -> Tuple[str, ...]:
+    """The nicks of the C{members} (L{Member}s) that are away, as C{members} events list them."""
+    return tuple(m.nick for m in members if m.away)
 
 
 class Entered(NamedTuple):
@@ -116,6 +124,15 @@ class IPresence(Interface):
     def rooms():
         """Deferred firing with a L{RoomInfo} per room with members, sorted by name."""
 
+    def set_away(user, away):
+        """
+        C{user} (a local L{chatd.core.users.User}) is away with the message
+        C{away}, or back (None), for every node.
+
+        @return: Deferred firing with the away message it had until now
+            (None: it was not away), as the whole cluster knew it.
+        """
+
 
 def person_of(user, node: str) -> Optional[Person]:
     """A local user as presence answers for it."""
@@ -125,7 +142,7 @@ def person_of(user, node: str) -> Optional[Person]:
     return Person(uid=user.uid, nick=user.nick, key=user.key, look=user.look, account=user.account,
                   account_name=user.account_name, nodes=frozenset((node,)),
                   rooms=tuple(room.name for room in first.rooms.values()),
-                  hosts=tuple(dict.fromkeys(s.host or s.peer for s in user.sessions)))
+                  hosts=tuple(dict.fromkeys(s.host or s.peer for s in user.sessions)), away=user.away)
 
 
 @implementer(IPresence)
@@ -183,7 +200,7 @@ class LocalPresence:
         room = self.hub.rooms.get(room_key)
         if room is None or not room.members:
             return succeed(None)
-        users = {s.user: Member(s.nick, s.user.account) for s in room.members}
+        users = {s.user: Member(s.nick, s.user.account, s.user.away) for s in room.members}
         return succeed(tuple(sorted(users.values(), key=lambda m: fold(m.nick))))
 
     def member(self, room_key: str, key: str) -> Deferred:
@@ -196,3 +213,8 @@ class LocalPresence:
     def rooms(self) -> Deferred:
         live = sorted((r for r in self.hub.rooms.values() if r.members), key=lambda r: r.key)
         return succeed(tuple(RoomInfo(r.name, len({s.user for s in r.members}), r.topic) for r in live))
+
+    def set_away(self, user, away: Optional[str]) -> Deferred:
+        """Every connection of a user is on this node: the user holds its away message."""
+        old, user.away = user.away, away
+        return succeed(old)

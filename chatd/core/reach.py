@@ -22,6 +22,7 @@ from twisted.logger import Logger
 
 from chatd.core import directives as dv
 from chatd.core import events as ev
+from chatd.core.presence import away_of
 from chatd.core.room import Deliver, Room
 from chatd.core.text import fold
 
@@ -128,6 +129,8 @@ class Reach:
         user = self.users.get(d.uid)
         if user is not None:
             user.rename(d.nick, d.key, d.look)
+            if d.event.type == ev.AWAY:  # its connections here are away (or back) too
+                user.away = d.event.away
             for session in user.sessions:
                 targets.setdefault(session, session.sink.deliver)
         for deliver in tuple(targets.values()):
@@ -232,6 +235,8 @@ class Reach:
             if user is None or user.nick is None or not user.sessions:
                 continue
             d = self.presence.claim(user, user.nick, user.key, user.look)
+            if user.away is not None:  # what presence lost, the user still knows
+                d.addCallback(lambda _, user=user: self.presence.set_away(user, user.away))
             d.addErrback(self._lost_nick, user)
             d.addCallback(lambda _, user=user: self._enter_again(user))
             d.addErrback(lambda f, user=user: log.failure(
@@ -285,7 +290,7 @@ class Reach:
             roles = tuple(sorted((m.nick, room.roles[m.account]) for m in members
                                  if m.account in room.roles and room.settings.get("registered")))
             room.broadcast(ev.Members(room=room.name, nicks=nicks, topic=room.topic, nick=room.topic_by or None,
-                                      roles=roles, ts=self.now()))
+                                      roles=roles, away=away_of(members), ts=self.now()))
 
         return self.presence.members(room.key).addCallback(listed)
 

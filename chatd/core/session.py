@@ -7,7 +7,7 @@ a L{chatd.core.commands} value, charges flood control, runs the rule and
 answers with a Deferred that fires with the rule's result (an event, or
 None) or fails with a L{chatd.core.errors.ChatError}, never anything else.
 The rules themselves are methods the session takes from the rule
-modules (L{chatd.core.membership}, L{chatd.core.talk},
+modules (L{chatd.core.membership}, L{chatd.core.talk}, L{chatd.core.away},
 L{chatd.core.accounts}, L{chatd.core.multiclient}, L{chatd.core.moderation},
 L{chatd.core.roomops}, L{chatd.core.operators}), also callable directly
 (by the hub, by tests) without flood control.
@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from chatd.core import commands as cmd
 from chatd.core.errors import ChatError, Internal, NoNick, Unavailable
 from chatd.core.accounts import Accounts
+from chatd.core.away import Away
 from chatd.core.flood import Throttle
 from chatd.core.membership import Membership
 from chatd.core.moderation import Moderation
@@ -40,7 +41,7 @@ log = Logger(namespace="chatd.session")
 _serials = itertools.count((secrets.randbits(31) << 32) | 1)
 
 
-class Session(Membership, Talk, Accounts, Multiclient, Moderation, RoomOps, ServerOps):
+class Session(Membership, Talk, Away, Accounts, Multiclient, Moderation, RoomOps, ServerOps):
     """
     The core's view of one client connection.
 
@@ -225,6 +226,7 @@ _RULES = {
     cmd.Say: lambda s, c: s.say(c.room, c.text, c.cid),
     cmd.Action: lambda s, c: s.act(c.room, c.text, c.cid),
     cmd.Msg: lambda s, c: s.private(c.to, c.text),
+    cmd.Away: lambda s, c: s.set_away(c.text),
     cmd.Topic: lambda s, c: s.topic(c.room) if c.topic is None else s.set_topic(c.room, c.topic),
     cmd.Who: lambda s, c: s.who(c.room),
     cmd.Rooms: lambda s, c: s.list_rooms(),

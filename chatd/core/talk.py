@@ -13,6 +13,7 @@ a rule publishes, the room's feed delivers.  A rule's own result (the
 event it returns) is its answer to the client who asked.
 """
 
+import dataclasses
 import math
 from typing import Optional
 
@@ -22,8 +23,14 @@ from chatd.core import events as ev
 from chatd.core import timeline
 from chatd.core.errors import BadCommand, ChatError, EmptyText, NoNick, NoSuchNick, NoSuchRoom, NotInRoom, Unavailable
 from chatd.core.moderation import roles_shown
+from chatd.core.presence import away_of
 from chatd.core.room import Room
 from chatd.core.text import check_nick, check_room, clean_text
+
+
+def _told_away(event: ev.Private, target) -> ev.Private:
+    """The sender's copy of a private message tells it the recipient (a L{Person}) is away."""
+    return dataclasses.replace(event, away=target.away) if target.away else event
 
 
 def _seconds(field: str, when) -> Optional[float]:
@@ -166,6 +173,7 @@ class Talk:
                 event = ev.Private(nick=nick, to=target.nick, text=text, ts=hub.now())
                 hub.send_to(target, event)
                 if target.uid != me.uid:
+                    event = _told_away(event, target)
                     hub.deliver_to_user(me, event)
                 return event
             if target is not None:
@@ -195,6 +203,7 @@ class Talk:
             event = ev.Private(nick=nick, to=to, text=text, ts=ts, id=my_id)
             if target is not None and target.uid != me.uid:
                 self.hub.send_to(target, ev.Private(nick=nick, to=to, text=text, ts=ts, id=their_id))
+                event = _told_away(event, target)
             self.hub.deliver_to_user(me, event)
             return event
 
@@ -241,9 +250,9 @@ class Talk:
             nicks = tuple(m.nick for m in members)
             room = self.hub.rooms.get(key)
             if room is None:
-                return ev.Members(room=name, nicks=nicks, ts=self.hub.now())
+                return ev.Members(room=name, nicks=nicks, away=away_of(members), ts=self.hub.now())
             return ev.Members(room=room.name, nicks=nicks, topic=room.topic, nick=room.topic_by or None,
-                              roles=roles_shown(room, members), ts=self.hub.now())
+                              roles=roles_shown(room, members), away=away_of(members), ts=self.hub.now())
 
         return self.hub.presence.members(key).addCallback(listed)
 

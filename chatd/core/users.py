@@ -28,12 +28,14 @@ class User:
     @ivar account: the folded name of the account its sessions are logged
         in to, or None.
     @ivar account_name: that account's name as registered, or None.
+    @ivar away: its away message while it is away (all its connections
+        are), else None.
     @ivar sessions: its connections, oldest first.
     @ivar grace: the timer that renames it to a guest nick when it holds a
         registered nick without being logged in to its account, or None.
     """
 
-    __slots__ = ("uid", "nick", "key", "look", "account", "account_name", "sessions", "grace")
+    __slots__ = ("uid", "nick", "key", "look", "account", "account_name", "away", "sessions", "grace")
 
     def __init__(self, session, uid: str) -> None:
         self.uid = uid
@@ -42,6 +44,7 @@ class User:
         self.look: Optional[str] = None
         self.account: Optional[str] = None
         self.account_name: Optional[str] = None
+        self.away: Optional[str] = None
         self.sessions: List = [session]
         self.grace = None
 

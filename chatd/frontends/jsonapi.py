@@ -58,6 +58,7 @@ _REPLIES: Dict[type, Callable] = {
     cmd.Whois: _data_then_ok,
     cmd.Register: _logged_in,
     cmd.Login: _logged_in,
+    cmd.Away: lambda event, ref: [jsonproto.encode(jsonproto.ok(ref, away=event.away))],
     cmd.Mode: lambda event, ref: _data_then_ok(event, ref) if event.type == "modes" else _ok(event, ref),
 }
 

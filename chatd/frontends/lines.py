@@ -102,8 +102,8 @@ class LineMember(Protocol):
         if self._opening is not None:
             data = self._opening + data
             end = data.find(b"\n")
-            if end < 0 and len(data) < 1024:
-                self._opening = data
+            if end < 0 and len(data) < 1024 and not data.startswith(b"\xff"):
+                self._opening = data  # telnet's negotiation (IAC) is answered at once; an IRC client never sends it
                 return
             self._opening = None
             if self.factory.irc is not None and _irc_opening(data[:end if end >= 0 else len(data)]):
@@ -341,6 +341,7 @@ _ANSWERS = {
     cmd.Bans: _reads(ev.BANS),
     cmd.ServerBans: _reads(ev.BANS),
     cmd.Whois: _reads(ev.WHOIS),
+    cmd.Away: lambda member, event, _: member.write(wire.render_away(event)),
     cmd.Register: lambda member, result, _: member.write(wire.render_info(
         f"You registered the account {result.account} and are logged in to it.")),
     cmd.Login: lambda member, result, _: member.write(wire.render_info(

@@ -155,6 +155,8 @@ def _private(e: Event) -> Dict[str, Any]:
     d = {"type": "private", "from": e.nick, "to": e.to, "text": e.text, "ts": iso_ts(e.ts)}
     if e.id is not None:
         d["id"] = e.id
+    if e.away is not None:  # the sender's copy: the recipient is away
+        d["away"] = e.away
     return d
 
 
@@ -162,6 +164,16 @@ def _members(e: Event) -> Dict[str, Any]:
     d = {"type": "members", "room": e.room, "nicks": list(e.nicks), "topic": e.topic or ""}
     if e.roles:
         d["roles"] = dict(e.roles)
+    if e.away:
+        d["away"] = list(e.away)
+    return d
+
+
+def _whois(e: Event) -> Dict[str, Any]:
+    d = {"type": "whois", "nick": e.nick, "account": e.account, "rooms": list(e.rooms), "address": e.address,
+         "operator": e.operator}
+    if e.away is not None:
+        d["away"] = e.away
     return d
 
 
@@ -206,6 +218,7 @@ _SHAPES = {
     ev.QUIT: lambda e: _with_reason({"type": "quit", "room": e.room, "nick": e.nick, "ts": iso_ts(e.ts)}, e),
     ev.NICK: lambda e: {"type": "nick", "old": e.old, "new": e.nick, "ts": iso_ts(e.ts)},
     ev.ACCOUNT: lambda e: {"type": "account", "nick": e.nick, "account": e.account, "ts": iso_ts(e.ts)},
+    ev.AWAY: lambda e: {"type": "away", "nick": e.nick, "away": e.away, "ts": iso_ts(e.ts)},
     ev.TOPIC: lambda e: {"type": "topic", "room": e.room, "topic": e.topic or "", "nick": e.nick, "ts": iso_ts(e.ts)},
     ev.PRIVATE: _private,
     ev.NOTICE: lambda e: {"type": "notice", "from": e.nick, "text": e.text, "ts": iso_ts(e.ts)},
@@ -238,10 +251,7 @@ _SHAPES = {
         "type": "modes", "room": e.room, "modes": e.modes, "key": e.key, "limit": e.limit, "founder": e.founder,
     },
     ev.BANS: _bans,
-    ev.WHOIS: lambda e: {
-        "type": "whois", "nick": e.nick, "account": e.account, "rooms": list(e.rooms), "address": e.address,
-        "operator": e.operator,
-    },
+    ev.WHOIS: _whois,
 }
 
 

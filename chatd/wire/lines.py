@@ -17,7 +17,7 @@ from chatd.wire.slash import parse, parse_duration
 
 __all__ = [
     "CRLF", "HELP", "HELP_TOPICS", "USAGE", "help_text", "parse", "parse_duration", "line", "render_event",
-    "render_own_join", "render_sent_private", "render_members", "render_topic", "render_rooms", "render_history",
+    "render_own_join", "render_sent_private", "render_away", "render_members", "render_topic", "render_rooms", "render_history",
     "render_privates", "render_invitation", "render_error", "render_info", "span", "PREFIXES",
 ]
 
@@ -84,7 +84,15 @@ def render_own_join(e: Event) -> bytes:
 
 
 def render_sent_private(e: Event) -> bytes:
-    return line(f"-> *{e.to}* {e.text}")
+    sent = line(f"-> *{e.to}* {e.text}")
+    if e.away is not None:
+        sent += line(f"-!- {e.to} is away: {e.away}")
+    return sent
+
+
+def render_away(e: Event) -> bytes:
+    """The answer to C{/away}: this user's own state (others' changes show nothing)."""
+    return line(f"-!- You are marked away: {e.away}" if e.away is not None else "-!- You are back")
 
 
 #: How a member list marks roles, as IRC clients do.
@@ -270,6 +278,8 @@ def _whois(e: Event) -> bytes:
         out.append(line(f"-!- {e.nick} connects from {e.address}"))
     if e.operator:
         out.append(line(f"-!- {e.nick} is a server operator"))
+    if e.away is not None:
+        out.append(line(f"-!- {e.nick} is away: {e.away}"))
     return b"".join(out)
 
 
@@ -288,6 +298,7 @@ _RENDER = {
     ev.BANS: _bans,
     ev.WHOIS: _whois,
     ev.ACCOUNT: lambda e: b"",  # a terminal shows logins only in /whois
+    ev.AWAY: lambda e: b"",  # away shows in /whois, and to whoever messages the user
 }
 
 

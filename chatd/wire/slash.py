@@ -241,6 +241,7 @@ _PLAIN: Dict[str, Callable[[str], Optional[cmd.Command]]] = {
     "join": _join,
     "part": _part,
     "msg": _msg,
+    "away": lambda rest: cmd.Away(text=rest.strip() or None),
     "me": lambda rest: cmd.Action(room=None, text=rest) if rest else None,
     "topic": _topic,
     "who": lambda rest: cmd.Who(room=_split(rest)[0] or None),

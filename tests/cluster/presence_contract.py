@@ -191,6 +191,25 @@ class PresenceContract:
         assert (person.account, person.account_name, person.nick) == ("alice", "alice", "alice")
 
     @pytest_twisted.ensureDeferred
+    async def test_away_is_known_on_every_node_until_the_user_is_gone(self, cw):
+        n1, n2, a1, a2 = await two_places(cw, "#r")
+        bob, _ = await n2.member("bob", "#r")
+        assert await n1.presence.set_away(a1.user, "lunch") is None
+        assert await n2.presence.set_away(a2.user, "meeting") == "lunch"
+        assert (await n1.presence.person("~a:alice")).away == "meeting"
+        assert (await n2.presence.find("alice")).away == "meeting"
+        expected = (Member("alice", "alice", "meeting"), Member("bob", None))
+        assert await n1.presence.members("#r") == await n2.presence.members("#r") == expected
+        assert await n1.presence.set_away(a1.user, None) == "meeting"
+        assert (await n2.presence.find("alice")).away is None
+        await n1.presence.set_away(a1.user, "gone")
+        a1.close("bye")
+        a2.close("bye")
+        await cw.eventually_answer(lambda: n1.presence.find("alice"), lambda p: p is None, "alice is gone")
+        again, _ = await n1.member("alice", "#r")
+        assert (await n2.presence.find("alice")).away is None
+
+    @pytest_twisted.ensureDeferred
     async def test_rooms_lists_rooms_with_members_their_counts_and_topics(self, cw):
         n1, n2 = await cw.node("n1"), await cw.node("n2")
         alice, _ = await n1.member("alice", "#Den", "#r")

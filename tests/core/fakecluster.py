@@ -179,7 +179,7 @@ class SharedPresence:
         hosts = tuple(dict.fromkeys(h for hs in me["nodes"].values() for h in hs))
         return succeed(Person(uid=uid, nick=me["nick"], key=me["key"], look=me["look"], account=me.get("account"),
                               account_name=me.get("account_name"), nodes=frozenset(me["nodes"]), rooms=rooms,
-                              hosts=hosts))
+                              hosts=hosts, away=me.get("away")))
 
     def find(self, key):
         uid = self.c.nicks.get(key)
@@ -216,14 +216,23 @@ class SharedPresence:
         members = self.c.members.get(room_key)
         if not members:
             return succeed(None)
-        return succeed(tuple(sorted((Member(m["nick"], m["account"]) for m in members.values()),
-                                    key=lambda m: fold(m.nick))))
+        users = self.c.users
+        return succeed(tuple(sorted((Member(m["nick"], m["account"], users.get(uid, {}).get("away"))
+                                     for uid, m in members.items()), key=lambda m: fold(m.nick))))
 
     def member(self, room_key, key):
         uid = self.c.nicks.get(key)
         if uid is None or uid not in self.c.members.get(room_key, {}):
             return succeed(None)
         return self.person(uid)
+
+    def set_away(self, user, away):
+        me = self.c.users.get(user.uid)
+        if me is None:
+            return succeed(None)
+        old = me.get("away")
+        me["away"] = away
+        return succeed(old)
 
     def rooms(self):
         """Topics are read from the store's room records, as Redis reads them from the room's hash."""

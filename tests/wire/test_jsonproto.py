@@ -292,6 +292,7 @@ EVENTS = {
     "kick": ev.Kick(room="#lobby", nick="bob", by="an operator", reason="spam", ts=TS),
     "nick": ev.Nick(nick="robert", old="bob", ts=TS),
     "account": ev.AccountChanged(nick="alice", account="Alice", ts=TS),
+    "away": ev.AwayChanged(nick="alice", away="lunch", ts=TS),
     "topic": ev.Topic(room="#lobby", topic="Welcome", nick="alice", ts=TS),
     "private": ev.Private(nick="alice", to="bob", text="psst", ts=TS),
     "notice": ev.Notice(nick="chatd", text="Server restarting in 5 minutes", ts=TS),

@@ -98,7 +98,7 @@ def test_every_event_type_renders():
     samples = {e.type: e for e in EVENTS + [e for e, _ in ANSWERS]}
     for t in set(ev.BY_TYPE) - set(samples):
         assert t in {"message", "action", "join", "part", "quit", "topic", "nick", "notice", "rooms", "history",
-                     "account"}
+                     "account", "away"}
     for e in samples.values():
         data = wire.render_event(e)
         assert data.endswith(b"\r\n") or data == b""

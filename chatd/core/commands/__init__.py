@@ -21,7 +21,7 @@ from typing import Dict, Type
 from chatd.core.commands.accounts import Drop, Ghost, Login, Logout, Passwd, Register, Whois
 from chatd.core.commands.base import Command, fields_of
 from chatd.core.commands.chat import (
-    Action, Help, History, Join, Line, Msg, Nick, Part, Quit, Refused, Rooms, Say, Topic, Who,
+    Action, Away, Help, History, Join, Line, Msg, Nick, Part, Quit, Refused, Rooms, Say, Topic, Who,
 )
 from chatd.core.commands.moderation import (
     Announce, Ban, Bans, Delete, Deop, Devoice, Invite, Kick, Kill, Mode, Mute, Op, Room, RoomCommand,
@@ -31,7 +31,7 @@ from chatd.core.commands.moderation import (
 #: The commands the JSON protocol carries, by C{type}.
 JSON_COMMANDS: Dict[str, Type[Command]] = {
     cls.name: cls for cls in (
-        Nick, Join, Part, Say, Action, Msg, Topic, Who, Rooms, History,
+        Nick, Join, Part, Say, Action, Msg, Away, Topic, Who, Rooms, History,
         Register, Login, Logout, Passwd, Ghost, Drop, Whois,
         Room, Op, Deop, Voice, Devoice, Kick, Ban, Unban, Bans, Mute, Unmute, Invite, Mode, Delete,
         Kill, Announce, ServerBan, ServerUnban, ServerBans,
@@ -40,7 +40,7 @@ JSON_COMMANDS: Dict[str, Type[Command]] = {
 
 __all__ = [
     "Command", "fields_of", "JSON_COMMANDS",
-    "Nick", "Join", "Part", "Say", "Action", "Msg", "Topic", "Who", "Rooms", "History", "Line", "Help", "Quit",
+    "Nick", "Join", "Part", "Say", "Action", "Msg", "Away", "Topic", "Who", "Rooms", "History", "Line", "Help", "Quit",
     "Refused", "Register", "Login", "Logout", "Passwd", "Ghost", "Drop", "Whois", "RoomCommand", "Room", "Op",
     "Deop", "Voice", "Devoice", "Kick", "Ban", "Unban", "Bans", "Mute", "Unmute", "Invite", "Mode", "Delete",
     "Kill", "Announce", "ServerBan", "ServerUnban", "ServerBans",

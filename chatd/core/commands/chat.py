@@ -70,6 +70,15 @@ class Msg(Command):
 
 
 @_command
+class Away(Command):
+    """Be away with C{text} (every connection of the user); no text, or an empty one: back."""
+
+    name: ClassVar[str] = "away"
+    needs_nick: ClassVar[bool] = True
+    text: Optional[str] = None
+
+
+@_command
 class Topic(Command):
     """Read a room's topic, or set it (C{topic} given; empty clears it)."""
 
