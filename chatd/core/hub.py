@@ -255,7 +255,7 @@ class Hub(Reach):
         user.grace = self.clock.callLater(grace, self._grace_over, user, account)
         user.deliver(ev.Notice(nick=self.name, ts=self.now(), text=(
             f"The nick {user.nick} belongs to the account {account}. Log in within {grace} second{'s' if grace != 1 else ''} "
-            f"(/identify PASSWORD) or you will be renamed.")))
+            f"(/identify PASSWORD; from an IRC client, SASL or PASS {account}:PASSWORD) or you will be renamed.")))
 
     def _grace_over(self, user, account: str) -> None:
         user.grace = None

@@ -312,8 +312,8 @@ def irc_client(port: int, nick: str, **register) -> IRCClient:
 
 
 def prefix(nick: str, server: str = "chatd") -> str:
-    """The source chatd gives a user: C{NICK!~NICK@SERVER}."""
-    return f"{nick}!~{nick}@{server}"
+    """The source chatd gives a user: C{NICK!~NICK@user/NICK} (docs/irc.md)."""
+    return f"{nick}!~{nick}@user/{nick}"
 
 
 MSGID = re.compile(r"^(\d+)\.([0-9a-f]{8})$")

@@ -133,7 +133,7 @@ def test_a_registered_nick_taken_without_its_password_becomes_a_guest(make_daemo
     took = time.monotonic()
     assert squatter.take("alice") is None
     assert squatter.notice() == (f"The nick alice belongs to the account alice. Log in within {GRACE} second{'s' if GRACE != 1 else ''} "
-                                 "(/identify PASSWORD) or you will be renamed.")
+                                 "(/identify PASSWORD; from an IRC client, SASL or PASS alice:PASSWORD) or you will be renamed.")
     squatter.join("#lobby")
     watcher.shows("[#lobby] -!- alice has joined")
     guest = squatter.renamed()

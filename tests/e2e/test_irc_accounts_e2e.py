@@ -109,7 +109,7 @@ def test_whois_shows_the_account_and_rooms(irc, tel):
     c.until("318")
     c.send("WHOIS sal")
     lines = {l.command: l for l in c.until("318")}
-    assert lines["311"].params[1:4] == ["sal", "~sal", "chatd"], lines["311"].format()
+    assert lines["311"].params[1:4] == ["sal", "~sal", "user/sal"], lines["311"].format()
     assert lines["319"].params[2].split() == ["#lobby"], lines["319"].format()
     assert lines["330"].params[1:3] == ["sal", "sal"], lines["330"].format()
 

@@ -113,7 +113,7 @@ def test_irc_framework_with_sasl_chats_with_telnet_and_websocket(daemon):
         kiwi.send(join="#lobby")
         kiwi.expect("join", nick="kiwi", channel="#lobby")
         old = kiwi.expect("message", message="before kiwi came")
-        assert (old["nick"], old["ident"], old["hostname"], old["target"]) == ("tom", "~tom", "chatd", "#lobby")
+        assert (old["nick"], old["ident"], old["hostname"], old["target"]) == ("tom", "~tom", "user/tom", "#lobby")
         assert old["time"], "the scrollback carries server-time"
         tom.shows("[#lobby] -!- kiwi has joined")
         tom.send("/whois kiwi")

@@ -177,8 +177,8 @@ def test_what_irssi_and_weechat_ask_after_a_join(irc, tel):
     who = c.until("315")
     rows = {l.params[5]: l.params[1:] for l in who if l.command == "354"}
     # %tcuhnfdar: token, channel, user, host, nick, flags, hops, account (0: none), real name.
-    assert rows["tom"][:6] == ["743", "#lobby", "~tom", "chatd", "tom", "H"], rows
-    assert rows["ivan"][:5] == ["743", "#lobby", "~ivan", "chatd", "ivan"] and rows["ivan"][7] == "0", rows
+    assert rows["tom"][:6] == ["743", "#lobby", "~tom", "user/tom", "tom", "H"], rows
+    assert rows["ivan"][:5] == ["743", "#lobby", "~ivan", "user/ivan", "ivan"] and rows["ivan"][7] == "0", rows
     assert len(rows) == 2 and who[-1].params[1] == "#lobby"
     c.send("MODE #lobby b")
     assert c.expect("368").params[1] == "#lobby"

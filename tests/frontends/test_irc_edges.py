@@ -46,7 +46,7 @@ def test_whois(world):
     bob.send("WHOIS alice")
     seen = bob.read()
     assert commands(seen)[0] == "311" and commands(seen)[-1] == "318"
-    assert seen[0].params == ["bob", "alice", "~alice", SERVER, "*", "alice"]
+    assert seen[0].params == ["bob", "alice", "~alice", "user/alice", "*", "alice"]
     assert only(seen, "319")[0].params[-1].split() == ["#lobby"]
     assert only(seen, "330")[0].params[:3] == ["bob", "alice", "alice"]
     alice.send("WHOIS bob")
@@ -72,7 +72,7 @@ def test_userhost(world):
     world.irc_user("bob")
     alice = world.irc_user("alice")
     alice.send("USERHOST bob")
-    assert [(line.command, line.params) for line in alice.read()] == [("302", ["alice", f"bob=+~bob@{SERVER}"])]
+    assert [(line.command, line.params) for line in alice.read()] == [("302", ["alice", f"bob=+~bob@user/bob"])]
 
 
 def test_a_private_message_logs_no_error(world, failures):
@@ -151,3 +151,43 @@ def test_chathistory_of_an_invite_only_room_is_refused_to_outsiders(den):
     seen = dave.read()
     assert not any("private plans" in line.params[-1] for line in seen)
     assert [line.command for line in seen] == ["442"]
+
+
+# -- small answers --
+
+
+def test_user_modes_are_echoed_as_one_change(world):
+    """MODE nick +iB is echoed +iB (one sign per run of flags), and a later -i+w as -i+w."""
+    alice = world.irc_user("alice")
+    alice.send("MODE alice +iB")
+    assert [(line.command, line.params) for line in alice.read()] == [("MODE", ["alice", "+iB"])]
+    alice.send("MODE alice -i+w")
+    assert [(line.command, line.params) for line in alice.read()] == [("MODE", ["alice", "-i+w"])]
+    alice.send("MODE alice")
+    assert [(line.command, line.params[1:]) for line in alice.read()] == [("221", ["+Bw"])]
+
+
+def test_a_labelled_ping_gets_a_labelled_pong(world):
+    alice = world.irc_user("alice", caps=("message-tags", "labeled-response", "batch"))
+    alice.send("@label=p1 PING :now")
+    (pong,) = alice.read()
+    assert pong.command == "PONG" and pong.tags == {"label": "p1"} and pong.params[-1] == "now"
+
+
+def test_chathistory_around_holds_the_message_referred_to(world):
+    alice = world.irc_user("alice", "#lobby", caps=("message-tags", "server-time", "batch", "draft/chathistory"))
+    bob = world.terminal("bob", "#lobby")
+    for n in range(1, 10):
+        bob.type(f"m{n}")
+    seen = only(alice.read(), "PRIVMSG")
+    alice.send(f"CHATHISTORY AROUND #lobby msgid={seen[4].tags['msgid']} 5")
+    around = [line.params[1] for line in only(alice.read(), "PRIVMSG")]
+    assert around == ["m3", "m4", "m5", "m6", "m7"]
+
+
+def test_an_unknown_chathistory_subcommand_is_named(world):
+    alice = world.irc_user("alice", "#lobby", caps=("standard-replies",))
+    alice.send("CHATHISTORY SIDEWAYS #lobby msgid=1.00000000 10")
+    (fail,) = alice.read()
+    assert fail.command == "FAIL" and fail.params[:2] == ["CHATHISTORY", "INVALID_PARAMS"]
+    assert "SIDEWAYS is not a CHATHISTORY subcommand" in fail.params[-1]

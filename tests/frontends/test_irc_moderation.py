@@ -3,7 +3,7 @@ IRC moderation in a registered room, in memory: MODE, KICK, INVITE and bans
 mapped onto chatd's roles and rules, with terminal users in the same room.
 """
 
-from ircworld import SERVER, changes, commands, den, only, world  # noqa: F401
+from ircworld import PASSWORD, SERVER, changes, commands, den, only, world  # noqa: F401
 
 
 # -- moderation in a registered room ----------------------------------------------------------------------
@@ -18,7 +18,7 @@ def test_the_founder_shows_as_op(den):
 def test_mode_changes_map_to_chatd_roles_and_bans(den):
     alice, bob, carol, dave = den
     alice.send("MODE #den +o bob")
-    expected = [(f"alice!~alice@{SERVER}", "MODE", ["#den", "+o", "bob"])]
+    expected = [(f"alice!~alice@user/alice", "MODE", ["#den", "+o", "bob"])]
     assert [(line.source, line.command, line.params) for line in dave.read()] == expected
     assert any("bob" in line and "operator" in line for line in carol.output())
     alice.send("MODE #den +v carol")
@@ -64,7 +64,7 @@ def test_a_non_operator_gets_482(den):
 def test_kick(den):
     alice, bob, carol, dave = den
     alice.send("KICK #den dave :behave")
-    expected = [(f"alice!~alice@{SERVER}", "KICK", ["#den", "dave", "behave"])]
+    expected = [(f"alice!~alice@user/alice", "KICK", ["#den", "dave", "behave"])]
     assert [(line.source, line.command, line.params) for line in dave.read()] == expected
     assert [(line.source, line.command, line.params) for line in bob.read()] == expected
     assert any("dave" in line and "kick" in line for line in carol.output())
@@ -82,7 +82,7 @@ def test_invite(den):
     alice.send("INVITE dave #den")
     assert [(line.command, line.params) for line in alice.read()] == [("341", ["alice", "dave", "#den"])]
     assert [(line.source, line.command, line.params) for line in dave.read()] == [
-        (f"alice!~alice@{SERVER}", "INVITE", ["dave", "#den"])]
+        (f"alice!~alice@user/alice", "INVITE", ["dave", "#den"])]
     dave.send("JOIN #den")
     assert commands(dave.read())[0] == "JOIN"
 
@@ -116,3 +116,34 @@ def test_a_ban_puts_an_irc_member_out_and_keeps_it_out(den):
     assert [(line.command, line.params[:2]) for line in dave.read()] == [("475", ["dave", "#den"])]
     dave.send("JOIN #den sesame")
     assert commands(dave.read())[:3] == ["JOIN", "353", "366"]
+
+
+def test_the_ban_masks_clients_build_by_default_ban_the_nick(den):
+    """
+    WeeChat's default ban (*!*@host), irssi's (*!*user@*) and a plain
+    nick!*@* each ban dave, and only dave; a mask naming nobody is refused.
+    """
+    alice, bob, carol, dave = den
+    for mask in ("*!*@user/dave", "*!*dave@*", "*!~dave@*", "dave!*@*"):
+        alice.send(f"MODE #den +b {mask}")
+        alice.read()
+        carol.output()
+        carol.type("/bans")
+        listed = [line for line in carol.output() if "dave" in line]
+        assert listed and not any("*dave" in line for line in listed), (mask, listed)
+        alice.send(f"MODE #den -b {mask}")
+        alice.read()
+    alice.send("MODE #den +b *!*@*")
+    (fail,) = [line for line in alice.read() if line.command in ("FAIL", "NOTICE")]
+    assert "would ban everyone" in fail.params[-1]
+
+
+def test_room_registration_is_told_in_words(world):
+    """The founder registering a room from a terminal: IRC members see who did it and who the founder is."""
+    world.account("alice")
+    alice = world.terminal("alice")
+    alice.type(f"/identify {PASSWORD}", "/join #new")
+    watcher = world.irc_user("watcher", "#new")
+    alice.type("/room register")
+    (notice,) = only(watcher.read(), "NOTICE")
+    assert notice.source == SERVER and notice.params == ["#new", "alice registered #new; its founder is alice"]

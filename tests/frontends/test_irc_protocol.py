@@ -185,7 +185,7 @@ def test_sasl_plain_success(world):
     c.send("AUTHENTICATE " + plain("alice", PASSWORD))
     seen = c.read()
     assert commands(seen) == ["900", "903"]
-    assert seen[0].params[1:3] == [f"alice!~alice@{SERVER}", "alice"]
+    assert seen[0].params[1:3] == [f"alice!~alice@user/alice", "alice"]
     c.send("CAP END")
     assert c.read()[0].params[0] == "alice"
 
@@ -227,7 +227,7 @@ def test_a_registered_nick_without_login_becomes_a_guest(world):
     c = world.irc_user("alice")
     world.clock.advance(31)
     renamed = only(c.read(), "NICK")
-    assert [(line.source, line.params[0][:6]) for line in renamed] == [(f"alice!~alice@{SERVER}", "Guest-")]
+    assert [(line.source, line.params[0][:6]) for line in renamed] == [(f"alice!~alice@user/alice", "Guest-")]
 
 
 def test_pass_account_password_logs_in(world):
@@ -251,7 +251,7 @@ def test_quit_is_told_once_and_closes_with_error(world):
     assert not bob.connected
     quits = alice.read()
     assert [(line.source, line.command, line.params) for line in quits] == [
-        (f"bob!~bob@{SERVER}", "QUIT", ["Quit: see you"])]
+        (f"bob!~bob@user/bob", "QUIT", ["Quit: see you"])]
     assert carol.output() == ["[#one] -!- bob has quit (see you)"]
 
 
@@ -261,7 +261,7 @@ def test_a_dropped_connection_is_a_quit_and_shutdown_is_an_error(world):
     alice.read()
     bob.transport.loseConnection()
     assert [(line.source, line.command, line.params) for line in alice.read()] == [
-        (f"bob!~bob@{SERVER}", "QUIT", ["Quit: Connection closed"])]
+        (f"bob!~bob@user/bob", "QUIT", ["Quit: Connection closed"])]
     world.hub.shutdown("Going down for maintenance")
     assert [(line.command, line.params) for line in alice.read()] == [
         ("ERROR", ["Closing link: Going down for maintenance"])]
@@ -280,12 +280,12 @@ def test_nick_change_and_part_are_seen_by_others(world):
     assert [(line.command, line.params[:2]) for line in bob.read()] == [("433", ["bob", "alice"])]
     bob.send("NICK robert")
     assert [(line.source, line.command, line.params) for line in alice.read()] == [
-        (f"bob!~bob@{SERVER}", "NICK", ["robert"])]
+        (f"bob!~bob@user/bob", "NICK", ["robert"])]
     assert only(bob.read(), "NICK")[0].params == ["robert"]
     assert carol.output() == ["-!- bob is now known as robert"]
     bob.send("PART #lobby :lunch")
     assert [(line.source, line.command, line.params) for line in alice.read()] == [
-        (f"robert!~robert@{SERVER}", "PART", ["#lobby", "lunch"])]
+        (f"robert!~robert@user/robert", "PART", ["#lobby", "lunch"])]
     assert carol.output() == ["[#lobby] -!- robert has left (lunch)"]
 
 

@@ -44,7 +44,7 @@ def test_connections_of_one_profile_share_one_rendering():
     first = event.encoded(a.proto.renderer.render)
     assert event.encoded(b.proto.renderer.render) is first
     other = event.encoded(plain.proto.renderer.render)
-    assert other != first and other.startswith(b":alice!~alice@chatd PRIVMSG #lobby")
+    assert other != first and other.startswith(b":alice!~alice@user/alice PRIVMSG #lobby")
     assert first.startswith(b"@time=2023-11-14T22:13:20.000Z;msgid=")
 
 
@@ -112,7 +112,7 @@ def test_every_part_fits_512_bytes_with_long_names(name, profile, action):
         body = line.split(b" ", 1)[1] if line.startswith(b"@") else line
         assert len(body) + 2 <= LINE_MAX, (name, len(body))
         parsed = irctokens.tokenise(line.decode("utf-8"))
-        assert parsed.source == f"{LONG_NICK}!~{LONG_NICK}@{LONG_SERVER}"
+        assert parsed.source == f"{LONG_NICK}!~{LONG_NICK}@user/{LONG_NICK}"
         assert parsed.command == "PRIVMSG" and parsed.params[0] == LONG_ROOM
         said = parsed.params[1]
         if action:
@@ -139,7 +139,7 @@ def test_parts_end_after_a_space_and_do_not_split_combined_characters():
 def test_the_budget_counts_the_whole_prefix():
     """A text that exactly fills a line is one line of 512 bytes; one byte more is two lines."""
     r = Renderer(LONG_SERVER, Profile())
-    head = f":{LONG_NICK}!~{LONG_NICK}@{LONG_SERVER} PRIVMSG {LONG_ROOM} :"
+    head = f":{LONG_NICK}!~{LONG_NICK}@user/{LONG_NICK} PRIVMSG {LONG_ROOM} :"
     fits = "a " * ((LINE_MAX - 2 - len(head)) // 2)
     fits += "b" * (LINE_MAX - 2 - len(head) - len(fits))
     one = lines_of(r.render(message(fits, room=LONG_ROOM, nick=LONG_NICK)))
@@ -193,7 +193,7 @@ def test_server_time_format():
 def test_tags_per_profile():
     event = message("hi", id=5)
     plain = [irctokens.tokenise(line.decode()) for line in lines_of(Renderer("chatd", Profile()).render(event))]
-    assert [(line.tags, line.source, line.params) for line in plain] == [(None, "alice!~alice@chatd", ["#lobby", "hi"])]
+    assert [(line.tags, line.source, line.params) for line in plain] == [(None, "alice!~alice@user/alice", ["#lobby", "hi"])]
     timed = irctokens.tokenise(lines_of(Renderer("chatd", Profile(server_time=True)).render(event))[0].decode())
     assert timed.tags == {"time": "2023-11-14T22:13:20.000Z"}
     tagged = irctokens.tokenise(lines_of(Renderer("chatd", Profile(message_tags=True)).render(event))[0].decode())

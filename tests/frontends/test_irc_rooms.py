@@ -26,7 +26,7 @@ def test_join_shows_topic_names_and_scrollback_batch(world):
     assert commands(seen) == ["JOIN", "332", "333", "353", "366", "BATCH", "PRIVMSG", "PRIVMSG", "PRIVMSG",
                               "BATCH"]
     join = seen[0]
-    assert join.source == f"alice!~alice@{SERVER}" and join.params == ["#lobby"]
+    assert join.source == f"alice!~alice@user/alice" and join.params == ["#lobby"]
     assert seen[1].params == ["alice", "#lobby", "Welcome all"]
     assert seen[2].params[:3] == ["alice", "#lobby", "bob"]
     assert seen[3].params[:3] == ["alice", "=", "#lobby"] and set(seen[3].params[3].split()) == {"alice", "bob"}
@@ -37,7 +37,7 @@ def test_join_shows_topic_names_and_scrollback_batch(world):
     history = seen[6:9]
     assert [line.params for line in history] == [["#lobby", "first"], ["#lobby", "\x01ACTION waves\x01"],
                                                  ["#lobby", "third"]]
-    assert all(line.source == f"bob!~bob@{SERVER}" for line in history)
+    assert all(line.source == f"bob!~bob@user/bob" for line in history)
     assert all(line.tags["batch"] == ref for line in history)
     assert all(line.tags["time"] == "2023-11-14T22:13:20.000Z" for line in history)
     ids = [line.tags["msgid"] for line in history]
@@ -62,12 +62,12 @@ def test_privmsg_reaches_irc_and_terminal_users(world):
     alice.read()
     alice.send("PRIVMSG #lobby :hello there")
     assert [(line.source, line.params) for line in only(bob.read(), "PRIVMSG")] == [
-        (f"alice!~alice@{SERVER}", ["#lobby", "hello there"])]
+        (f"alice!~alice@user/alice", ["#lobby", "hello there"])]
     assert carol.output() == ["[#lobby] <alice> hello there"]
     assert alice.read() == []  # no echo without echo-message
     carol.type("hi from a terminal")
     assert [(line.source, line.params) for line in alice.read()] == [
-        (f"carol!~carol@{SERVER}", ["#lobby", "hi from a terminal"])]
+        (f"carol!~carol@user/carol", ["#lobby", "hi from a terminal"])]
 
 
 def test_ctcp_action_both_ways(world):
@@ -92,7 +92,7 @@ def test_echo_message_only_when_negotiated_with_label(world):
     labels_only.read()
     echoing.send("@label=L42 PRIVMSG #lobby :two")
     echo = echoing.read()
-    assert [(line.source, line.params) for line in echo] == [(f"bob!~bob@{SERVER}", ["#lobby", "two"])]
+    assert [(line.source, line.params) for line in echo] == [(f"bob!~bob@user/bob", ["#lobby", "two"])]
     assert echo[0].tags["label"] == "L42" and "msgid" in echo[0].tags
     others = plain_client.read()
     assert texts(others) == ["two"] and others[0].tags is None
@@ -144,9 +144,9 @@ def test_notice_to_a_room_and_a_nick(world):
     bob.read()
     alice.send("NOTICE #lobby :heads up")
     assert carol.output() == ["[#lobby] <alice> heads up"]
-    assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@{SERVER}", ["#lobby", "heads up"])]
+    assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@user/alice", ["#lobby", "heads up"])]
     alice.send("NOTICE bob :just you")
-    assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@{SERVER}", ["bob", "just you"])]
+    assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@user/alice", ["bob", "just you"])]
     alice.send("NOTICE carol :you too")
     assert carol.output() == ["*alice* you too"]
     alice.send("NOTICE nobody :hello?", "NOTICE #elsewhere :hello?", "NOTICE #lobby :\x02\x02")
@@ -158,13 +158,13 @@ def test_private_messages_both_ways(world):
     bob = world.irc_user("bob")
     carol = world.terminal("carol")
     alice.send("PRIVMSG bob :psst")
-    assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@{SERVER}", ["bob", "psst"])]
+    assert [(line.source, line.params) for line in bob.read()] == [(f"alice!~alice@user/alice", ["bob", "psst"])]
     bob.send("PRIVMSG alice :what")
-    assert [(line.source, line.params) for line in alice.read()] == [(f"bob!~bob@{SERVER}", ["alice", "what"])]
+    assert [(line.source, line.params) for line in alice.read()] == [(f"bob!~bob@user/bob", ["alice", "what"])]
     alice.send("PRIVMSG carol :hi terminal")
     assert carol.output() == ["*alice* hi terminal"]
     carol.type("/msg alice hi irc")
-    assert [(line.source, line.params) for line in alice.read()] == [(f"carol!~carol@{SERVER}", ["alice", "hi irc"])]
+    assert [(line.source, line.params) for line in alice.read()] == [(f"carol!~carol@user/carol", ["alice", "hi irc"])]
     alice.send("PRIVMSG nobody :hello?")
     assert [(line.command, line.params[:2]) for line in alice.read()] == [("401", ["alice", "nobody"])]
 
@@ -240,7 +240,7 @@ def test_topic_read_and_set(world):
     assert [(line.command, line.params) for line in alice.read()] == [("331", ["alice", "#lobby", "No topic is set"])]
     alice.send("TOPIC #lobby :Cats only")
     assert [(line.source, line.command, line.params) for line in alice.read()] == [
-        (f"alice!~alice@{SERVER}", "TOPIC", ["#lobby", "Cats only"])]
+        (f"alice!~alice@user/alice", "TOPIC", ["#lobby", "Cats only"])]
     assert carol.output() == ["[#lobby] -!- alice set the topic to: Cats only"]
     alice.send("TOPIC #lobby")
     seen = alice.read()
@@ -254,7 +254,7 @@ def test_names_plain_multi_prefix_and_userhost(world):
     alice.send("NAMES #lobby")
     seen = alice.read()
     assert commands(seen) == ["353", "366"]
-    assert set(seen[0].params[-1].split()) == {f"alice!~alice@{SERVER}", f"carol!~carol@{SERVER}"}
+    assert set(seen[0].params[-1].split()) == {f"alice!~alice@user/alice", f"carol!~carol@user/carol"}
     assert seen[1].params == ["alice", "#lobby", "End of /NAMES list."]
     bob = world.irc_user("bob", "#lobby")
     bob.send("NAMES #lobby")
@@ -268,14 +268,14 @@ def test_who_and_whox(world):
     seen = alice.read()
     assert commands(seen) == ["352", "352", "315"]
     rows = {line.params[5]: line.params for line in seen[:2]}
-    assert rows["carol"] == ["alice", "#lobby", "~carol", SERVER, SERVER, "carol", "H", "0 carol"]
+    assert rows["carol"] == ["alice", "#lobby", "~carol", "user/carol", SERVER, "carol", "H", "0 carol"]
     assert seen[2].params[:2] == ["alice", "#lobby"]
     alice.send("WHO #lobby %tcuhnfdar,743")
     seen = alice.read()
     assert commands(seen) == ["354", "354", "315"]
     rows = {line.params[5]: line.params for line in seen[:2]}
     # t c u h n f d a r, in that order: token, channel, user, host, nick, flags, hops, account, realname
-    assert rows["carol"] == ["alice", "743", "#lobby", "~carol", SERVER, "carol", "H", "0", "0", "carol"]
+    assert rows["carol"] == ["alice", "743", "#lobby", "~carol", "user/carol", "carol", "H", "0", "0", "carol"]
 
 
 def test_list(world):

@@ -52,6 +52,8 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
     The core history commands a subcommand needs, and a bound to filter
     the answer with (LATEST after a reference, BETWEEN backwards).
     """
+    if sub not in ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN"):
+        raise _Invalid(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
     def window(ref, side: str, **more) -> dict:
         kind, value = ref
         if kind == "id":
@@ -73,14 +75,18 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
     if sub == "AFTER":
         return [dict(limit=limit, **window(ref, "after"))], None
     if sub == "AROUND":
-        half = max(1, limit // 2)
-        return [dict(limit=half, **window(ref, "before")), dict(limit=limit - half, **window(ref, "after"))], None
+        # The referenced message itself and up to half the limit before
+        # it, then the rest after it.
+        half = max(1, (limit + 1) // 2)
+        kind, value = ref
+        upto = (kind, value + 1) if kind == "id" else (kind, value + 0.001)
+        return [dict(limit=half, **window(upto, "before")), dict(limit=limit - half, **window(ref, "after"))], None
     if sub == "BETWEEN":
         other = _reference(params[1], room)
         if other[1] < ref[1]:  # backwards: the newest before the first reference
             return [dict(limit=limit, **window(ref, "before"))], other
         return [dict(limit=limit, **window(ref, "after"), **window(other, "before"))], None
-    raise _Invalid(f"{sub} is not a CHATHISTORY subcommand")
+    raise _Invalid(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
 
 
 def chathistory(conn, message) -> None:

@@ -18,6 +18,7 @@ from chatd.frontends.irc import welcome
 from chatd.frontends.irc.chathistory import chathistory
 from chatd.frontends.irc.events import joined
 from chatd.frontends.irc.modes import room_mode
+from chatd.frontends.irc.render import user_host
 from chatd.wire import irc
 
 
@@ -288,7 +289,7 @@ def user_mode(conn, message) -> None:
     if len(message.params) == 1:
         conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_UMODEIS, "+" + "".join(sorted(conn.umodes)))])
         return
-    sign, changed = "+", []
+    sign, changed, last = "+", "", None
     for flag in message.params[1]:
         if flag in "+-":
             sign = flag
@@ -296,11 +297,12 @@ def user_mode(conn, message) -> None:
             before = flag in conn.umodes
             (conn.umodes.add if sign == "+" else conn.umodes.discard)(flag)
             if before != (flag in conn.umodes):
-                changed.append(sign + flag)
+                changed += (sign if sign != last else "") + flag
+                last = sign
         else:
             conn.lines([conn.replies.numeric(conn.me, r.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")])
     if changed:
-        conn.reply(message, [irc.line("MODE", conn.me, "".join(changed), source=conn.renderer.source(conn.me))])
+        conn.reply(message, [irc.line("MODE", conn.me, changed, source=conn.renderer.source(conn.me))])
 
 
 def mode(conn, message) -> None:
@@ -327,7 +329,7 @@ def userhost(conn, message) -> None:
         session = hub.find(nick)
         if session is not None and session.nick:
             away = "-" if conn.settings.away.of(hub, session.nick) else "+"
-            found.append(f"{session.nick}={away}~{session.nick}@{conn.settings.server}")
+            found.append(f"{session.nick}={away}~{session.nick}@{user_host(session.nick)}")
     conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_USERHOST, " ".join(found))])
 
 

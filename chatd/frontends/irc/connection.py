@@ -22,7 +22,7 @@ from chatd.frontends.irc import caps as capabilities
 from chatd.frontends.irc.commands import HANDLERS, LOCAL
 from chatd.frontends.irc.events import new_sent, show
 from chatd.frontends.irc.registration import REGISTRATION, UNCHARGED
-from chatd.frontends.irc.render import Profile, renderer
+from chatd.frontends.irc.render import Profile, renderer, source
 from chatd.frontends.irc.replies import (ERR_NOTREGISTERED, ERR_SASLFAIL, ERR_UNKNOWNCOMMAND, RPL_LOGGEDIN, RPL_SASLSUCCESS,
                                          Replies)
 from chatd.frontends.irc.welcome import welcome
@@ -298,7 +298,7 @@ class IrcConnection:
                 self.numeric(ERR_SASLFAIL, "SASL authentication failed")
             return
         self.account = result.account
-        mask = f"{self.me}!~{self.me}@{self.settings.server}"
+        mask = source(self.me)
         self.numeric(RPL_LOGGEDIN, mask, result.account, f"You are now logged in as {result.account}")
         if sasl:
             self.numeric(RPL_SASLSUCCESS, "SASL authentication successful")

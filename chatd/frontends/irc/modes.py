@@ -82,11 +82,14 @@ def _with_n(modes):
 
 def chatd_mask(mask: str) -> str:
     """
-    An IRC ban mask as chatd's: C{nick!*@*} bans the nick pattern,
-    C{*!~nick@*} the same (chatd's user part is C{~} and the nick),
-    C{$a:account} or C{~a:account} the account, an address the address.
+    An IRC ban mask as chatd's.  chatd shows every user as
+    C{nick!~nick@user/nick} (L{chatd.frontends.irc.render.user_host}), so
+    whichever part a client's mask names, it names a nick: C{nick!*@*},
+    C{*!*nick@*} or C{*!~nick@*}, and C{*!*@user/nick} all ban the nick
+    pattern C{nick}.  C{$a:account} or C{~a:account} bans the account, an
+    address the address.
 
-    @raise InvalidMask: a mask that would ban everyone, or nobody.
+    @raise InvalidMask: a mask that names no one (it would ban everyone).
     """
     if mask[:3].lower() in ("$a:", "~a:"):
         return "~a:" + mask[3:]
@@ -96,9 +99,11 @@ def chatd_mask(mask: str) -> str:
     user, _, host = rest.partition("@")
     if nick and set(nick) - set("*?"):
         return nick
-    user = user.lstrip("~")
+    user = user.lstrip("*~")
     if user and set(user) - set("*?"):
         return user
+    if host.startswith("user/") and set(host[5:]) - set("*?"):
+        return host[5:]
     if host and any(c.isdigit() for c in host) and any(c in host for c in ".:") and "*" not in host:
         return host
     raise InvalidMask(f"{mask} would ban everyone: ban a nick (nick!*@*), an account ($a:account) or an address.")

@@ -114,7 +114,7 @@ def _authenticate(conn, message) -> None:
 
 def _ping(conn, message) -> None:
     token = message.params[0] if message.params else ""
-    conn.lines([irc.line("PONG", conn.settings.server, token, source=conn.settings.server)])
+    conn.reply(message, [irc.line("PONG", conn.settings.server, token, source=conn.settings.server)])
 
 
 def _pong(conn, message) -> None:

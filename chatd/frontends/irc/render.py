@@ -69,9 +69,20 @@ def parse_msgid(value: str, room: str) -> Optional[int]:
     return int(number)
 
 
-def source(nick: str, host: str) -> str:
-    """A user's IRC source: C{nick!~nick@host}, so a client's ban masks map onto chatd's nick bans."""
-    return f"{nick}!~{nick}@{host}"
+def user_host(nick: str) -> str:
+    """
+    A user's host as IRC clients see it: C{user/NICK} (the form of
+    Libera.Chat's cloaks).  chatd shows no addresses; naming the nick in
+    both the user and the host parts means every ban mask a client builds
+    (C{*!*@host}, C{*!*nick@*}, C{nick!*@*}) names one user, and maps onto
+    chatd's nick ban (L{chatd.frontends.irc.modes.chatd_mask}).
+    """
+    return "user/" + nick
+
+
+def source(nick: str, server: Optional[str] = None) -> str:
+    """A user's IRC source: C{nick!~nick@user/nick}."""
+    return f"{nick}!~{nick}@user/{nick}"
 
 
 #: Role -> the MODE change that shows it (IRC has no "member" mode: remove both).
@@ -262,9 +273,9 @@ class Renderer:
         return [self._notice(event, f"{event.by} deleted message {msgid(event.room, event.message)}", event.room)]
 
     def _room(self, event) -> List[str]:
-        what = {"register": f"registered the room; its founder is {event.founder}",
-                "transfer": f"transferred the room to {event.founder}",
-                "drop": "dropped the room's registration"}.get(event.action, event.action)
+        what = {"registered": f"registered {event.room}; its founder is {event.founder}",
+                "transferred": f"transferred {event.room} to {event.founder}",
+                "dropped": f"dropped the registration of {event.room}"}.get(event.action, f"{event.action} {event.room}")
         return [self._notice(event, f"{event.by} {what}", event.room)]
 
     # -- helpers -----------------------------------------------------------------------

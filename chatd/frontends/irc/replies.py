@@ -12,7 +12,7 @@ a client that did not negotiate C{standard-replies}.
 
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from chatd.frontends.irc.render import source
+from chatd.frontends.irc.render import source, user_host
 from chatd.wire import irc
 
 RPL_WELCOME = "001"
@@ -192,12 +192,12 @@ class Replies:
             flags = ("G" if member in away else "H") + (
                 "@" if role in ("founder", "operator") else "+" if role == "voice" else "")
             if whox is None:
-                out.append(self.numeric(nick, RPL_WHOREPLY, members.room, "~" + member, self.server, self.server,
+                out.append(self.numeric(nick, RPL_WHOREPLY, members.room, "~" + member, user_host(member), self.server,
                                         member, flags, f"0 {member}"))
             else:
                 fields, token = whox
                 values = {"t": token, "c": members.room, "u": "~" + member, "i": "255.255.255.255",
-                          "h": self.server, "s": self.server, "n": member, "f": flags, "d": "0", "l": "0",
+                          "h": user_host(member), "s": self.server, "n": member, "f": flags, "d": "0", "l": "0",
                           "a": account_of(member) or "0", "o": "n/a", "r": member}
                 params = [values[f] for f in "tcuihsnfdlaor" if f in fields]
                 out.append(self.numeric(nick, RPL_WHOSPCRPL, *params))
@@ -206,7 +206,7 @@ class Replies:
 
     def whois(self, nick: str, whois, away: Optional[str]) -> List[str]:
         target = whois.nick
-        out = [self.numeric(nick, RPL_WHOISUSER, target, "~" + target, self.server, "*", target)]
+        out = [self.numeric(nick, RPL_WHOISUSER, target, "~" + target, user_host(target), "*", target)]
         if whois.rooms:
             out.append(self.numeric(nick, RPL_WHOISCHANNELS, target, " ".join(whois.rooms)))
         out.append(self.numeric(nick, RPL_WHOISSERVER, target, self.server, "chatd"))

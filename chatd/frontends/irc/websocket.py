@@ -90,8 +90,13 @@ class IrcWebSocketMember(IrcConnection, WebSocketMember):
             self.input_failed(irc.InvalidUTF8Line("The line is not UTF-8 text; send UTF-8."))
             return
         for line in text.replace("\r", "").split("\n"):
-            if line:
-                self.line_received(line, len(line.encode("utf-8")) + 2)
+            if not line:
+                continue
+            rest = line.split(" ", 1)[1] if line.startswith("@") and " " in line else line
+            if len(rest.encode("utf-8")) + 2 > 512:  # the limit a TCP client is held to (irc.LineDecoder)
+                self.input_failed(irc.LineTooLongError("The line is over 512 bytes without its tags."))
+                continue
+            self.line_received(line, len(line.encode("utf-8")) + 2)
 
     def onClose(self, wasClean: bool, code, reason) -> None:
         self.stopped()

@@ -55,7 +55,7 @@ def welcome(conn) -> List[str]:
         num(nick, r.RPL_YOURHOST, f"Your host is {settings.server}, running version {version}"),
         num(nick, r.RPL_CREATED, "This server was created " + time.strftime(
             "%Y-%m-%d %H:%M:%S UTC", time.gmtime(settings.started))),
-        num(nick, r.RPL_MYINFO, settings.server, version, "iw", "bkilmnotv", "bklov"),
+        num(nick, r.RPL_MYINFO, settings.server, version, "Biw", "bkilmnotv", "bklov"),
     ]
     tokens = isupport(settings, hub.rules)
     for start in range(0, len(tokens), TOKENS_PER_LINE):
