@@ -183,7 +183,9 @@ def test_nginx_site_structure():
     text = NGINX.read_text(encoding="utf-8")
     web = WebConfig()
     blocks = dict(re.findall(r"location\s+(?:=\s+)?(\S+)\s*\{(.*?)\n    \}", text, re.S))
-    assert set(blocks) == {"/ws", "/api/", "/"}
+    assert set(blocks) == {"/ws", "/irc", "/api/", "/"}
+    # IRC over WebSocket (gamja, Kiwi IRC) is proxied exactly as chatd's own WebSocket.
+    assert blocks["/irc"] == blocks["/ws"]
 
     def seconds(block, key):
         return int(re.search(rf"{key}\s+(\d+)s;", block).group(1))
