@@ -34,33 +34,6 @@ log = Logger(namespace="chatd.irc")
 UNTERMINATED_MAX = 65536
 
 
-class Away:
-    """
-    Away messages of this node's IRC users (chatd's core has no away
-    state yet: other front ends neither set nor see it).
-    """
-
-    def __init__(self) -> None:
-        self._by_session: dict = {}
-
-    def set(self, session, text: Optional[str]) -> None:
-        """Mark C{session} away with C{text}, or back (None); a closed connection is forgotten (L{forget})."""
-        if text:
-            self._by_session[session] = text
-        else:
-            self._by_session.pop(session, None)
-
-    def forget(self, session) -> None:
-        self._by_session.pop(session, None)
-
-    def of(self, hub, nick: str) -> Optional[str]:
-        session = hub.find(nick)
-        return self._by_session.get(session) if session is not None else None
-
-    def nicks(self) -> List[str]:
-        return [s.nick for s in self._by_session if s.nick and not s.closed]
-
-
 @dataclass
 class IrcSettings:
     """What every IRC connection of one daemon shares; a reload changes it in place."""
@@ -74,7 +47,6 @@ class IrcSettings:
     ping_timeout: float = 60
     registration_timeout: float = 60
     started: float = field(default_factory=time.time)
-    away: Away = field(default_factory=Away)
     turn: object = None
     send_limit: SendLimit = field(default_factory=lambda: SendLimit(262144))
 

@@ -26,6 +26,7 @@ CAPABILITIES: Dict[str, str] = {
     "cap-notify": "",
     "multi-prefix": "",
     "userhost-in-names": "",
+    "away-notify": "",
     "invite-notify": "",
     "standard-replies": "",
     "draft/multiline": "max-bytes=4096,max-lines=32",

@@ -97,7 +97,6 @@ def who(conn, message) -> None:
     if len(message.params) > 1 and message.params[1].startswith("%"):
         fields, _, token = message.params[1][1:].partition(",")
         whox = (fields, token or "0")
-    away = conn.settings.away.nicks()
     hub = conn.session.hub
 
     def account_of(nick: str):
@@ -106,8 +105,8 @@ def who(conn, message) -> None:
 
     if mask.startswith("#"):
         d = conn.core(cmd.Who(room=mask), "WHO", mask)
-        d.addCallback(lambda members: conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away,
-                                                                            account_of))
+        d.addCallback(lambda members: conn.reply(message, conn.replies.who(conn.me, members, whox, mask,
+                                                                            members.away, account_of))
                       if members is not None else None)
         return
 
@@ -116,6 +115,7 @@ def who(conn, message) -> None:
             conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_ENDOFWHO, mask, "End of /WHO list.")])
             return
         members = ev.Members(room=whois.rooms[0] if whois.rooms else "*", nicks=(whois.nick,), ts=whois.ts)
+        away = (whois.nick,) if whois.away else ()
         conn.reply(message, conn.replies.who(conn.me, members, whox, mask, away, account_of))
 
     conn.core(cmd.Whois(nick=mask), "WHO", mask).addCallback(found)
@@ -130,7 +130,7 @@ def whois(conn, message) -> None:
         if event is None:
             conn.lines([conn.replies.numeric(conn.me, r.RPL_ENDOFWHOIS, target, "End of /WHOIS list.")])
             return
-        conn.reply(message, conn.replies.whois(conn.me, event, conn.settings.away.of(conn.session.hub, event.nick)))
+        conn.reply(message, conn.replies.whois(conn.me, event, event.away))
 
     conn.core(cmd.Whois(nick=target), "WHOIS", target).addCallback(found)
 
@@ -201,14 +201,18 @@ def privmsg(conn, message) -> None:
         text = f"* {conn.session.nick} {text}"
     conn.sent_privates.append((fold(target), text))
     d = conn.core(cmd.Msg(to=target, text=text), verb, target)
-    d.addCallback(lambda result: conn.reply(message, []) if result is not None and label is not None else None)
-    d.addCallback(lambda _: _tell_away(conn, target))
+    d.addCallback(_sent_privately, conn, message, target, label)
 
 
-def _tell_away(conn, target: str) -> None:
-    away = conn.settings.away.of(conn.session.hub, target)
-    if away:
-        conn.lines([conn.replies.numeric(conn.me, r.RPL_AWAY, target, away)])
+def _sent_privately(result, conn, message, target: str, label) -> None:
+    """A private message went out: 301 if its recipient is away (told to this connection only)."""
+    if result is None:
+        return
+    away = getattr(result, "away", None)
+    if away and message.command == "PRIVMSG":
+        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_AWAY, target, away)])
+    elif label is not None:
+        conn.reply(message, [])
 
 
 #: What a draft/multiline batch may hold (the CAP LS value says the same).
@@ -273,12 +277,18 @@ def nick(conn, message) -> None:
 
 
 def away(conn, message) -> None:
-    text = _text(message.params[0]).strip()[:200] if message.params else ""
-    conn.settings.away.set(conn.session, text or None)
-    if text:
-        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_NOWAWAY, "You have been marked as being away")])
-    else:
-        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_UNAWAY, "You are no longer marked as being away")])
+    """AWAY [:text]: chatd's away, the same for every front end and node (305, 306)."""
+    text = _text(message.params[0]) if message.params else ""
+
+    def answered(event) -> None:
+        if event is None:
+            return
+        if event.away:
+            conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_NOWAWAY, "You have been marked as being away")])
+        else:
+            conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_UNAWAY, "You are no longer marked as being away")])
+
+    conn.core(cmd.Away(text=text or None), "AWAY").addCallback(answered)
 
 
 def user_mode(conn, message) -> None:
@@ -328,7 +338,7 @@ def userhost(conn, message) -> None:
     for nick in message.params[:5]:
         session = hub.find(nick)
         if session is not None and session.nick:
-            away = "-" if conn.settings.away.of(hub, session.nick) else "+"
+            away = "-" if session.user.away else "+"
             found.append(f"{session.nick}={away}~{session.nick}@{user_host(session.nick)}")
     conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_USERHOST, " ".join(found))])
 
@@ -342,7 +352,7 @@ def ison(conn, message) -> None:
 
 #: Answered by the front end itself (charged one flood token and run in
 #: order); every other handler hands the core commands that charge their own cost.
-LOCAL = frozenset({"AWAY", "LUSERS", "MOTD", "USERHOST", "ISON", "TAGMSG", "BATCH"})
+LOCAL = frozenset({"LUSERS", "MOTD", "USERHOST", "ISON", "TAGMSG", "BATCH"})
 
 HANDLERS = {
     "JOIN": join,

@@ -334,8 +334,6 @@ class IrcConnection:
             if timer is not None and timer.active():
                 timer.cancel()
         self._ping_timer = self._registration_timer = None
-        if self.session is not None and self.settings is not None:
-            self.settings.away.forget(self.session)
 
     def set_caps(self, caps: set) -> None:
         self.caps = caps

@@ -70,6 +70,10 @@ def show(conn, event) -> None:
             conn.lines([irc.line("INVITE", event.to, event.room, source=conn.renderer.source(event.nick))])
     elif t == ev.NOTICE:
         conn.lines([irc.line("NOTICE", session.nick, event.text, source=conn.renderer.by(event.nick))])
+    elif t == ev.AWAY:
+        if "away-notify" in conn.caps and fold(event.nick) != fold(session.nick or ""):
+            params = (event.away,) if event.away else ()
+            conn.lines([irc.line("AWAY", *params, source=conn.renderer.source(event.nick))])
     elif t == "account":
         if "account-notify" in conn.caps:
             conn.lines([irc.line("ACCOUNT", event.account or "*", source=conn.renderer.source(event.nick))])

@@ -9,6 +9,7 @@ import time
 from typing import List
 
 import chatd
+from chatd.core.away import AWAY_MAX
 from chatd.core.text import NICK_MAX, ROOM_MAX
 from chatd.frontends.irc import replies as r
 
@@ -40,7 +41,7 @@ def isupport(settings, rules) -> List[str]:
         f"CHANLIMIT=#:{rules.rooms_per_session}",
         "MODES=4",
         f"KICKLEN={rules.max_reason}",
-        "AWAYLEN=200",
+        f"AWAYLEN={AWAY_MAX}",
         "BOT=B",
     ]
 
