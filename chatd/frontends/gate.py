@@ -171,3 +171,19 @@ class OperatorGate(TimeoutFactory):
                 f"error server-full: {self.most} {self.kind} connections are open already; "
                 "close one and try again.\n".encode())
         return super().buildProtocol(addr)
+
+
+def let_go(member) -> None:
+    """
+    A line or IRC connection ended: give its place at the gate back, and
+    end its session, saying why (a reader too slow for its sendq, or just
+    gone).
+    """
+    if member.gate_host is not None and member.factory.gate is not None:
+        member.factory.gate.release(member.gate_host)
+        member.gate_host = None
+    if member.session is not None:
+        why = "Connection closed"
+        if member.outbox is not None and member.outbox.overflowed:
+            why = "Too slow to receive messages"
+        member.session.close(why)

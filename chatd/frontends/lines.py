@@ -22,7 +22,7 @@ from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import ISink
 from chatd.frontends import peers
 from chatd.frontends.handshake import is_secure
-from chatd.frontends.gate import Refusal, lines_refusal
+from chatd.frontends.gate import Refusal, let_go, lines_refusal
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.frontends.registry import Built, FrontEnd
 from chatd.wire import lines as wire
@@ -245,14 +245,7 @@ class LineMember(Protocol):
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        if self.gate_host is not None and self.factory.gate is not None:
-            self.factory.gate.release(self.gate_host)
-            self.gate_host = None
-        if self.session is not None:
-            why = "Connection closed"
-            if self.outbox is not None and self.outbox.overflowed:
-                why = "Too slow to receive messages"
-            self.session.close(why)
+        let_go(self)
         log.info("lines connection from {peer} closed", peer=getattr(self, "peer", "?"))
 
 

@@ -305,7 +305,7 @@ class LongPollResource(Resource):
             # Garbage waits its turn under flood control like any command,
             # then gets its 400 (counted by the core, like every refusal).
             d = session.core.handle(cmd.Refused(error=e), len(body))
-            return d.addCallbacks(lambda _: self._bad_body(None, e), self._bad_body, errbackArgs=(e,))
+            return d.addCallbacks(lambda _, e=e: self._bad_body(None, e), self._bad_body, errbackArgs=(e,))
         session.core.secure = secure
         d = jsonapi.execute(session.core, command, ref, len(body))
         return d.addCallback(self._replied, session)

@@ -70,3 +70,42 @@ def make_cluster(tmp_path):
 def cluster(make_cluster):
     """Three chatd nodes (n1, n2, n3) on one redis-server with AOF."""
     return make_cluster(3)
+
+
+@pytest.fixture
+def opened():
+    """Clients to close when the test ends, whatever happened."""
+    clients = []
+    yield clients
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def irc(daemon, opened):
+    """Make IRC clients on the daemon's IRC port: C{irc("ivan", "#lobby")} registers and joins."""
+    from ircclient import IRCClient
+
+    def make(nick=None, room=None, **register):
+        c = IRCClient(daemon.irc_port)
+        opened.append(c)
+        if nick:
+            c.register(nick, **register)
+        if room:
+            c.join(room)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def tel(daemon, opened):
+    """Make telnet users: C{tel("tom", "#lobby")}."""
+    from chatclients import LineClient
+
+    def make(nick, room=None):
+        c = LineClient(daemon.lines_port)
+        opened.append(c)
+        return c.login(nick, room)
+
+    return make

@@ -8,42 +8,9 @@ users, and an IRC founder's KICK and MODE +b reach telnet users
 
 import pytest
 
-from chatclients import LineClient
-from ircclient import IRCClient, prefix
+from ircclient import prefix
 
 PASSWORD = "correct-horse"
-
-
-@pytest.fixture
-def opened():
-    clients = []
-    yield clients
-    for c in clients:
-        c.close()
-
-
-@pytest.fixture
-def irc(daemon, opened):
-    def make(nick=None, room=None, **register):
-        c = IRCClient(daemon.irc_port)
-        opened.append(c)
-        if nick:
-            c.register(nick, **register)
-        if room:
-            c.join(room)
-        return c
-
-    return make
-
-
-@pytest.fixture
-def tel(daemon, opened):
-    def make(nick, room=None):
-        c = LineClient(daemon.lines_port)
-        opened.append(c)
-        return c.login(nick, room)
-
-    return make
 
 
 def account_on_telnet(tel, nick, room=None):

@@ -25,43 +25,6 @@ ISUPPORT = {
 SERVER_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-@pytest.fixture
-def opened():
-    """Clients to close when the test ends, whatever happened."""
-    clients = []
-    yield clients
-    for c in clients:
-        c.close()
-
-
-@pytest.fixture
-def irc(daemon, opened):
-    """Make IRC clients on the daemon's IRC port: C{irc("ivan", "#lobby")} registers and joins."""
-
-    def make(nick=None, room=None, **register):
-        c = IRCClient(daemon.irc_port)
-        opened.append(c)
-        if nick:
-            c.register(nick, **register)
-        if room:
-            c.join(room)
-        return c
-
-    return make
-
-
-@pytest.fixture
-def tel(daemon, opened):
-    """Make telnet users: C{tel("tom", "#lobby")}."""
-
-    def make(nick, room=None):
-        c = LineClient(daemon.lines_port)
-        opened.append(c)
-        return c.login(nick, room)
-
-    return make
-
-
 def privmsgs(lines, target="#lobby"):
     return [l for l in lines if l.command == "PRIVMSG" and l.params[0] == target]
 

@@ -21,7 +21,7 @@ from zope.interface import implementer
 
 from chatd.core.interfaces import ISink
 from chatd.frontends import peers
-from chatd.frontends.gate import MESSAGES, Refusal
+from chatd.frontends.gate import MESSAGES, Refusal, let_go
 from chatd.frontends.handshake import is_secure
 from chatd.frontends.irc.connection import IrcConnection
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
@@ -138,14 +138,7 @@ class IrcMember(IrcConnection, Protocol):
 
     def connectionLost(self, reason) -> None:
         self.stopped()
-        if self.gate_host is not None and self.factory.gate is not None:
-            self.factory.gate.release(self.gate_host)
-            self.gate_host = None
-        if self.session is not None:
-            why = "Connection closed"
-            if self.outbox is not None and self.outbox.overflowed:
-                why = "Too slow to receive messages"
-            self.session.close(why)
+        let_go(self)
         log.info("irc connection from {peer} closed", peer=getattr(self, "peer", "?"))
 
 
