@@ -114,14 +114,9 @@ class IrcWebSocketMember(IrcConnection, WebSocketMember):
         if data:
             self._write(data)
 
-    def deliver(self, event) -> None:
-        IrcConnection.deliver(self, event)
-
-    def disconnect(self, reason: str) -> None:
-        self.lines([irc.line("ERROR", f"Closing link: {reason}")])
-        if self.session is not None:
-            self.session.close(reason)
-        self.close_connection()
+    # The IRC side's, not the JSON WebSocket's (which comes later in the MRO).
+    deliver = IrcConnection.deliver
+    disconnect = IrcConnection.disconnect
 
     def close_connection(self) -> None:
         if self.state == WebSocketMember.STATE_OPEN:
