@@ -432,7 +432,7 @@ def cluster(members, fes, loads, args, nodes=(1, 2), baseline: bool = True) -> L
 
 def standard(args) -> List[Case]:
     """
-    The standard set (make bench): 39 runs (4 of them a cluster), about 6
+    The standard set (make bench): 39 runs (4 of them a cluster), about 9
     minutes on 2 cores.  IRC in the three cases that tell most (the
     1,000-member room saturated and at 50 msg/s, the 500 small rooms),
     each against the ngIRCd run that is also the lines rows' reference.
