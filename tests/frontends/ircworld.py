@@ -29,11 +29,11 @@ PASSWORD = "correct-horse-staple"
 class World:
     """A hub on a fake clock with an IRC front end and a line front end."""
 
-    def __init__(self, motd: str = "Be nice.", **rules) -> None:
+    def __init__(self, motd: str = "Be nice.", store=None, **rules) -> None:
         self.clock = Clock()
         self.clock.advance(T0)
         rules = {"flood_rate": 1000, "flood_burst": 1000, **rules}
-        self.hub = Hub(self.clock, MemoryStore(), Rules(**rules), name=SERVER, hasher=SyncHasher())
+        self.hub = Hub(self.clock, store or MemoryStore(), Rules(**rules), name=SERVER, hasher=SyncHasher())
         self.motd = motd
         self.settings = IrcSettings(hub=self.hub, clock=self.clock, server=SERVER, network="TestNet",
                                     motd=lambda: self.motd, ping_interval=90, ping_timeout=60,

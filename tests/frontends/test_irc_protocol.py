@@ -353,3 +353,48 @@ def test_unknown_command_is_421(world):
     alice.send("FROBNICATE now")
     assert [(line.command, line.params) for line in alice.read()] == [
         ("421", ["alice", "FROBNICATE", "Unknown command"])]
+
+
+def test_commands_sent_with_nick_and_user_run_once_registered():
+    """
+    A script writes NICK, USER and JOIN at once; the nick is checked against
+    the store, which answers later: the JOIN runs after 001, not refused 451.
+    """
+    from twisted.internet.defer import Deferred
+
+    from chatd.store.memory import MemoryStore
+
+    class SlowAccounts(MemoryStore):
+        """A store whose account lookups (is this nick an account's?) wait until the test releases them."""
+
+        def __init__(self):
+            super().__init__()
+            self.waiting = []
+            self.holding = True
+
+        def find_account(self, *args):
+            if not self.holding:
+                return MemoryStore.find_account(self, *args)
+            d = Deferred()
+            self.waiting.append((d, args))
+            return d
+
+        def release(self):
+            self.holding = False
+            while self.waiting:
+                d, args = self.waiting.pop(0)
+                MemoryStore.find_account(self, *args).chainDeferred(d)
+
+    store = SlowAccounts()
+    world = World(store=store)
+    c = world.client()
+    c.send("NICK scripted", "USER s 0 * :s", "JOIN #lobby", "PRIVMSG #lobby :hello")
+    assert "451" not in commands(c.read())
+    store.release()
+    seen = commands(c.read())
+    assert "451" not in seen and "001" in seen
+    assert seen.index("001") < seen.index("JOIN") < seen.index("366")
+    assert texts(c.read()) == []
+    bob = world.terminal("bob", "#lobby")
+    c.send("PRIVMSG #lobby :after")
+    assert "[#lobby] <scripted> after" in bob.output()

@@ -18,6 +18,7 @@ from twisted.logger import Logger
 
 from chatd.core import commands as cmd
 from chatd.core.errors import ChatError, Internal, Unavailable
+from chatd.core.events import ACTION, MESSAGE
 from chatd.frontends.irc import caps as capabilities
 from chatd.frontends.irc.commands import HANDLERS, LOCAL
 from chatd.frontends.irc.events import new_sent, show
@@ -32,6 +33,9 @@ log = Logger(namespace="chatd.irc")
 
 #: Events held for a client that has not finished registering.
 HELD_MAX = 2000
+
+#: Lines kept while registration finishes (a script's NICK, USER, JOIN in one write).
+EARLY_MAX = 32
 
 #: Over-long lines in a row before the connection is closed (as on the line port).
 OVERLONG_MAX = 5
@@ -68,6 +72,8 @@ class IrcConnection:
     def start(self) -> None:
         self.cap_version = 0
         self.held: List = []
+        #: Lines sent after NICK and USER, before registration was done.
+        self.early: List = []
         #: Rooms being joined by this connection: the scrollback held until NAMES was sent.
         self.joining: Dict[str, List] = {}
         self.last_quit = None
@@ -168,7 +174,11 @@ class IrcConnection:
         verb = message.command
 
         if not self.registered and verb not in BEFORE_REGISTRATION:
-            if verb in HANDLERS:
+            if self.nick_wanted is not None and self.user_given and len(self.early) < EARLY_MAX:
+                # NICK and USER are in and registration waits for the store
+                # (the nick, a login): what follows them runs after 001.
+                self.early.append((text, size))
+            elif verb in HANDLERS:
                 self.numeric(ERR_NOTREGISTERED, "You have not registered")
             return
         handler = REGISTRATION.get(verb) or HANDLERS.get(verb)
@@ -312,13 +322,26 @@ class IrcConnection:
         held, self.held = self.held, None
         for event in held or ():
             self.deliver(event)
+        early, self.early = self.early, []
+        for text, size in early:
+            self.line_received(text, size)
 
     # -- ISink -------------------------------------------------------------------------------------
 
     def deliver(self, event) -> None:
+        """
+        The fan-out's path: a room message for a member that is joining
+        nothing and did not send it is the profile's shared rendering,
+        decided here once per member without a further call; anything
+        else is L{show}n.
+        """
         if not self.registered:
             if self.held is not None and len(self.held) < HELD_MAX:
                 self.held.append(event)
+            return
+        t = event.type
+        if (t == MESSAGE or t == ACTION) and not self.joining and event.via != self.session.serial:
+            self.send_event(event)
             return
         show(self, event)
 

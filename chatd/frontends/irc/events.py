@@ -30,7 +30,7 @@ def show(conn, event) -> None:
             if label is not None:
                 conn.lines(conn.renderer.message_lines(event, extra={"label": label}))
                 return
-        held = conn.joining.get(fold(event.room))
+        held = conn.joining.get(fold(event.room)) if conn.joining else None
         if held is not None:
             held.append(event)
             return
