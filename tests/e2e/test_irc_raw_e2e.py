@@ -398,3 +398,18 @@ def test_irc_over_websocket(daemon, tel, opened, subprotocols):
     tom.send("back over telnet")
     line = c.expect(lambda l: l.command == "PRIVMSG" and l.params[-1] == "back over telnet")
     assert line.source == prefix("tom")
+
+
+def test_irc_over_websocket_checks_the_origin_like_ws(daemon):
+    """A page from a foreign origin cannot open /irc (403); the server's own page can."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect as ws_connect
+
+    url = f"ws://127.0.0.1:{daemon.web_port}/irc"
+    with pytest.raises(InvalidStatus) as refused:
+        with ws_connect(url, proxy=None, origin="http://evil.example", open_timeout=5):
+            pass
+    assert refused.value.response.status_code == 403
+    with ws_connect(url, proxy=None, origin=f"http://127.0.0.1:{daemon.web_port}", open_timeout=5) as ws:
+        ws.send("PING :same-origin")
+        assert "PONG" in ws.recv(timeout=5)
