@@ -43,13 +43,15 @@ __all__ = ["RedisStore"]
 
 def _event(entry) -> Event:
     """
-    A history entry as L{IStore.recent} gives it: its id, and neither the
-    connection serial (that is node-local) nor the sender's account (the
-    bus carries it live; history has none, as in every store).
+    A history entry as L{IStore.recent} gives it: its id, without the
+    sender's account (the bus carries it live; history has none, as in
+    every store).  It keeps the serial of the connection that sent it
+    (unique across nodes): a node catching up from the stream after a
+    Redis outage must not show a terminal user its own lines again.
     """
     entry_id, fields = entry
     event = cluster.decode(fields[3])  # t, <ts>, v, <value>
-    return dataclasses.replace(event, id=entry_number(entry_id), via=None, account=None)
+    return dataclasses.replace(event, id=entry_number(entry_id), account=None)
 
 
 @implementer(IStore, IAccountStore, IModerationStore)

@@ -145,3 +145,23 @@ async def test_after_redis_is_killed_and_restarted_every_room_catches_up(world, 
     assert [e.nicks for e in b.of_type(ev.MEMBERS)] == [("alice", "bob")]
     assert not [e for e in a.events + b.events if e.type == ev.HISTORY]  # nothing was lost: no gap announced
 
+
+
+@pytest_twisted.ensureDeferred
+async def test_what_a_node_catches_up_on_still_says_which_connection_sent_it(world, redis):
+    """
+    Messages bob said while his node was cut off reach him from the stream,
+    not the channel: they still name his connection (C{via}), so a
+    terminal, which does not echo what was typed on it, does not show them
+    to him a second time.
+    """
+    n1, n2, (alice, a), (bob, b) = await two_nodes(world)
+    redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
+    await bob.say("#r", "said while cut off")
+    await wait_for(lambda: n1.link.up and n2.link.up, "both listen again")
+    await bob.say("#r", "after")
+    await wait_for(lambda: len(said(a, "#r")) >= 2 and len(said(b, "#r")) >= 2, "both messages arrive")
+    own = [e for e in b.of_type(ev.MESSAGE) if e.nick == "bob"]
+    assert [e.text for e in own] == ["said while cut off", "after"]
+    assert {e.via for e in own} == {bob.serial}
+    assert {e.via for e in a.of_type(ev.MESSAGE)} == {bob.serial}  # alice's connection is another one
