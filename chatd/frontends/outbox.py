@@ -21,10 +21,13 @@ Coalesced.  With a L{Turn}, what a connection is given during one reactor
 turn is joined and written once at the end of the turn: a busy room costs
 each member one write per turn, not one per message.  When a flush to
 many connections was long (its system calls are what a big room's
-fan-out costs), the next one waits as long again, at most L{HOLD}, so
-that the messages of several turns share one write per member: under a
-heavy fan-out, latency grows by at most the time one flush takes, and the
-cost per delivery falls; a quiet server flushes at once.
+fan-out costs), the next one waits twice as long, at most L{HOLD}, so
+that the messages of several turns share one write per member; when that
+flush already carried L{BUSY} or more messages to each member (the room
+is saturated), it waits six times as long, at most L{HOLD_BUSY}.  Under a
+heavy fan-out latency grows by a few flushes' time and the cost per
+delivery falls; an interactive room (one message per flush) waits at most
+twice a flush; a quiet server flushes at once.
 
 Sent directly.  Twisted's C{transport.write} only buffers and arms the
 writer; the send happens on the next turn, after which the writer is
@@ -56,6 +59,15 @@ MANY = 64
 HOLD = 0.010
 #: How long a long flush holds back the next, as a multiple of its own time.
 REST = 2.0
+#: The same when that flush carried several messages to each member: the
+#: room is saturated, so holding longer makes each write carry more (a
+#: cluster node, whose messages come one by one from Redis, batched 3x
+#: fewer per write than SQLite's group commits without it; bench/README.md).
+REST_BUSY = 6.0
+HOLD_BUSY = 0.030
+#: Messages to each member in one flush that mean the room is saturated
+#: (two can be two people answering at once in an interactive room).
+BUSY = 4
 
 
 class Turn:
@@ -81,11 +93,17 @@ class Turn:
         self._call = None
         marked, self._marked = self._marked, []
         began = self.clock.seconds()
+        # Writes the first member got since the last flush: several mean
+        # messages arrive faster than a flush sends them (saturation).
+        backlog = len(marked[0]._pending) if marked else 0
         for outbox in marked:
             outbox.flush()
         if len(marked) >= MANY:
             ended = self.clock.seconds()
-            self._rest_until = ended + min(REST * (ended - began), HOLD)
+            if backlog >= BUSY:
+                self._rest_until = ended + min(REST_BUSY * (ended - began), HOLD_BUSY)
+            else:
+                self._rest_until = ended + min(REST * (ended - began), HOLD)
         else:
             self._rest_until = 0.0
 

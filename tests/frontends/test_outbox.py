@@ -228,13 +228,15 @@ def deferLater(reactor, delay):
 def test_after_a_long_fan_out_the_next_flush_waits_so_messages_share_writes():
     """
     A flush to many connections that took long (its sends are the cost of
-    a big room) holds the next one back twice as long, at most HOLD: the
-    messages of several turns then leave in one write per member.  A small
-    flush, or a quiet server, flushes at the end of the turn.
+    a big room) holds the next one back twice as long (at most HOLD), six
+    times when it carried BUSY or more messages to each member (at most
+    HOLD_BUSY): the messages of several turns then leave in one write per
+    member.  A small flush, or a quiet server, flushes at the end of the
+    turn.
     """
     from twisted.internet.task import Clock
 
-    from chatd.frontends.outbox import HOLD, MANY, REST, Turn
+    from chatd.frontends.outbox import HOLD_BUSY, MANY, REST, REST_BUSY, Turn
 
     clock = Clock()
     turn = Turn(clock)
@@ -262,12 +264,21 @@ def test_after_a_long_fan_out_the_next_flush_waits_so_messages_share_writes():
         box.write(b"m3 ")
     clock.advance(REST * 0.001)
     assert sent[5] == [b"m1 ", b"m2 m3 "], "two messages, one write"
+    # Two messages are an interactive room's: the next flush waits REST
+    # times as long again.  Four or more mean saturation: BUSY's longer wait.
+    for text in (b"m4 ", b"m5 ", b"m6 ", b"m7 "):
+        for box in boxes:
+            box.write(text)
+    clock.advance(REST * 0.001)
+    assert sent[5][-1] == b"m4 m5 m6 m7 "
     boxes[0].transport.write = sent[0].append
     for box in boxes[:3]:
         box.write(b"quiet")
-    clock.advance(min(REST * 0.001, HOLD))
+    clock.advance(REST * 0.001)
+    assert sent[1][-1] == b"m4 m5 m6 m7 ", "held longer after a saturated flush"
+    clock.advance(min(REST_BUSY * 0.001, HOLD_BUSY) - REST * 0.001)
     clock.advance(0)
-    assert sent[1][-1] == b"quiet" and sent[5] == [b"m1 ", b"m2 m3 "]
+    assert sent[1][-1] == b"quiet"
     boxes[1].write(b"at once")
     clock.advance(0)
     assert sent[1][-1] == b"at once", "a small flush holds nothing back"
