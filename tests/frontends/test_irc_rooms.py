@@ -335,3 +335,22 @@ def test_chathistory_after_the_time_shown_never_repeats_that_message(world):
         reference = f"timestamp={line.tags['time']}"
         assert history(alice, f"CHATHISTORY AFTER #lobby {reference} 100") == said[n + 1:]
         assert history(alice, f"CHATHISTORY LATEST #lobby {reference} 100") == said[n + 1:]
+
+
+def test_scrollback_that_leaves_messages_out_says_so(world):
+    """More history than the scrollback: the batch holds the newest, then a NOTICE says older ones exist."""
+    from ircworld import World
+
+    small = World(scrollback=2)
+    bob = small.terminal("bob", "#lobby")
+    bob.type("one", "two", "three")
+    c = small.irc_user("alice", caps=ALL_TAGS)
+    c.send("JOIN #lobby")
+    seen = c.read()
+    assert texts(seen) == ["two", "three"]
+    (notice,) = only(seen, "NOTICE")
+    assert notice.source == SERVER and notice.params[0] == "#lobby" and "Older messages" in notice.params[1]
+    assert commands(seen).index("NOTICE") > commands(seen).index("366")
+    quiet = small.irc_user("carol", caps=ALL_TAGS)
+    quiet.send("JOIN #new")
+    assert only(quiet.read(), "NOTICE") == []

@@ -46,6 +46,12 @@ def show(conn, event) -> None:
             held.append(event)
         else:
             conn.lines(history_lines(conn, event.room, event.messages, event.truncated))
+            if event.truncated:
+                # Older messages exist, or (a node that could not replay a
+                # gap) some are missing: always said, never silent.
+                conn.lines([irc.line("NOTICE", event.room, f"Older messages of {event.room} are not shown here; "
+                                     "CHATHISTORY BEFORE (or /history in a terminal) gets them.",
+                                     source=conn.settings.server)])
     elif t == ev.PRIVATE:
         _private(conn, event)
     elif t == ev.PRIVATES:
