@@ -147,3 +147,14 @@ def test_room_registration_is_told_in_words(world):
     alice.type("/room register")
     (notice,) = only(watcher.read(), "NOTICE")
     assert notice.source == SERVER and notice.params == ["#new", "alice registered #new; its founder is alice"]
+
+
+def test_kicking_someone_not_in_the_room_is_441_and_kicking_from_outside_442(den):
+    """The founder kicking a nick that is not in #den hears 441; kicking from a room it is not in, 442."""
+    alice, bob, carol, dave = den
+    alice.send("KICK #den nobody :bye")
+    (refusal,) = alice.read()
+    assert (refusal.command, refusal.params[1:3]) == ("441", ["nobody", "#den"])
+    alice.send("KICK #elsewhere dave :bye")
+    (refusal,) = alice.read()
+    assert (refusal.command, refusal.params[1]) == ("442", "#elsewhere")

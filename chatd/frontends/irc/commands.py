@@ -147,7 +147,17 @@ def kick(conn, message) -> None:
     reason = _text(message.params[2]) if len(message.params) > 2 else None
     for nick in message.params[1].split(","):
         if nick:
-            conn.core(cmd.Kick(room=room, nick=nick, reason=reason or None), "KICK", room, nick)
+            d = conn.session.handle(cmd.Kick(room=room, nick=nick, reason=reason or None), conn.size)
+            d.addErrback(_kick_refused, conn, room, nick)
+
+
+def _kick_refused(failure, conn, room: str, nick: str):
+    """Not in the room: the kicker is (so it is the target that is not: 441), or it is not (442)."""
+    error = failure.value
+    if getattr(error, "code", None) == "not-in-room" and fold(room) in conn.session.rooms:
+        conn.lines([conn.replies.numeric(conn.me, r.ERR_USERNOTINCHANNEL, nick, room, "They aren't on that channel")])
+        return None
+    return conn._refused(failure, "KICK", room, nick)
 
 
 def invite(conn, message) -> None:
