@@ -12,7 +12,6 @@ own directory, with AOF on by default, and always stopped by its PID.
 In CI (CI=true) a missing redis-server fails the test; elsewhere it skips.
 """
 
-import os
 import shutil
 import signal
 import socket
@@ -23,15 +22,15 @@ from typing import List, Optional
 
 import pytest
 
+from lacking import lacking
+
 
 def need_redis() -> str:
     """The path of redis-server; a missing one fails in CI and skips elsewhere."""
     path = shutil.which("redis-server")
     if path is None:
         message = "redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        lacking(message)
     return path
 
 

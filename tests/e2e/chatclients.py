@@ -5,16 +5,16 @@ libraries: a raw-socket line client (what nc does), a WebSocket user
 """
 
 import json
-import os
 import re
 import socket
 import time
 from contextlib import ExitStack
 from typing import Callable, List, Optional
 
-import pytest
 import requests
 from websockets.sync.client import connect as ws_connect
+
+from lacking import lacking
 
 Event = dict
 
@@ -318,7 +318,5 @@ def need_outside_address() -> str:
     address = outside_address()
     if address is None:
         message = "needs an address of this machine that is not loopback, to connect from"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        lacking(message)
     return address
