@@ -125,7 +125,7 @@ def chathistory(conn, message) -> None:
         pages.append(event)
         if rest:
             return conn.core(cmd.History(room=room, **rest[0]), "CHATHISTORY", room).addCallback(got, rest[1:])
-        messages = [m for page in sorted(pages, key=lambda p: 0) for m in page.messages]
+        messages = [m for page in pages for m in page.messages]
         messages.sort(key=lambda m: m.id or 0)
         if bound is not None:
             kind, value = bound

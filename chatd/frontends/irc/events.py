@@ -45,7 +45,7 @@ def show(conn, event) -> None:
         if held is not None:
             held.append(event)
         else:
-            conn.lines(history_lines(conn, event.room, event.messages, event.truncated))
+            conn.lines(history_lines(conn, event.room, event.messages))
             if event.truncated:
                 # Older messages exist, or (a node that could not replay a
                 # gap) some are missing: always said, never silent.
@@ -117,7 +117,7 @@ def joined(conn, key: str, members) -> None:
         show(conn, event)
 
 
-def history_lines(conn, room: str, messages, truncated: bool = False, label: Optional[str] = None) -> List[str]:
+def history_lines(conn, room: str, messages, label: Optional[str] = None) -> List[str]:
     """Stored messages as a C{chathistory} batch (plain PRIVMSGs, time-tagged if asked, without batch)."""
     server = conn.settings.server
     out: List[str] = []
