@@ -398,3 +398,23 @@ def test_commands_sent_with_nick_and_user_run_once_registered():
     bob = world.terminal("bob", "#lobby")
     c.send("PRIVMSG #lobby :after")
     assert "[#lobby] <scripted> after" in bob.output()
+
+
+def test_a_reload_changes_the_motd_and_network_irc_clients_are_told():
+    """build()'s reload applies [server] motd and [irc] network to the next registration."""
+    from dataclasses import replace
+
+    from chatd.config import Config, IrcConfig
+    from chatd.frontends.irc import build
+    from chatd.frontends.registry import Shared
+
+    world = World()
+    old = Config(motd="Old news.")
+    built = build(old, Shared(hub=world.hub, reactor=world.clock, gate=None, turn=None, bans=None,
+                              reload=lambda: []))
+    new = replace(old, motd="Fresh news.", irc=IrcConfig(network="NewNet"))
+    assert built.reload(old, new) == ["irc settings updated"]
+    world.irc = built.factory
+    seen = world.client().register("alice")
+    assert [line.params[-1] for line in only(seen, "372")] == ["- Fresh news."]
+    assert any("NETWORK=NewNet" in line.params for line in only(seen, "005"))

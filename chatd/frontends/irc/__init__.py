@@ -49,6 +49,8 @@ class IrcSettings:
     started: float = field(default_factory=time.time)
     turn: object = None
     send_limit: SendLimit = field(default_factory=lambda: SendLimit(262144))
+    #: [server] motd as configured now (a reload changes it); C{motd} reads it.
+    motd_text: str = ""
 
 
 _settings: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -59,12 +61,10 @@ def settings_for(config, shared) -> IrcSettings:
     hub = shared.hub
     found = _settings.get(hub)
     if found is None:
-        motd = {"text": config.motd}
         found = _settings[hub] = IrcSettings(
             hub=hub, clock=hub.clock, server=hub.name, network=config.irc.network or hub.name,
-            motd=lambda: motd["text"], turn=shared.turn,
+            motd=lambda: found.motd_text, turn=shared.turn,
         )
-        found.motd_holder = motd
     apply(found, config)
     return found
 
@@ -74,7 +74,7 @@ def apply(settings: IrcSettings, config) -> None:
     settings.ping_interval = config.irc.ping_interval
     settings.ping_timeout = config.irc.ping_timeout
     settings.registration_timeout = config.registration_timeout
-    settings.motd_holder["text"] = config.motd
+    settings.motd_text = config.motd
     settings.send_limit.bytes = config.sendq
 
 
