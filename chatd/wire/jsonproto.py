@@ -88,34 +88,46 @@ def decode_command(data: Union[bytes, str]) -> Tuple[cmd.Command, Ref]:
         raise BadJSON("A command must be a JSON object, like {\"type\":\"rooms\"}.")
     ref = _ref_of(obj)
     try:
-        kind = obj.get("type")
-        if not isinstance(kind, str):
-            raise UnknownType('The command has no "type" string.')
-        spec = COMMANDS.get(kind)
-        if spec is None:
-            raise UnknownType(
-                f"Unknown command type {kind[:40]!r}; known types: {', '.join(sorted(COMMANDS))}."
-            )
-        cls, fields = spec
-        args: Dict[str, Any] = {}
-        for name, kind_of, required in fields:
-            value = obj.get(name)
-            if value is None:
-                if required:
-                    raise BadCommand(f'The {kind} command needs a "{name}" field.')
-                continue
-            if kind_of is int:
-                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-                    raise BadCommand(f'"{name}" must be a whole number of 0 or more.')
-            elif kind_of is float:
-                value = _finite(name, value)
-            elif not isinstance(value, str):
-                raise BadCommand(f'"{name}" must be a string.')
-            args[name] = value
+        return command_of(obj), ref
     except ChatError as e:
         e.ref = ref
         raise
-    return cls(**args), ref
+
+
+def command_of(obj: Dict[str, Any]) -> cmd.Command:
+    """
+    The core command a decoded object asks for: C{type} names it, the
+    other keys are its fields (checked here, with errors naming them).
+    Other wire formats that carry the same commands (WAMP) use it too.
+
+    @raise UnknownType: C{type} is missing or unknown.
+    @raise BadCommand: a field is missing or has the wrong type.
+    """
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise UnknownType('The command has no "type" string.')
+    spec = COMMANDS.get(kind)
+    if spec is None:
+        raise UnknownType(
+            f"Unknown command type {kind[:40]!r}; known types: {', '.join(sorted(COMMANDS))}."
+        )
+    cls, fields = spec
+    args: Dict[str, Any] = {}
+    for name, kind_of, required in fields:
+        value = obj.get(name)
+        if value is None:
+            if required:
+                raise BadCommand(f'The {kind} command needs a "{name}" field.')
+            continue
+        if kind_of is int:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+                raise BadCommand(f'"{name}" must be a whole number of 0 or more.')
+        elif kind_of is float:
+            value = _finite(name, value)
+        elif not isinstance(value, str):
+            raise BadCommand(f'"{name}" must be a string.')
+        args[name] = value
+    return cls(**args)
 
 
 def iso_ts(ts: float) -> str:
