@@ -2,7 +2,8 @@
 """
 The web listener's site: the browser client at C{/}, the WebSocket at
 C{/ws}, the long-poll JSON API at C{/api/}, and IRC over WebSocket at
-C{/irc} (L{chatd.frontends.irc.websocket}), all on one port.
+C{/irc} (L{chatd.frontends.irc.websocket}), and WAMP at C{/wamp}
+(L{chatd.frontends.wamp}), all on one port.
 
 The WebSocket is Autobahn's C{WebSocketResource} mounted in this site, so
 its opening handshake is read by twisted.web, whose header limits
@@ -241,16 +242,20 @@ def build(config, shared) -> Built:
     """
     from chatd.frontends.irc import settings_for
     from chatd.frontends.irc.websocket import IrcWebSocketFactory
+    from chatd.frontends.wamp.websocket import WampFactory
 
     api = api_resource(shared.hub, config, shared.reactor, shared.cluster)
     site = makeSite(shared.hub, config, shared.reactor, api_resource=api, turn=shared.turn)
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
     irc = IrcWebSocketFactory(settings_for(config, shared), config, reactor=shared.reactor)
     site.resource.putChild(b"irc", WebSocketDoor(irc))
+    wamp = WampFactory(shared.hub, config, reactor=shared.reactor, turn=shared.turn)
+    site.resource.putChild(b"wamp", WebSocketDoor(wamp))
 
     def reload(old, new) -> List[str]:
         set_deadlines(site, new.web)
         irc.reload(old, new)
+        wamp.reload(old, new)
         return api.reload(old, new) + site.websocket.reload(old, new)
 
     return Built(GatedFactory(shared.gate, site, http_refusal, "web"), reload)

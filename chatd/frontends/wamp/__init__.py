@@ -1,0 +1,13 @@
+"""
+The WAMP front end: chatd as a WAMP router (broker and dealer) at
+C{/wamp} on the web listener, for Autobahn and other WAMP clients.
+
+  - L{uris}: room and session topics, error URIs.
+  - L{websocket}: the WebSocket transport, Autobahn's serializers.
+  - L{welcome}: HELLO, ticket authentication, WELCOME or ABORT.
+  - L{peer}: one session: pub/sub, calls, and the core session's sink.
+  - L{procedures}: chat commands as C{chatd.*} procedures.
+  - L{broker}, L{dealer}, L{calls}: subscriptions, registrations, routed calls.
+
+docs/wamp.md is the user's guide.
+"""

@@ -1,0 +1,42 @@
+# -*- test-case-name: tests.frontends.test_wamp_rpc -*-
+"""A running CALL of a session on this node: where its RESULT or ERROR goes."""
+
+from autobahn.wamp import message
+
+from chatd.frontends.wamp import uris
+from chatd.frontends.wamp.dealer import Answer
+
+
+class CallerAnswer(Answer):
+    """
+    Answers the caller's CALL C{request} once (progressive results first,
+    if it asked for them); the call then stops counting against the
+    session's running calls.
+    """
+
+    __slots__ = ("peer", "request")
+
+    def __init__(self, peer, request: int) -> None:
+        self.peer = peer
+        self.request = request
+
+    def _done(self) -> bool:
+        """Forget the call; False if it had already ended (answered, canceled, the caller gone)."""
+        return self.peer.calls.pop(self.request, None) is self
+
+    def result(self, args, kwargs, progress: bool = False) -> None:
+        if progress:
+            if self.peer.calls.get(self.request) is self:
+                self.peer.send(message.Result(self.request, args=args or None, kwargs=kwargs or None, progress=True))
+            return
+        if self._done():
+            self.peer.send(message.Result(self.request, args=args or None, kwargs=kwargs or None))
+
+    def error(self, uri: str, args=None, kwargs=None) -> None:
+        if self._done():
+            self.peer.send(message.Error(message.Call.MESSAGE_TYPE, self.request, uri, args=args or None,
+                                         kwargs=kwargs or None))
+
+    def chat_error(self, e) -> None:
+        """A chat command's refusal: C{chatd.error.<code>}, chatd's message as the first argument."""
+        self.error(uris.error_uri(e.code), [e.message], {"code": e.code, "message": e.message})
