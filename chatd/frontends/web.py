@@ -249,7 +249,7 @@ def build(config, shared) -> Built:
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
     irc = IrcWebSocketFactory(settings_for(config, shared), config, reactor=shared.reactor)
     site.resource.putChild(b"irc", WebSocketDoor(irc))
-    wamp = WampFactory(shared.hub, config, reactor=shared.reactor, turn=shared.turn)
+    wamp = WampFactory(shared.hub, config, reactor=shared.reactor, turn=shared.turn, cluster=shared.cluster)
     site.resource.putChild(b"wamp", WebSocketDoor(wamp))
 
     def reload(old, new) -> List[str]:

@@ -13,13 +13,17 @@ or the callee leaves.  Registrations end with their callee's session.
 
 Who asked is an L{Answer}: the caller's session on this node, or (in a
 cluster) another node waiting for the answer, so the callee's side is the
-same code either way.
+same code either way.  On a cluster, the L{backplane}
+(L{chatd.frontends.wamp.backplane.Backplane}) makes a procedure's name
+unique across nodes and carries calls to the callee's node and answers
+back.
 """
 
 import itertools
 from typing import Dict, Optional
 
 from autobahn.wamp import message
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 log = Logger(namespace="chatd.wamp")
@@ -76,6 +80,8 @@ class Dealer:
         self._procedures: Dict[str, Registration] = {}
         self._registrations: Dict[int, Registration] = {}
         self._running: Dict[int, Invocation] = {}
+        #: The cluster's procedure registry and call carrier, or None on one node.
+        self.backplane = None
 
     # -- registrations -----------------------------------------------------------
 
@@ -90,6 +96,16 @@ class Dealer:
         self._procedures[procedure] = self._registrations[reg.id] = reg
         return reg
 
+    def claim(self, reg: Registration) -> Deferred:
+        """
+        Deferred firing with whether C{reg}'s procedure is this node's to
+        serve: always on one node; on a cluster, unless a live session on
+        another node registered it first.
+        """
+        if self.backplane is None:
+            return succeed(True)
+        return self.backplane.claim(reg.procedure, reg.id)
+
     def unregister(self, callee, reg_id: int) -> Optional[Registration]:
         """Remove C{callee}'s registration C{reg_id}; None if it has no such registration."""
         reg = self._registrations.get(reg_id)
@@ -101,6 +117,8 @@ class Dealer:
     def _forget(self, reg: Registration) -> None:
         del self._registrations[reg.id]
         del self._procedures[reg.procedure]
+        if self.backplane is not None:
+            self.backplane.release(reg.procedure, reg.id)
         for inv in [i for i in self._running.values() if i.registration is reg]:
             self._end(inv)
             inv.answer.error(CANCELED, [f"The callee of {reg.procedure} left before answering."])
@@ -115,15 +133,25 @@ class Dealer:
     # -- calls -------------------------------------------------------------------
 
     def invoke(self, procedure: str, args, kwargs, answer: Answer, timeout: Optional[float] = None,
-               progress: bool = False, caller: Optional[int] = None) -> bool:
+               progress: bool = False) -> bool:
         """
-        Send an INVOCATION of C{procedure} to its callee; False if no one
-        here registered it (the answer is then the caller's to give).
+        Send an INVOCATION of C{procedure} to its callee (on a cluster,
+        through the callee's node); False if no one registered it (the
+        answer is then the caller's to give).
 
         @param timeout: the caller's own limit in seconds (the server's is
             the most it gets).
-        @param caller: the caller's session id, disclosed to the callee.
         """
+        if self.invoke_here(procedure, args, kwargs, answer, timeout, progress):
+            return True
+        if self.backplane is None:
+            return False
+        self.backplane.call(procedure, args, kwargs, answer, timeout, progress)
+        return True
+
+    def invoke_here(self, procedure: str, args, kwargs, answer: Answer, timeout: Optional[float] = None,
+                    progress: bool = False) -> bool:
+        """L{invoke} for a callee on this node only."""
         reg = self._procedures.get(procedure)
         if reg is None:
             return False
@@ -132,11 +160,17 @@ class Dealer:
         timer = self.clock.callLater(limit, self._timed_out, inv_id, limit)
         self._running[inv_id] = Invocation(inv_id, reg, answer, timer)
         reg.callee.send(message.Invocation(inv_id, reg.id, args=args or None, kwargs=kwargs or None,
-                                           receive_progress=progress or None, caller=caller, procedure=None))
+                                           receive_progress=progress or None))
         return True
 
     def cancel(self, answer: Answer, why: str = "The caller canceled the call.") -> None:
-        """The caller gave up (canceled, left, or its node did): the callee is interrupted."""
+        """The caller gave up (canceled, or left): the callee is interrupted, the caller told."""
+        self.cancel_here(answer, why)
+        if self.backplane is not None:
+            self.backplane.cancel(answer, why)
+
+    def cancel_here(self, answer: Answer, why: str = "The caller canceled the call.") -> None:
+        """L{cancel} for a callee on this node only."""
         for inv in [i for i in self._running.values() if i.answer is answer]:
             self._end(inv)
             inv.registration.callee.send(message.Interrupt(inv.id, message.Interrupt.KILLNOWAIT))

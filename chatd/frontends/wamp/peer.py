@@ -362,7 +362,27 @@ class WampPeer(Opening):
             return self._error(kind, msg.request, "wamp.error.procedure_already_exists",
                                f"{msg.procedure} is already registered by another session.")
         self.registrations.add(reg.id)
-        self.send(message.Registered(msg.request, reg.id))
+
+        def claimed(won: bool) -> None:
+            if self.closed:
+                return
+            if won:
+                return self.send(message.Registered(msg.request, reg.id))
+            self.router.dealer.unregister(self, reg.id)
+            self.registrations.discard(reg.id)
+            self._error(kind, msg.request, "wamp.error.procedure_already_exists",
+                        f"{msg.procedure} is already registered by a session on another node.")
+
+        def failed(failure) -> None:
+            log.warn("Could not register {procedure} for {peer} in the cluster: {why}", procedure=msg.procedure,
+                     peer=self.address, why=failure.getErrorMessage())
+            if not self.closed:
+                self.router.dealer.unregister(self, reg.id)
+                self.registrations.discard(reg.id)
+                self._error(kind, msg.request, uris.error_uri("unavailable"),
+                            "The cluster's store could not be reached; register again later.")
+
+        self.router.dealer.claim(reg).addCallbacks(claimed, failed)
 
     def _unregister(self, msg: message.Unregister, size: int) -> None:
         if self.router.dealer.unregister(self, msg.registration) is None:

@@ -111,7 +111,8 @@ class WampFactory(WebSocketMemberFactory):
 
     protocol = WampMember
 
-    def __init__(self, hub, config, reactor=None, turn=None, clock=None, limits: WampLimits = None) -> None:
+    def __init__(self, hub, config, reactor=None, turn=None, clock=None, limits: WampLimits = None,
+                 cluster=None) -> None:
         super().__init__(hub, config, reactor=reactor, turn=turn)
         self.serializers = serializers()
         encoders = {name: encoder(s) for name, s in self.serializers.items()}
@@ -120,3 +121,7 @@ class WampFactory(WebSocketMemberFactory):
         if clock is None:
             from twisted.internet import reactor as clock
         self.router = Router(hub, clock, encoders, limits or WampLimits())
+        if cluster is not None:
+            from chatd.frontends.wamp.backplane import Backplane
+
+            self.router.dealer.backplane = Backplane(cluster, self.router.dealer, clock)
