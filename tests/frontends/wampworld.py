@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from autobahn.wamp import message
 from autobahn.wamp.role import RoleCalleeFeatures, RoleCallerFeatures, RolePublisherFeatures, RoleSubscriberFeatures
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
 from chatd.core.hub import Hub
@@ -20,6 +21,7 @@ from chatd.core.rules import Rules
 from chatd.frontends.lines import LineFactory
 from chatd.frontends.wamp.peer import WampPeer
 from chatd.frontends.wamp.router import Router, WampLimits
+from chatd.frontends.wamp.uris import session_topic
 from chatd.passwords import SyncHasher
 from chatd.store.memory import MemoryStore
 from test_lines import Terminal
@@ -38,6 +40,43 @@ CLIENT_ROLES = {
 def _same(msg):
     """The test serializer: the message object itself."""
     return msg
+
+
+def kinds(msgs) -> List[str]:
+    """The WAMP message types of C{msgs}, as the spec writes them: C{["RESULT", "EVENT"]}."""
+    return [type(m).__name__.upper() for m in msgs]
+
+
+class LaterStore(MemoryStore):
+    """
+    A MemoryStore whose history reads (C{recent}) answer only when the test
+    calls L{release}, once L{slow} is set.
+
+    @ivar snapshot: C{"call"} reads the rows when C{recent} is called (a
+        store that read them before later messages were written);
+        C{"release"} reads them when the answer is released (one that saw
+        messages written meanwhile).
+    """
+
+    def __init__(self, snapshot: str = "call") -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.slow = False
+        self.reads: List[tuple] = []
+
+    def recent(self, room, limit, before=None, after=None, oldest=False):
+        if not self.slow:
+            return MemoryStore.recent(self, room, limit, before=before, after=after, oldest=oldest)
+        args = (room, limit, before, after, oldest)
+        rows = MemoryStore.recent(self, *args) if self.snapshot == "call" else None
+        d = Deferred()
+        self.reads.append((d, args, rows))
+        return d
+
+    def release(self) -> None:
+        reads, self.reads = self.reads, []
+        for d, args, rows in reads:
+            (rows if rows is not None else MemoryStore.recent(self, *args)).chainDeferred(d)
 
 
 class World:
@@ -123,6 +162,11 @@ class WampClient:
         self.closed = "dropped"
         self.peer.lost("Connection closed")
 
+    @property
+    def private_topic(self) -> str:
+        """This session's own topic, C{chatd.session.<id>}."""
+        return session_topic(self.session_id)
+
     def hello(self, realm: str = "chatd", authmethods=None, authid=None):
         self.send(message.Hello(realm, CLIENT_ROLES, authmethods=authmethods, authid=authid))
         msgs = self.read()
@@ -179,6 +223,24 @@ class WampClient:
         self.send(message.Register(request, procedure))
         answer = self.answer_to(request, (message.Registered, message.Error))
         return answer.registration if isinstance(answer, message.Registered) else answer
+
+    def unsubscribe(self, subscription: int):
+        request = next(self.requests)
+        self.send(message.Unsubscribe(request, subscription))
+        return self.answer_to(request, (message.Unsubscribed, message.Error))
+
+    def invocations(self) -> List[message.Invocation]:
+        """The INVOCATIONs this callee got, taken out of the inbox."""
+        found = [m for m in self.inbox if isinstance(m, message.Invocation)]
+        self.inbox = [m for m in self.inbox if not isinstance(m, message.Invocation)]
+        return found
+
+    def yield_(self, invocation: message.Invocation, *args, progress=None, **kwargs) -> None:
+        self.send(message.Yield(invocation.request, args=list(args) or None, kwargs=kwargs or None,
+                                progress=progress))
+
+    def fail(self, invocation: message.Invocation, error: str, *args) -> None:
+        self.send(message.Error(message.Invocation.MESSAGE_TYPE, invocation.request, error, args=list(args) or None))
 
     def events(self, subscription: Optional[int] = None) -> List[dict]:
         """The EVENTs' keyword arguments (of one subscription), taken out of the inbox, in order."""

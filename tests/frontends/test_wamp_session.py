@@ -1,0 +1,180 @@
+"""
+A WAMP session's opening and end, in memory: HELLO, ticket authentication,
+WELCOME or ABORT, GOODBYE, and what breaks the protocol.
+"""
+
+import pytest
+from autobahn.wamp import message
+
+from wampworld import PASSWORD, World, kinds
+
+
+@pytest.fixture
+def world():
+    return World()
+
+
+# -- opening --------------------------------------------------------------------------------------
+
+
+def test_another_realm_is_refused(world):
+    c = world.client()
+    abort = c.hello(realm="realm1")
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.no_such_realm"
+    assert "chatd" in abort.message and "realm1" in abort.message
+    assert c.closed
+
+
+def test_an_anonymous_session_is_welcome_and_picks_a_nick(world):
+    c = world.client()
+    welcome = c.hello()
+    assert isinstance(welcome, message.Welcome)
+    assert welcome.realm == "chatd" and welcome.authmethod == "anonymous" and welcome.authid is None
+    assert {"broker", "dealer"} <= set(welcome.roles)
+    assert c.call("chatd.nick", "ann").kwargs == {"nick": "ann"}
+    tom = world.terminal("tom")
+    tom.type("/whois ann")
+    assert "-!- ann is not logged in" in tom.output()
+
+
+def test_ticket_authentication_with_a_password_logs_into_the_account(world):
+    world.account("ann")
+    c = world.client()
+    welcome = c.login("ann", PASSWORD)
+    assert isinstance(welcome, message.Welcome)
+    assert (welcome.authid, welcome.authmethod, welcome.authrole) == ("ann", "ticket", "user")
+    assert welcome.authextra["nick"] == "ann"
+    token = welcome.authextra["token"]
+    assert isinstance(token, str) and len(token) >= 32
+    tom = world.terminal("tom")
+    tom.type("/whois ann")
+    assert "-!- ann is logged in as ann" in tom.output()
+
+
+def test_the_token_from_welcome_works_as_a_ticket(world):
+    world.account("ann")
+    first = world.client()
+    token = first.login("ann").authextra["token"]
+    first.drop()
+    again = world.client()
+    welcome = again.login("ann", token)
+    assert isinstance(welcome, message.Welcome) and welcome.authid == "ann"
+
+
+def test_a_wrong_password_is_refused_in_chatds_words(world):
+    world.account("ann")
+    c = world.client()
+    abort = c.login("ann", "not-the-password")
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.authentication_failed"
+    assert "password" in abort.message.lower()
+    assert "b'" not in abort.message and "None" not in abort.message
+    assert c.closed
+
+
+def test_a_password_in_clear_text_is_refused_with_the_way_out(world):
+    world.account("ann")
+    c = world.client(secure=False)
+    abort = c.login("ann", PASSWORD)
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.authentication_failed"
+    assert "TLS" in abort.message and "allow_cleartext" in abort.message
+
+
+def test_an_unknown_account_is_refused(world):
+    c = world.client()
+    abort = c.login("nobody", PASSWORD)
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.authentication_failed"
+    assert "nobody" in abort.message
+
+
+def test_ticket_without_an_authid_is_refused(world):
+    c = world.client()
+    abort = c.hello(authmethods=["ticket"])
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.authentication_failed"
+    assert "authid" in abort.message
+
+
+def test_an_authmethod_chatd_does_not_offer_is_refused(world):
+    c = world.client()
+    abort = c.hello(authmethods=["wampcra"], authid="ann")
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.no_auth_method"
+    assert "ticket" in abort.message and "anonymous" in abort.message
+
+
+def test_a_message_before_hello_is_a_protocol_violation(world):
+    c = world.client()
+    c.send(message.Subscribe(1, "app.news"))
+    [abort] = c.read()
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.protocol_violation"
+    assert "HELLO" in abort.message
+    assert c.closed
+
+
+def test_no_hello_in_time_is_aborted_and_closed(world):
+    c = world.client()
+    world.clock.advance(world.router.limits.hello_timeout - 1)
+    assert c.read() == [] and not c.closed
+    world.clock.advance(1)
+    [abort] = c.read()
+    assert isinstance(abort, message.Abort)
+    assert "30" in abort.message
+    assert c.closed
+
+
+def test_an_unanswered_challenge_is_aborted_in_time(world):
+    world.account("ann")
+    c = world.client()
+    assert isinstance(c.hello(authmethods=["ticket"], authid="ann"), message.Challenge)
+    world.clock.advance(world.router.limits.hello_timeout)
+    assert kinds(c.read()) == ["ABORT"] and c.closed
+
+
+def test_a_welcomed_session_has_no_hello_timeout(world):
+    c = world.client()
+    c.hello()
+    world.clock.advance(world.router.limits.hello_timeout * 2)
+    assert c.read() == [] and not c.closed
+    assert isinstance(c.call("chatd.rooms"), message.Result)
+
+
+def test_hello_twice_is_aborted(world):
+    c = world.client()
+    c.hello()
+    again = c.hello()
+    assert isinstance(again, message.Abort) and again.reason == "wamp.error.protocol_violation"
+    assert c.closed
+
+
+def test_a_router_only_message_from_a_client_is_aborted(world):
+    c = world.client()
+    c.hello()
+    c.send(message.Event(1, 2))
+    [abort] = c.read()
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.protocol_violation"
+    assert "EVENT" in abort.message
+
+
+# -- the end ----------------------------------------------------------------------------------------
+
+
+def test_goodbye_is_answered_and_the_connection_closed(world):
+    tom = world.terminal("tom", "#lobby")
+    ann = world.wamp_user("ann", "#lobby")
+    tom.output()
+    ann.send(message.Goodbye())
+    [goodbye] = ann.read()
+    assert isinstance(goodbye, message.Goodbye) and goodbye.reason == "wamp.close.goodbye_and_out"
+    assert ann.closed
+    assert tom.output() == ["[#lobby] -!- ann has quit (Left)"]
+
+
+def test_a_dropped_connection_frees_the_nick(world):
+    ann = world.wamp_user("ann")
+    ann.drop()
+    again = world.wamp_user("bob")
+    assert again.call("chatd.nick", "ann").kwargs == {"nick": "ann"}
+
+
+def test_goodbye_before_welcome_just_closes(world):
+    c = world.client()
+    c.send(message.Goodbye())
+    assert c.read() == [] and c.closed
