@@ -23,6 +23,7 @@ from autobahn.wamp import message
 
 from chatd.core.text import fold
 from chatd.frontends.wamp import uris
+from chatd.frontends.wamp.payload import payload
 from chatd.wire import jsonproto
 
 #: A serializer's way to turn a WAMP message into the bytes one client reads.
@@ -63,7 +64,7 @@ class Subscription:
             sub = self.id
 
             def codec(event) -> bytes:
-                return encode(message.Event(sub, publication_of(event), kwargs=jsonproto.event_object(event)))
+                return encode(message.Event(sub, publication_of(event), args=[], kwargs=jsonproto.event_object(event)))
 
             self._codecs[serializer] = codec
         return codec
@@ -128,7 +129,8 @@ class Broker:
         publication = random_id()
         sub = self._by_key.get(topic)
         if sub is not None:
-            event = message.Event(sub.id, publication, args=args or None, kwargs=kwargs or None)
+            args, kwargs = payload(args, kwargs)
+            event = message.Event(sub.id, publication, args=args, kwargs=kwargs)
             frames: Dict[str, bytes] = {}
             for peer in tuple(sub.subscribers):
                 if peer is publisher and exclude_me:

@@ -5,6 +5,7 @@ from autobahn.wamp import message
 
 from chatd.frontends.wamp import uris
 from chatd.frontends.wamp.dealer import Answer
+from chatd.frontends.wamp.payload import payload
 
 
 class CallerAnswer(Answer):
@@ -27,15 +28,17 @@ class CallerAnswer(Answer):
     def result(self, args, kwargs, progress: bool = False) -> None:
         if progress:
             if self.peer.calls.get(self.request) is self:
-                self.peer.send(message.Result(self.request, args=args or None, kwargs=kwargs or None, progress=True))
+                args, kwargs = payload(args, kwargs)
+                self.peer.send(message.Result(self.request, args=args, kwargs=kwargs, progress=True))
             return
         if self._done():
-            self.peer.send(message.Result(self.request, args=args or None, kwargs=kwargs or None))
+            args, kwargs = payload(args, kwargs)
+            self.peer.send(message.Result(self.request, args=args, kwargs=kwargs))
 
     def error(self, uri: str, args=None, kwargs=None) -> None:
         if self._done():
-            self.peer.send(message.Error(message.Call.MESSAGE_TYPE, self.request, uri, args=args or None,
-                                         kwargs=kwargs or None))
+            args, kwargs = payload(args, kwargs)
+            self.peer.send(message.Error(message.Call.MESSAGE_TYPE, self.request, uri, args=args, kwargs=kwargs))
 
     def chat_error(self, e) -> None:
         """A chat command's refusal: C{chatd.error.<code>}, chatd's message as the first argument."""

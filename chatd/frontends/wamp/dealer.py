@@ -26,6 +26,8 @@ from autobahn.wamp import message
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
+from chatd.frontends.wamp.payload import payload
+
 log = Logger(namespace="chatd.wamp")
 
 NO_SUCH_PROCEDURE = "wamp.error.no_such_procedure"
@@ -159,7 +161,8 @@ class Dealer:
         inv_id = next(self._ids)
         timer = self.clock.callLater(limit, self._timed_out, inv_id, limit)
         self._running[inv_id] = Invocation(inv_id, reg, answer, timer)
-        reg.callee.send(message.Invocation(inv_id, reg.id, args=args or None, kwargs=kwargs or None,
+        args, kwargs = payload(args, kwargs)
+        reg.callee.send(message.Invocation(inv_id, reg.id, args=args, kwargs=kwargs,
                                            receive_progress=progress or None))
         return True
 

@@ -265,7 +265,7 @@ class WampPeer(Opening):
         if event.room is not None:
             key = event.encoded(_room_key)
             if key in self.session.rooms:
-                if event.cid is not None and event.cid in self.excluded and event.type in (ev.MESSAGE, ev.ACTION):
+                if self.excluded and event.type in (ev.MESSAGE, ev.ACTION) and event.cid in self.excluded:
                     del self.excluded[event.cid]
                     return  # the publisher's own, with exclude_me
                 sub = self.router.broker.room(key)
@@ -275,7 +275,7 @@ class WampPeer(Opening):
                     return
         private = self.private
         if private is not None:
-            self.send(message.Event(private.id, publication_of(event), kwargs=jsonproto.event_object(event)))
+            self.send(message.Event(private.id, publication_of(event), args=[], kwargs=jsonproto.event_object(event)))
 
     def disconnect(self, reason: str) -> None:
         """The server ends this session (kill, ban, flooding, shutdown): say why on the session topic, then go."""
@@ -283,8 +283,8 @@ class WampPeer(Opening):
             return
         if self.id is not None:
             if self.private is not None:
-                self.send(message.Event(self.private.id, random_id(), kwargs={"type": "shutdown",
-                                                                                     "reason": reason}))
+                shutdown = {"type": "shutdown", "reason": reason}
+                self.send(message.Event(self.private.id, random_id(), args=[], kwargs=shutdown))
             self.send(message.Goodbye("wamp.close.system_shutdown", reason))
         else:
             self.send(message.Abort("wamp.close.system_shutdown", reason))
