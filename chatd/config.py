@@ -56,6 +56,10 @@ class WebConfig:
     max_body: int = 65536
     #: Long-poll: origins allowed to call /api/ cross-site (CORS); empty: off.
     cors_origins: Tuple[str, ...] = ()
+    #: WAMP ([wamp] call_timeout): seconds a routed call may run before the caller gets wamp.error.timeout.
+    wamp_call_timeout: int = 60
+    #: WAMP ([wamp] pending_calls): calls one WAMP session may have running at once.
+    wamp_pending_calls: int = 64
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,8 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("web", "backlog"): ("web", "backlog", "int"),
     ("web", "max_body"): ("web", "max_body", "int"),
     ("web", "cors_origins"): ("web", "cors_origins", "list"),
+    ("wamp", "call_timeout"): ("web", "wamp_call_timeout", "int"),
+    ("wamp", "pending_calls"): ("web", "wamp_pending_calls", "int"),
     ("irc", "listen"): ("irc", "listen", "list"),
     ("irc", "network"): ("irc", "network", "str"),
     ("irc", "ping_interval"): ("irc", "ping_interval", "int"),
@@ -306,6 +312,9 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
         raise ConfigError("[web] poll_timeout must not exceed max_poll_timeout.")
     if config.web.max_frame > config.web.max_message:
         raise ConfigError("[web] max_frame must not exceed max_message.")
+    for key in ("call_timeout", "pending_calls"):
+        if getattr(config.web, "wamp_" + key) < 1:
+            raise ConfigError(f"[wamp] {key} = {getattr(config.web, 'wamp_' + key)}: must be 1 or more.")
     _check_cluster(config.cluster)
     return config
 
@@ -346,7 +355,7 @@ def describe(config: Config) -> List[str]:
     sections in its order, its key names), so an operator can find and
     edit each one.  L{_KEYS} says which setting is which.
     """
-    order = ["server", "lines", "web", "irc", "history", "limits", "accounts", "metrics", "admin", "log", "cluster"]
+    order = ["server", "lines", "web", "wamp", "irc", "history", "limits", "accounts", "metrics", "admin", "log", "cluster"]
     order += [s for s in dict.fromkeys(s for s, _ in _KEYS) if s not in order]
     effective = {("lines", "listen"): config.lines_listeners(), ("web", "listen"): config.web_listeners(),
                  ("irc", "listen"): config.irc_listeners()}

@@ -177,3 +177,10 @@ def test_a_listener_that_cannot_start_is_named_in_words(tmp_path):
             assert not [w for w in PYTHON_SPEAK if w in out.replace(message, "")], out
     finally:
         blocker.close()
+
+
+def test_wamp_settings_reach_the_config_and_nonsense_is_refused():
+    config = cfg.build(cfg.parse("[wamp]\ncall_timeout = 5\npending_calls = 3\n", "t.cfg"))
+    assert (config.web.wamp_call_timeout, config.web.wamp_pending_calls) == (5, 3)
+    with pytest.raises(cfg.ConfigError, match=r"\[wamp\] pending_calls = 0: must be 1 or more"):
+        cfg.build(cfg.parse("[wamp]\npending_calls = 0\n", "t.cfg"))

@@ -182,3 +182,19 @@ def test_an_oversized_message_closes_with_1009_and_others_go_on(clock):
     carol.put(CALL, 50, {}, "chatd.say", ["#lobby", "still here"])
     results = [m for m in carol.messages() if m[0] == RESULT]
     assert results and results[0][1] == 50
+
+
+def test_the_configured_call_timeout_ends_a_call_nobody_answers(clock):
+    world = World(clock, wamp_call_timeout=7)
+    callee, caller = world.connect(), world.connect()
+    callee.open()
+    caller.open()
+    callee.put(64, 1, {}, "bot.slow")  # REGISTER
+    assert callee.messages()[0][0] == 65  # REGISTERED
+    caller.put(CALL, 2, {}, "bot.slow", [])
+    assert callee.messages()[0][0] == 68  # INVOCATION
+    clock.advance(6.9)
+    assert caller.messages() == []
+    clock.advance(0.2)
+    [error] = caller.messages()
+    assert error[:5] == [8, CALL, 2, {}, "wamp.error.timeout"]

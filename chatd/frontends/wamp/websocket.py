@@ -120,7 +120,9 @@ class WampFactory(WebSocketMemberFactory):
             clock = reactor
         if clock is None:
             from twisted.internet import reactor as clock
-        self.router = Router(hub, clock, encoders, limits or WampLimits())
+        if limits is None:
+            limits = WampLimits(call_timeout=config.web.wamp_call_timeout, pending_calls=config.web.wamp_pending_calls)
+        self.router = Router(hub, clock, encoders, limits)
         if cluster is not None:
             from chatd.frontends.wamp.backplane import Backplane
 
