@@ -94,6 +94,10 @@ class Broker:
         """The subscription to a room's topic (by the room's folded name), if anyone here has one."""
         return self._by_key.get("room " + room_key)
 
+    def find(self, topic: str) -> Optional[Subscription]:
+        """The subscription to C{topic} (any spelling of a room), if anyone here has one."""
+        return self._by_key.get(self.key_of(topic))
+
     def subscribe(self, peer, topic: str) -> Subscription:
         key = self.key_of(topic)
         sub = self._by_key.get(key)

@@ -106,6 +106,10 @@ class WampPeer(Opening):
     def _chat_error(self, request_type: int, request: int, e: ChatError) -> None:
         self._error(request_type, request, uris.error_uri(e.code), e.message, code=e.code, message=e.message)
 
+    def _limit_error(self, request_type: int, request: int, code: str, text: str) -> None:
+        """A per-session limit was reached: C{chatd.error.<code>}, shaped like a chat command's refusal."""
+        self._error(request_type, request, uris.error_uri(code), text, code=code, message=text)
+
     def abort(self, reason: str, text: str) -> None:
         """End the session with ABORT (a refusal, or a protocol violation)."""
         log.info("WAMP session of {peer} aborted: {reason}: {text}", peer=self.address, reason=reason, text=text)
@@ -159,10 +163,12 @@ class WampPeer(Opening):
         refusal = self._topic_refusal(topic)
         if refusal is not None:
             return self._error(message.Subscribe.MESSAGE_TYPE, msg.request, *refusal)
-        if len(self.subscriptions) >= self.router.limits.subscriptions:
-            return self._error(message.Subscribe.MESSAGE_TYPE, msg.request, uris.error_uri("too_many_subscriptions"),
-                               f"A session may subscribe to {self.router.limits.subscriptions} topics; "
-                               "unsubscribe from one first.")
+        known = self.router.broker.find(topic)
+        again = known is not None and self in known.subscribers  # the same subscription, as the spec says
+        if not again and len(self.subscriptions) >= self.router.limits.subscriptions:
+            return self._limit_error(message.Subscribe.MESSAGE_TYPE, msg.request, "too-many-subscriptions",
+                                     f"A session may subscribe to {self.router.limits.subscriptions} topics; "
+                                     "unsubscribe from one first.")
         sub = self.router.broker.subscribe(self, topic)
         self.subscriptions.add(sub.id)
         if topic.startswith(uris.SESSION):
@@ -223,8 +229,8 @@ class WampPeer(Opening):
         kind = cmd.Action if kwargs.get("type") == "action" else cmd.Say
         if not isinstance(text, str) or (cid is not None and not isinstance(cid, str)):
             if msg.acknowledge:
-                self._error(message.Publish.MESSAGE_TYPE, msg.request, uris.error_uri("bad_command"),
-                            "Publish the text to a room as args[0] or kwargs.text, a string (and cid, a string).")
+                self._chat_error(message.Publish.MESSAGE_TYPE, msg.request, BadCommand(
+                    "Publish the text to a room as args[0] or kwargs.text, a string (and cid, a string)."))
             return
         if msg.exclude_me is not False:
             if cid is None:
@@ -294,9 +300,9 @@ class WampPeer(Opening):
 
     def _call(self, msg: message.Call, size: int) -> None:
         if len(self.calls) >= self.router.limits.pending_calls or msg.request in self.calls:
-            return self._error(message.Call.MESSAGE_TYPE, msg.request, uris.error_uri("too_many_calls"),
-                               f"A session may have {self.router.limits.pending_calls} calls running at once; "
-                               "wait for some to finish.")
+            return self._limit_error(message.Call.MESSAGE_TYPE, msg.request, "too-many-calls",
+                                     f"A session may have {self.router.limits.pending_calls} calls running at once; "
+                                     "wait for some to finish.")
         if not uris.valid(msg.procedure):
             return self._error(message.Call.MESSAGE_TYPE, msg.request, INVALID_URI,
                                f"{str(msg.procedure)[:80]!r} is not a valid procedure URI.")
@@ -355,8 +361,8 @@ class WampPeer(Opening):
         if msg.procedure.startswith(uris.RESERVED):
             return self._error(kind, msg.request, NOT_AUTHORIZED, "Procedures under chatd. are chatd's own.")
         if len(self.registrations) >= self.router.limits.registrations:
-            return self._error(kind, msg.request, uris.error_uri("too_many_registrations"),
-                               f"A session may register {self.router.limits.registrations} procedures.")
+            return self._limit_error(kind, msg.request, "too-many-registrations",
+                                     f"A session may register {self.router.limits.registrations} procedures.")
         reg = self.router.dealer.register(self, msg.procedure)
         if reg is None:
             return self._error(kind, msg.request, "wamp.error.procedure_already_exists",
