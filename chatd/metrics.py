@@ -35,7 +35,7 @@ from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite, set_deadlines
 from chatd.frontends.registry import Built, FrontEnd
 
 #: Front ends always reported, at 0 when idle, so their series never vanish.
-FRONTENDS = ("lines", "websocket", "longpoll")
+FRONTENDS = ("lines", "websocket", "longpoll", "irc", "wamp")
 
 #: hub.stats key -> (metric name without _total, help).
 COUNTERS = {

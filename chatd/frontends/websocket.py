@@ -91,6 +91,8 @@ class WebSocketMember(WebSocketServerProtocol):
     session = None
     outbox: Optional[Outbox] = None
     _paused = False
+    #: The front end its bytes count for in C{chatd_bytes_out_total}.
+    bytes_out = "bytes_out:websocket"
 
     # -- connection --------------------------------------------------------
 
@@ -104,7 +106,7 @@ class WebSocketMember(WebSocketServerProtocol):
         release_producer(self.transport)
         factory = self.factory
         self.outbox = Outbox(
-            self.transport, factory.send_limit, self._too_slow, factory.turn, factory.hub.stats, "bytes_out:websocket"
+            self.transport, factory.send_limit, self._too_slow, factory.turn, factory.hub.stats, self.bytes_out
         )
 
     def onConnect(self, request) -> None:

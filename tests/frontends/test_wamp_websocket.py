@@ -102,6 +102,7 @@ def test_a_client_opens_a_session_with_either_serializer(world, protocol):
     assert b"Sec-WebSocket-Protocol: " + protocol.encode() in client.response
     session = client.open("alice", "#lobby")
     assert 1 <= session <= 2**53
+    assert world.hub.stats["bytes_out:wamp"] > 0  # chatd_bytes_out_total{frontend="wamp"}
 
 
 def test_the_first_subprotocol_the_server_speaks_is_chosen(world):

@@ -61,6 +61,7 @@ class IrcWebSocketMember(IrcConnection, WebSocketMember):
     """One browser IRC client (gamja, Kiwi IRC) on C{/irc}."""
 
     binary = False
+    bytes_out = "bytes_out:irc"
 
     def onConnect(self, request):
         super().onConnect(request)  # the Origin check: refuses a foreign page with 403

@@ -56,6 +56,7 @@ class WampMember(WebSocketMember):
 
     peer = None
     serializer_name = "json"
+    bytes_out = "bytes_out:wamp"
 
     def onConnect(self, request):
         super().onConnect(request)  # the Origin check: refuses a foreign page with 403
