@@ -299,7 +299,10 @@ class WampPeer(Opening):
     # -- calls ----------------------------------------------------------------------
 
     def _call(self, msg: message.Call, size: int) -> None:
-        if len(self.calls) >= self.router.limits.pending_calls or msg.request in self.calls:
+        if msg.request in self.calls:
+            return self.abort(PROTOCOL_VIOLATION, f"Request id {msg.request} is already used by a running call; "
+                                                  "give each CALL its own id.")
+        if len(self.calls) >= self.router.limits.pending_calls:
             return self._limit_error(message.Call.MESSAGE_TYPE, msg.request, "too-many-calls",
                                      f"A session may have {self.router.limits.pending_calls} calls running at once; "
                                      "wait for some to finish.")
