@@ -153,6 +153,64 @@ def test_a_router_only_message_from_a_client_is_aborted(world):
     assert "EVENT" in abort.message
 
 
+# -- abuse --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flood():
+    """ann and bob, both listening on app.news, on a server allowing 1 message a second (3 at once)."""
+    world = World(flood_rate=1, flood_burst=3, recvq=1000)
+    ann, bob = world.wamp_user("ann"), world.wamp_user("bob")
+    world.clock.advance(10)
+    ann.subscribe(ann.private_topic)
+    bob.subscribe("app.news")
+    world.clock.advance(10)
+    return world, ann, bob
+
+
+def test_a_session_faster_than_the_flood_rate_is_held(flood):
+    world, ann, bob = flood
+    for i in range(5):
+        ann.publish("app.news", i)
+    assert bob.events() == [{"args": [0]}, {"args": [1]}, {"args": [2]}]
+    world.clock.advance(1)
+    assert bob.events() == [{"args": [3]}]
+    world.clock.advance(1)
+    assert bob.events() == [{"args": [4]}]
+    assert not ann.closed and ann.read() == []
+
+
+def test_a_session_past_recvq_is_disconnected_and_told_why(flood):
+    world, ann, bob = flood
+    tom = world.terminal("tom")
+    for i in range(10):
+        if ann.closed:
+            break
+        ann.publish("app.news", i)
+    assert ann.closed
+    shutdown, goodbye = ann.read()
+    assert shutdown.kwargs["type"] == "shutdown" and "flooding" in shutdown.kwargs["reason"]
+    assert isinstance(goodbye, message.Goodbye) and goodbye.reason == "wamp.close.system_shutdown"
+    assert "1000 bytes" in goodbye.message
+    world.clock.advance(10)
+    assert len(bob.events()) == 3  # what was held was never run
+    assert isinstance(bob.call("chatd.msg", "tom", "still here"), message.Result)
+    assert tom.output()[-1].endswith("still here")
+    again = world.client()
+    again.hello()
+    assert again.call("chatd.nick", "ann").kwargs == {"nick": "ann"}  # the nick is free again
+
+
+def test_chat_procedures_are_under_the_same_flood_control(flood):
+    world, ann, bob = flood
+    ann.call("chatd.join", "#lobby")
+    world.clock.advance(10)
+    requests = [ann.call_later("chatd.say", "#lobby", f"line {i}") for i in range(5)]
+    assert [ann.answer_to(r) is not None for r in requests] == [True, True, True, False, False]
+    world.clock.advance(2)
+    assert all(isinstance(ann.answer_to(r), message.Result) for r in requests[3:])
+
+
 # -- the end ----------------------------------------------------------------------------------------
 
 
