@@ -7,30 +7,11 @@ their session topic, and resume after their process dies without losing
 or repeating a message.
 """
 
+import json
 import re
 
-import pytest
-
-from chatclients import LineClient, WSUser, of
-from wampusers import LOBBY, WampUser
-
-
-@pytest.fixture(params=["json", "msgpack"])
-def serializer(request):
-    return request.param
-
-
-@pytest.fixture
-def wamp(daemon, opened, serializer):
-    """Start WAMP users on the daemon's /wamp: C{wamp("js")}, C{wamp("py", authid=..., ticket=...)}."""
-    url = f"ws://127.0.0.1:{daemon.web_port}/wamp"
-
-    def make(lib, **auth):
-        user = WampUser(lib, url, serializer, **auth)
-        opened.append(user)
-        return user
-
-    return make
+from chatclients import WSUser, first, of
+from wampusers import LOBBY, serializer, wamp  # noqa: F401  (serializer and wamp are fixtures)
 
 
 def spoke(daemon, serializer: str, count: int) -> None:
@@ -107,3 +88,79 @@ def test_publish_to_the_room_topic_is_said(daemon, wamp, tel, opened, serializer
     refused = py.publish("chatd.room.elsewhere", "not a member")
     assert refused["event"] == "error", refused
     assert (refused["error"], refused["args"]) == ("chatd.error.not-in-room", ["You are not in #elsewhere; join it first."])
+
+
+def test_resume_after_the_process_dies_misses_nothing(daemon, wamp, tel, opened, serializer):
+    """
+    Both clients die; others talk; new processes join with since = the
+    last id they saw: the join's history is exactly what they missed, and
+    the room's live events follow it without gap or duplicate, even while
+    the room talks during the join.
+    """
+    tom = tel("tom", "#lobby")
+    wendy = WSUser(daemon.ws_url, "wendy", "#lobby")
+    opened.append(wendy)
+    users = {"jess": wamp("js"), "pyotr": wamp("py")}
+    for nick, user in users.items():
+        user.enter(nick)
+    tom.send("before the crash")
+    last = {nick: user.said("before the crash")["id"] for nick, user in users.items()}
+    for nick, user in users.items():
+        user.kill()
+        tom.expect(rf"^\[#lobby\] -!- {nick} has quit")
+
+    missed = []
+    tom.send("missed one")
+    wendy.command(type="say", room="#lobby", text="missed two")
+    tom.send("/me missed three")
+    for text in ("missed one", "missed two", "missed three"):
+        missed.append(first(wendy, lambda e, t=text: e["type"] in ("message", "action") and e["text"] == t)["id"])
+
+    again = {"jess": wamp("js"), "pyotr": wamp("py")}
+    joins = {}
+    for nick, user in again.items():
+        assert user.subscribe()["event"] == "subscribed"
+        assert user.result("chatd.nick", nick) == {"nick": nick}
+        joins[nick] = user.send("call", procedure="chatd.join", args=["#lobby", last[nick]], kwargs={})
+    during = [f"said during the join {i}" for i in range(5)]
+    for text in during:
+        tom.send(text)
+    live = [first(wendy, of("message", text=text))["id"] for text in during]
+
+    for nick, user in again.items():
+        result = user.answer(joins[nick])
+        assert result["event"] == "result", result
+        history = result["kwargs"]["history"]
+        assert result["kwargs"]["truncated"] is False
+        assert [m["id"] for m in history][:3] == missed, history
+        assert [(m["type"], m["from"], m["text"]) for m in history][:3] == [
+            ("message", "tom", "missed one"), ("message", "wendy", "missed two"), ("action", "tom", "missed three")]
+        got = [m["id"] for m in history]
+        while len(got) < len(missed) + len(live):
+            got.append(user.next_room_event()["id"])
+        assert got == missed + live, f"{nick}: history then live events must be every id once, in order"
+        tom.expect(rf"^\[#lobby\] -!- {nick} has joined")
+    tom.send("welcome back")
+    for user in again.values():
+        assert user.next_room_event()["text"] == "welcome back", "nothing came twice"
+
+
+def test_private_messages_go_to_the_session_topic(daemon, wamp, tel, serializer):
+    """A /msg from telnet reaches each library on chatd.session.<its id>; chatd.msg reaches telnet; no one else hears."""
+    tom = tel("tom", "#lobby")
+    for lib, nick in (("js", "jess"), ("py", "pyotr")):
+        user = wamp(lib)
+        own = f"chatd.session.{user.opened()['session']}"
+        assert user.subscribe(own)["event"] == "subscribed"
+        user.enter(nick)
+        tom.send(f"/msg {nick} psst, {nick}")
+        got = user.said(f"psst, {nick}", topic=own)
+        assert (got["type"], got["from"], got["to"]) == ("private", "tom", nick)
+        assert user.result("chatd.msg", "tom", f"psst back from {nick}") == {}
+        assert tom.expect(rf"^\*{nick}\*") == f"*{nick}* psst back from {nick}"
+
+        others = user.subscribe("chatd.session.1")
+        assert (others["event"], others["error"]) == ("error", "wamp.error.not_authorized"), others
+    tom.send("public again")
+    assert user.said("public again")["from"] == "tom"
+    assert not any("psst, jess" in json.dumps(e) for e in user.seen), "pyotr heard jess's private message"

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
+import pytest
+
 from lacking import lacking
 
 HERE = Path(__file__).parent
@@ -188,3 +190,22 @@ class WampUser:
                 stream.close()
             except OSError:
                 pass
+
+
+@pytest.fixture(params=["json", "msgpack"])
+def serializer(request):
+    """Each test that uses WAMP users runs over wamp.2.json and over wamp.2.msgpack."""
+    return request.param
+
+
+@pytest.fixture
+def wamp(daemon, opened, serializer):
+    """Start WAMP users on the daemon's /wamp: C{wamp("js")}, C{wamp("py", authid=..., ticket=...)}."""
+    url = f"ws://127.0.0.1:{daemon.web_port}/wamp"
+
+    def make(lib, **auth):
+        user = WampUser(lib, url, serializer, **auth)
+        opened.append(user)
+        return user
+
+    return make
