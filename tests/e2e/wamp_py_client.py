@@ -9,18 +9,19 @@ ticket, else it joins anonymously.  It reads commands as JSON lines on
 stdin and writes what happens as JSON lines on stdout, the same protocol
 as node/wamp_client.mjs (autobahn-js):
 
-  {"op": "call", "id": I, "procedure": P, "args": [...], "kwargs": {...}}
+  {"op": "call", "id": I, "procedure": P, "args": [...], "kwargs": {...}, "timeout": MS (optional)}
       -> {"event": "result", "id": I, "args": [...], "kwargs": {...}}
   {"op": "subscribe", "id": I, "topic": T}
       -> {"event": "subscribed", "id": I}, then for each EVENT
          {"event": "event", "topic": T, "publication": N, "args": [...], "kwargs": {...}}
   {"op": "publish", "id": I, "topic": T, "args": [...], "kwargs": {...}, "acknowledge": true}
       -> {"event": "published", "id": I, "publication": N} (when acknowledged)
-  {"op": "register", "id": I, "procedure": P, "error": URI (optional)}
+  {"op": "register", "id": I, "procedure": P, "error": URI (optional), "hold": true (optional)}
       -> {"event": "registered", "id": I}; each INVOCATION prints
          {"event": "invoked", "procedure": P, "args": [...], "kwargs": {...}}
          and answers its string arguments upper-cased, with kwargs
-         {"by": "autobahn-python", "got": KWARGS}, or fails with URI
+         {"by": "autobahn-python", "got": KWARGS}, or fails with URI, or
+         (hold) never answers
   {"op": "leave"} -> GOODBYE; the process exits when the session ends.
 
 Any refusal is {"event": "error", "id": I, "error": URI, "args": [...], "kwargs": {...}}.
@@ -39,7 +40,7 @@ from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
-from autobahn.wamp.types import CallResult, ComponentConfig, PublishOptions, SubscribeOptions
+from autobahn.wamp.types import CallOptions, CallResult, ComponentConfig, PublishOptions, SubscribeOptions
 from autobahn.websocket.util import parse_url
 
 LIB = "autobahn-python"
@@ -109,7 +110,8 @@ class Driven(ApplicationSession):
         args, kwargs = command.get("args") or [], command.get("kwargs") or {}
         try:
             if op == "call":
-                got = await self.call(command["procedure"], *args, **kwargs)
+                options = CallOptions(timeout=command["timeout"]) if command.get("timeout") else None
+                got = await self.call(command["procedure"], *args, options=options, **kwargs)
                 if isinstance(got, CallResult):
                     out(event="result", id=op_id, args=list(got.results), kwargs=got.kwresults)
                 else:
@@ -126,7 +128,8 @@ class Driven(ApplicationSession):
                 if acknowledge:
                     out(event="published", id=op_id, publication=published.id)
             elif op == "register":
-                await self.register(callee(command["procedure"], command.get("error")), command["procedure"])
+                endpoint = callee(command["procedure"], command.get("error"), command.get("hold"))
+                await self.register(endpoint, command["procedure"])
                 out(event="registered", id=op_id)
             elif op == "leave":
                 self.leave()
@@ -148,11 +151,13 @@ async def _maybe(value):
     return value
 
 
-def callee(procedure: str, error=None):
-    """A registered procedure: string arguments upper-cased, or the error asked for."""
+def callee(procedure: str, error=None, hold=False):
+    """A registered procedure: string arguments upper-cased, or the error asked for, or no answer."""
 
     def endpoint(*args, **kwargs):
         out(event="invoked", procedure=procedure, args=list(args), kwargs=kwargs)
+        if hold:
+            return asyncio.get_event_loop().create_future()
         if error:
             raise ApplicationError(error, f"{LIB} refuses {procedure}", by=LIB)
         return CallResult(*[a.upper() if isinstance(a, str) else a for a in args], by=LIB, got=kwargs)

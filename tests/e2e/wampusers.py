@@ -143,6 +143,10 @@ class WampUser:
         """CALL and return the answer: C{{"event": "result", "args", "kwargs"}} or C{{"event": "error", ...}}."""
         return self.ask("call", procedure=procedure, args=list(args), kwargs=kwargs)
 
+    def call_within(self, timeout_ms: int, procedure: str, *args, **kwargs) -> dict:
+        """CALL with the option C{timeout} (milliseconds): the router cancels the call after that."""
+        return self.ask("call", procedure=procedure, args=list(args), kwargs=kwargs, timeout=timeout_ms)
+
     def result(self, procedure: str, *args, **kwargs) -> dict:
         """CALL that must succeed; return the RESULT's kwargs."""
         got = self.call(procedure, *args, **kwargs)
@@ -155,10 +159,13 @@ class WampUser:
     def publish(self, topic: str, *args, acknowledge: bool = True, **kwargs) -> dict:
         return self.ask("publish", topic=topic, args=list(args), kwargs=kwargs, acknowledge=acknowledge)
 
-    def register(self, procedure: str, error: Optional[str] = None) -> dict:
+    def register(self, procedure: str, error: Optional[str] = None, hold: bool = False) -> dict:
+        """REGISTER a procedure that upper-cases its arguments, or fails with C{error}, or (C{hold}) never answers."""
         fields = {"procedure": procedure}
         if error:
             fields["error"] = error
+        if hold:
+            fields["hold"] = True
         return self.ask("register", **fields)
 
     def enter(self, nick: str, room: str = "#lobby", since: Optional[int] = None) -> dict:

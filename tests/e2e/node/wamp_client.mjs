@@ -10,7 +10,8 @@
 // subscribe, publish, register and leave; events open, result, error,
 // subscribed, event, published, registered, invoked, closed. A registered
 // procedure answers its string arguments upper-cased, with kwargs
-// {by: "autobahn-js", got: KWARGS}, or fails with the error it was given.
+// {by: "autobahn-js", got: KWARGS}, or fails with the error it was given,
+// or (hold) never answers.
 // Autobahn's own log goes to stderr.
 
 import { createRequire } from 'node:module';
@@ -49,9 +50,12 @@ function refusal(id, e) {
     }
 }
 
-function callee(procedure, error) {
+function callee(procedure, error, hold) {
     return (args, kwargs) => {
         out({ event: 'invoked', procedure, args: args || [], kwargs: kwargs || {} });
+        if (hold) {
+            return new Promise(() => {});
+        }
         if (error) {
             throw new autobahn.Error(error, [`${LIB} refuses ${procedure}`], { by: LIB });
         }
@@ -66,7 +70,8 @@ async function run(session, command) {
     const kwargs = command.kwargs || {};
     try {
         if (op === 'call') {
-            const got = await session.call(command.procedure, args, kwargs);
+            const options = command.timeout ? { timeout: command.timeout } : {};
+            const got = await session.call(command.procedure, args, kwargs, options);
             if (got instanceof autobahn.Result) {
                 out({ event: 'result', id, args: got.args, kwargs: got.kwargs });
             } else {
@@ -88,7 +93,7 @@ async function run(session, command) {
                 out({ event: 'published', id, publication: published.id });
             }
         } else if (op === 'register') {
-            await session.register(command.procedure, callee(command.procedure, command.error));
+            await session.register(command.procedure, callee(command.procedure, command.error, command.hold));
             out({ event: 'registered', id });
         } else if (op === 'leave') {
             connection.close();
