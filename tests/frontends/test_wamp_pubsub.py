@@ -140,6 +140,19 @@ def test_the_publisher_is_excluded_unless_it_asks(world):
     assert _said(bob.events()) == [("ann", "for me too")]
 
 
+def test_a_retried_publication_does_not_hide_another_users_message(world):
+    """Client ids are each client's own: ann's retry of cid 1 must not swallow bob's message with cid 1."""
+    ann = world.wamp_user("ann", "#lobby")
+    bob = world.wamp_user("bob", "#lobby")
+    ann.read()
+    first = ann.publish(LOBBY, "hello", cid="1", acknowledge=True)
+    again = ann.publish(LOBBY, "hello", cid="1", acknowledge=True)  # a retry: the same message
+    assert again.publication == first.publication
+    assert _said(bob.events()) == [("ann", "hello")]
+    bob.publish(LOBBY, "my first", cid="1")
+    assert _said(ann.events()) == [("bob", "my first")]
+
+
 def test_a_say_by_call_is_seen_by_the_caller_too(world):
     """A CALL is not a publication: the caller hears its own message, as every member does."""
     ann = world.wamp_user("ann", "#lobby")

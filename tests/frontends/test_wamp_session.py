@@ -6,7 +6,7 @@ WELCOME or ABORT, GOODBYE, and what breaks the protocol.
 import pytest
 from autobahn.wamp import message
 
-from wampworld import PASSWORD, World, kinds
+from wampworld import PASSWORD, World, kinds, topic_of
 
 
 @pytest.fixture
@@ -209,6 +209,29 @@ def test_chat_procedures_are_under_the_same_flood_control(flood):
     assert [ann.answer_to(r) is not None for r in requests] == [True, True, True, False, False]
     world.clock.advance(2)
     assert all(isinstance(ann.answer_to(r), message.Result) for r in requests[3:])
+
+
+def test_a_room_publication_costs_what_a_say_costs(flood):
+    """PUBLISH to a room is a say: one command under flood control, not two."""
+    world, ann, bob = flood
+    ann.call("chatd.join", "#lobby")
+    world.clock.advance(10)
+    answers = [ann.publish(topic_of("#lobby"), f"line {i}", acknowledge=True) for i in range(3)]
+    assert kinds(answers) == ["PUBLISHED"] * 3
+
+
+def test_refused_calls_are_under_flood_control_too(flood):
+    """As on /ws: input chatd refuses still waits its turn, and a session spamming it is disconnected."""
+    world, ann, bob = flood
+    requests = [ann.call_later("chatd.nope") for _ in range(4)]
+    assert [ann.answer_to(r) is not None for r in requests] == [True, True, True, False]
+    world.clock.advance(1)
+    assert ann.answer_to(requests[3]).error == "chatd.error.unknown-type"
+    for _ in range(10):
+        if ann.closed:
+            break
+        ann.call_later("chatd.say", 1, 2)
+    assert ann.closed and kinds(ann.read())[-1] == "GOODBYE"
 
 
 # -- the end ----------------------------------------------------------------------------------------

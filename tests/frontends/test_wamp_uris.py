@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chatd.core.errors import ChatError
 from chatd.core.text import check_room
 from chatd.frontends.wamp import uris
-from wampworld import World, topic_of
+from wampworld import World
 
 #: Characters that must be escaped, and ones that look like escapes, mixed with ordinary text.
 _TRICKY = st.sampled_from(["%", ".", "#", "%2E", "%25", "%zz", "%e2", "é", "ß", "日", "-", "_", ":", "a", "Z", "9"])

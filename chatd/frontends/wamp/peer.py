@@ -55,9 +55,10 @@ def _room_key(event) -> str:
 class _Join:
     """A C{chatd.join} waiting for its result: the history it brought, and the room's events meanwhile."""
 
-    __slots__ = ("history", "held")
+    __slots__ = ("key", "history", "held")
 
-    def __init__(self) -> None:
+    def __init__(self, key: str) -> None:
+        self.key = key
         self.history: Optional[ev.History] = None
         self.held: List[ev.Event] = []
 
@@ -136,10 +137,18 @@ class WampPeer(Opening):
         if handler is None:
             self.abort(PROTOCOL_VIOLATION, f"A client may not send {type(msg).__name__.upper()} in an open session.")
             return
-        if isinstance(msg, message.Call) and msg.procedure.startswith(procedures.PREFIX):
+        if self._core_command(msg):
             handler(self, msg, size)  # charged by the core, command by command
             return
         self.session.submit(1, size, lambda: None if self.closed else handler(self, msg, size))
+
+    def _core_command(self, msg: message.Message) -> bool:
+        """Is C{msg} a chat command (a C{chatd.*} CALL, a PUBLISH to a room), charged once by the core?"""
+        if isinstance(msg, message.Call):
+            return uris.valid(msg.procedure) and msg.procedure.startswith(procedures.PREFIX)
+        if isinstance(msg, message.Publish):
+            return uris.valid(msg.topic) and msg.topic.startswith(uris.ROOM) and self._topic_refusal(msg.topic) is None
+        return False
 
     def welcomed(self, session_id: int, authid: Optional[str], authrole: str, authmethod: str,
                  extra: Optional[dict]) -> None:
@@ -228,17 +237,18 @@ class WampPeer(Opening):
         cid = kwargs.get("cid")
         kind = cmd.Action if kwargs.get("type") == "action" else cmd.Say
         if not isinstance(text, str) or (cid is not None and not isinstance(cid, str)):
-            if msg.acknowledge:
-                self._chat_error(message.Publish.MESSAGE_TYPE, msg.request, BadCommand(
-                    "Publish the text to a room as args[0] or kwargs.text, a string (and cid, a string)."))
-            return
-        if msg.exclude_me is not False:
-            if cid is None:
-                cid = f"wamp-{msg.request}-{self.id}"
-            self.excluded[cid] = None
-            while len(self.excluded) > EXCLUDED_MAX:
-                self.excluded.popitem(last=False)
-        d = self.session.handle(kind(room=room, text=text, cid=cid), size)
+            # Still waits its turn under flood control, as a say would.
+            cid, command = None, cmd.Refused(error=BadCommand(
+                "Publish the text to a room as args[0] or kwargs.text, a string (and cid, a string)."))
+        else:
+            if msg.exclude_me is not False:
+                if cid is None:
+                    cid = f"wamp-{msg.request}-{self.id}"
+                self.excluded[cid] = None
+                while len(self.excluded) > EXCLUDED_MAX:
+                    self.excluded.popitem(last=False)
+            command = kind(room=room, text=text, cid=cid)
+        d = self.session.handle(command, size)
 
         def said(event) -> None:
             if msg.acknowledge:
@@ -271,9 +281,10 @@ class WampPeer(Opening):
         if event.room is not None:
             key = event.encoded(_room_key)
             if key in self.session.rooms:
-                if self.excluded and event.type in (ev.MESSAGE, ev.ACTION) and event.cid in self.excluded:
+                if (self.excluded and event.type in (ev.MESSAGE, ev.ACTION) and event.via == self.session.serial
+                        and event.cid in self.excluded):
                     del self.excluded[event.cid]
-                    return  # the publisher's own, with exclude_me
+                    return  # the publisher's own, with exclude_me (a cid is only its sender's)
                 sub = self.router.broker.room(key)
                 if sub is not None and self in sub.subscribers:
                     self.write(event.encoded(sub.codec(self.serializer)))
@@ -320,22 +331,14 @@ class WampPeer(Opening):
     def _chat(self, msg: message.Call, answer: CallerAnswer, size: int) -> None:
         try:
             command = procedures.command_of(msg.procedure, msg.args, msg.kwargs)
+            pending = self._join_of(command)
         except ChatError as e:
-            return answer.chat_error(e)
-        pending = None
-        if isinstance(command, cmd.Join):
-            try:
-                key = check_room(command.room)
-            except ChatError as e:
-                return answer.chat_error(e)
-            if key in self.joining:
-                return answer.chat_error(BadCommand(f"Already joining {command.room}; wait for that join's result."))
-            pending = self.joining[key] = _Join()
+            command, pending = cmd.Refused(error=e), None  # still waits its turn under flood control, as on /ws
         d = self.session.handle(command, size)
 
         def done(result) -> None:
             if pending is not None:
-                self.joining.pop(key, None)
+                self.joining.pop(pending.key, None)
                 answer.result(None, procedures.joined(result, pending.history))
                 for event in pending.held:
                     self.route(event)
@@ -344,10 +347,20 @@ class WampPeer(Opening):
 
         def refused(failure) -> None:
             if pending is not None:
-                self.joining.pop(key, None)
+                self.joining.pop(pending.key, None)
             answer.chat_error(failure.value)
 
         d.addCallbacks(done, refused)
+
+    def _join_of(self, command: cmd.Command) -> Optional[_Join]:
+        """For a join, where the room's events wait for its result (None for any other command)."""
+        if not isinstance(command, cmd.Join):
+            return None
+        key = check_room(command.room)
+        if key in self.joining:
+            raise BadCommand(f"Already joining {command.room}; wait for that join's result.")
+        pending = self.joining[key] = _Join(key)
+        return pending
 
     def _cancel(self, msg: message.Cancel, size: int) -> None:
         answer = self.calls.get(msg.request)
