@@ -8,7 +8,7 @@ import pytest
 from autobahn.wamp import message
 
 from chatd.frontends.wamp.router import WampLimits
-from wampworld import World, kinds, topic_of
+from wampworld import PASSWORD, World, kinds, topic_of
 
 LOBBY = topic_of("#lobby")
 
@@ -271,3 +271,48 @@ def test_pattern_subscriptions_are_refused(world):
     ann.send(message.Subscribe(request, "app", match=message.Subscribe.MATCH_PREFIX))
     refused = ann.answer_to(request, (message.Error,))
     assert refused.error == "wamp.error.invalid_argument" and "exactly" in refused.args[0]
+
+
+# -- what the server does to a session ----------------------------------------------------------------
+
+
+@pytest.fixture
+def den():
+    """tom, a server operator on a terminal, founded #den; ann, a WAMP user, is in it and hears her own topic."""
+    world = World(operators=("tom",))
+    world.account("tom")
+    tom = world.terminal("tom")
+    tom.type(f"/login tom {PASSWORD}", "/join #den", "/room register")
+    ann = world.wamp_user("ann", "#den")
+    mine = ann.subscribe(ann.private_topic)
+    tom.output()
+    return tom, ann, mine
+
+
+def test_being_kicked_is_told_on_the_session_topic(den):
+    tom, ann, mine = den
+    tom.type("/kick ann go away")
+    assert [(e["type"], e["nick"], e["by"], e["reason"]) for e in ann.events(mine)] == [
+        ("kick", "ann", "tom", "go away")]
+    assert ann.read() == []
+    refused = ann.publish(topic_of("#den"), "still here?", acknowledge=True)
+    assert isinstance(refused, message.Error) and refused.error == "chatd.error.not-in-room"
+
+
+def test_invitations_and_notices_arrive_on_the_session_topic(den):
+    tom, ann, mine = den
+    tom.type("/join #back", "/invite #back ann", "/announce maintenance at noon")
+    seen = ann.events(mine)
+    assert [e["type"] for e in seen] == ["invite", "notice"]
+    assert (seen[0]["room"], seen[0]["nick"]) == ("#back", "tom")
+    assert seen[1]["text"] == "maintenance at noon"
+
+
+def test_a_killed_session_is_told_why_and_closed(den):
+    tom, ann, mine = den
+    tom.type("/kill ann bye")
+    shutdown, goodbye = ann.read()
+    assert shutdown.subscription == mine and shutdown.kwargs == {"type": "shutdown", "reason": "Killed by tom: bye"}
+    assert isinstance(goodbye, message.Goodbye) and goodbye.reason == "wamp.close.system_shutdown"
+    assert goodbye.message == "Killed by tom: bye" and ann.closed
+    assert "[#den] -!- ann has quit (Killed by tom: bye)" in tom.output()
