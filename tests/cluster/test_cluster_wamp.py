@@ -162,3 +162,18 @@ async def test_a_dead_node_s_procedures_are_not_called_and_are_taken_over(world)
 
     # Once n1's heartbeat key expires (node_timeout = 1 s), its name is free.
     assert await wait_for_async(taken, "the dead node's procedure taken over")
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_with_kill_waits_for_the_callee_on_the_other_node(world):
+    n1, n2, r1, r2 = await realms(world)
+    callee, caller = session(r1), session(r2)
+    await registered(callee, "bot.slow")
+    request = caller.call_later("bot.slow")
+    inv = (await wait_for(lambda: invocations(callee), "the invocation"))[0]
+    caller.send(message.Cancel(request, mode="kill"))
+    await wait_for(lambda: [m for m in callee.inbox if isinstance(m, message.Interrupt)], "an INTERRUPT")
+    assert caller.answer_to(request) is None  # it waits for the callee's word
+    callee.send(message.Error(message.Invocation.MESSAGE_TYPE, inv.request, "wamp.error.canceled", args=["halted"]))
+    failed = await answer(caller, request, (message.Error,))
+    assert (failed.error, failed.args) == ("wamp.error.canceled", ["halted"])

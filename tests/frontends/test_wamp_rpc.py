@@ -234,3 +234,52 @@ def test_a_caller_that_says_goodbye_interrupts_the_callee(bot, ann):
     bot.invocations()
     ann.send(message.Goodbye())
     assert kinds(bot.read()) == ["INTERRUPT"]
+
+
+# -- cancel modes, and what a callee announced ------------------------------------------------------
+
+
+def test_cancel_with_skip_answers_the_caller_and_leaves_the_callee_alone(bot, ann):
+    request = ann.call_later("bot.weather")
+    [inv] = bot.invocations()
+    ann.send(message.Cancel(request, mode="skip"))
+    _error(ann.answer_to(request), "wamp.error.canceled")
+    assert bot.read() == []
+    bot.yield_(inv, "too late")
+    assert ann.read() == []
+
+
+def test_cancel_with_kill_interrupts_and_the_callees_answer_ends_the_call(bot, ann):
+    request = ann.call_later("bot.weather")
+    [inv] = bot.invocations()
+    ann.send(message.Cancel(request, mode="kill"))
+    assert ann.read() == []  # the caller waits for the callee
+    [interrupt] = bot.read()
+    assert isinstance(interrupt, message.Interrupt) and interrupt.request == inv.request
+    bot.fail(inv, "wamp.error.canceled", "stopped halfway")
+    assert _error(ann.answer_to(request), "wamp.error.canceled") == "stopped halfway"
+
+
+def test_a_callee_that_did_not_announce_call_canceling_gets_no_interrupt(world, ann):
+    from autobahn.wamp.role import RoleCalleeFeatures
+
+    plain = world.client()
+    plain.hello(roles={"callee": RoleCalleeFeatures()})
+    plain.register("bot.plain")
+    request = ann.call_later("bot.plain")
+    [inv] = plain.invocations()
+    ann.send(message.Cancel(request, mode="kill"))  # kill becomes skip for it
+    _error(ann.answer_to(request), "wamp.error.canceled")
+    assert plain.read() == []
+    world.clock.advance(11)  # nor on a timeout
+    assert plain.read() == []
+
+
+def test_progressive_results_a_caller_did_not_ask_for_are_dropped(bot, ann):
+    request = ann.call_later("bot.weather")
+    [inv] = bot.invocations()
+    assert not inv.receive_progress
+    bot.yield_(inv, "10%", progress=True)
+    assert ann.read() == []
+    bot.yield_(inv, "done")
+    assert ann.answer_to(request).args == ["done"]

@@ -167,8 +167,8 @@ class WampClient:
         """This session's own topic, C{chatd.session.<id>}."""
         return session_topic(self.session_id)
 
-    def hello(self, realm: str = "chatd", authmethods=None, authid=None):
-        self.send(message.Hello(realm, CLIENT_ROLES, authmethods=authmethods, authid=authid))
+    def hello(self, realm: str = "chatd", authmethods=None, authid=None, roles=None):
+        self.send(message.Hello(realm, roles or CLIENT_ROLES, authmethods=authmethods, authid=authid))
         msgs = self.read()
         if msgs and isinstance(msgs[-1], message.Welcome):
             self.welcome = msgs[-1]

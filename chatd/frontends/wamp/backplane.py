@@ -28,7 +28,7 @@ import msgpack
 from twisted.logger import Logger
 
 from chatd.cluster.node import ALIVE
-from chatd.frontends.wamp.dealer import CANCELED, NO_SUCH_PROCEDURE, TIMEOUT, Answer
+from chatd.frontends.wamp.dealer import CANCELED, KILL, KILLNOWAIT, NO_SUCH_PROCEDURE, TIMEOUT, Answer
 from chatd.store.redis_scripts import Script
 
 log = Logger(namespace="chatd.wamp")
@@ -142,11 +142,13 @@ class Backplane:
 
         d.addCallbacks(found, failed)
 
-    def cancel(self, answer: Answer, why: str) -> None:
+    def cancel(self, answer: Answer, why: str, mode: str = KILLNOWAIT) -> None:
+        """A caller here gave up: the callee's node is told; with C{kill} its answer still comes back."""
         for call, waiting in list(self.waiting.items()):
             if waiting.answer is answer:
-                self.send(waiting.node, {"k": "cancel", "n": self.node.name, "c": call})
-                self._end(call, CANCELED, why)
+                self.send(waiting.node, {"k": "cancel", "n": self.node.name, "c": call, "m": mode, "w": why})
+                if mode != KILL:
+                    self._end(call, CANCELED, why)
 
     def _lost(self, call: int, procedure: str) -> None:
         self._end(call, TIMEOUT, f"{procedure} did not answer in time (its node may be gone).")
@@ -203,9 +205,13 @@ class Backplane:
             waiting.answer.error(frame["u"], frame.get("a"), frame.get("kw"))
 
     def _canceled(self, frame: dict) -> None:
-        answer = self.running.pop((frame["n"], frame["c"]), None)
+        key = (frame["n"], frame["c"])
+        answer = self.running.get(key)
         if answer is not None:
-            self.dealer.cancel_here(answer)
+            mode = frame.get("m") or KILLNOWAIT
+            if mode != KILL:
+                self.running.pop(key, None)
+            self.dealer.cancel_here(answer, frame.get("w") or "The caller canceled the call.", mode)
 
 
 _HANDLERS = {

@@ -56,15 +56,27 @@ class Registration:
 
 
 class Invocation:
-    """A call on its way to a callee here, until it ends."""
+    """A call on its way to a callee here, until it ends; C{progress}: its caller takes progressive results."""
 
-    __slots__ = ("id", "registration", "answer", "timer")
+    __slots__ = ("id", "registration", "answer", "timer", "progress")
 
-    def __init__(self, id: int, registration: Registration, answer: Answer, timer) -> None:
+    def __init__(self, id: int, registration: Registration, answer: Answer, timer, progress: bool) -> None:
         self.id = id
         self.registration = registration
         self.answer = answer
         self.timer = timer
+        self.progress = progress
+
+
+#: CANCEL's modes (WAMP Advanced Profile, call canceling).
+SKIP, KILL, KILLNOWAIT = "skip", "kill", "killnowait"
+
+
+def interrupt(inv: Invocation) -> None:
+    """Tell the callee to stop, if it said (HELLO, callee role) that it understands INTERRUPT."""
+    callee = inv.registration.callee
+    if getattr(callee, "cancels", False):
+        callee.send(message.Interrupt(inv.id, KILLNOWAIT))
 
 
 class Dealer:
@@ -160,29 +172,41 @@ class Dealer:
         limit = self.call_timeout if not timeout or timeout <= 0 else min(timeout, self.call_timeout)
         inv_id = next(self._ids)
         timer = self.clock.callLater(limit, self._timed_out, inv_id, limit)
-        self._running[inv_id] = Invocation(inv_id, reg, answer, timer)
+        self._running[inv_id] = Invocation(inv_id, reg, answer, timer, progress)
         args, kwargs = payload(args, kwargs)
         reg.callee.send(message.Invocation(inv_id, reg.id, args=args, kwargs=kwargs,
                                            receive_progress=progress or None))
         return True
 
-    def cancel(self, answer: Answer, why: str = "The caller canceled the call.") -> None:
-        """The caller gave up (canceled, or left): the callee is interrupted, the caller told."""
-        self.cancel_here(answer, why)
+    def cancel(self, answer: Answer, why: str = "The caller canceled the call.", mode: str = KILLNOWAIT) -> None:
+        """
+        The caller gave up (CANCEL, or it left).  C{skip}: the caller is
+        told at once and the callee is left alone; C{killnowait}: the
+        callee is interrupted too; C{kill}: the callee is interrupted and
+        its answer (an ERROR, usually) is the caller's.  A callee that did
+        not announce call canceling is never interrupted, so C{kill}
+        becomes C{skip} for it.
+        """
+        self.cancel_here(answer, why, mode)
         if self.backplane is not None:
-            self.backplane.cancel(answer, why)
+            self.backplane.cancel(answer, why, mode)
 
-    def cancel_here(self, answer: Answer, why: str = "The caller canceled the call.") -> None:
+    def cancel_here(self, answer: Answer, why: str = "The caller canceled the call.", mode: str = KILLNOWAIT) -> None:
         """L{cancel} for a callee on this node only."""
         for inv in [i for i in self._running.values() if i.answer is answer]:
-            self._end(inv)
-            inv.registration.callee.send(message.Interrupt(inv.id, message.Interrupt.KILLNOWAIT))
-            answer.error(CANCELED, [why])
+            waits = mode == KILL and getattr(inv.registration.callee, "cancels", False)
+            if mode != SKIP:
+                interrupt(inv)
+            if not waits:
+                self._end(inv)
+                answer.error(CANCELED, [why])
 
     def yielded(self, callee, msg: message.Yield) -> None:
         inv = self._running.get(msg.request)
         if inv is None or inv.registration.callee is not callee:
             return  # answered late (timed out, canceled): nobody waits for it
+        if msg.progress and not inv.progress:
+            return  # a progressive result its caller did not ask for
         if not msg.progress:
             self._end(inv)
         inv.answer.result(msg.args, msg.kwargs, bool(msg.progress))
@@ -201,7 +225,7 @@ class Dealer:
         reg = inv.registration
         log.info("A call to {procedure} timed out after {limit} seconds ([wamp] call_timeout)",
                  procedure=reg.procedure, limit=limit)
-        reg.callee.send(message.Interrupt(inv.id, message.Interrupt.KILLNOWAIT))
+        interrupt(inv)
         inv.answer.error(TIMEOUT, [f"{reg.procedure} did not answer within {limit:g} seconds."])
 
     def _end(self, inv: Invocation) -> None:

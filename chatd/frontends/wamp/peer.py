@@ -365,7 +365,7 @@ class WampPeer(Opening):
     def _cancel(self, msg: message.Cancel, size: int) -> None:
         answer = self.calls.get(msg.request)
         if answer is not None:
-            self.router.dealer.cancel(answer)
+            self.router.dealer.cancel(answer, "The caller canceled the call.", msg.mode or "killnowait")
 
     def _register(self, msg: message.Register, size: int) -> None:
         kind = message.Register.MESSAGE_TYPE

@@ -29,6 +29,8 @@ class Opening:
     """The part of L{chatd.frontends.wamp.peer.WampPeer} that runs until WELCOME."""
 
     _authid: Optional[str] = None
+    #: The client's callee role understands INTERRUPT (it announced call_canceling).
+    cancels = False
     _state = "hello"  # then "challenged", "checking"
     _timer = None
 
@@ -59,6 +61,8 @@ class Opening:
         if msg.realm != REALM:
             return self.abort("wamp.error.no_such_realm",
                               f"This router has one realm, {REALM!r}; {str(msg.realm)[:80]!r} does not exist.")
+        callee = (msg.roles or {}).get("callee")
+        self.cancels = bool(getattr(callee, "call_canceling", False))
         methods = msg.authmethods or ["anonymous"]
         if "ticket" in methods and msg.authid:
             self._authid = msg.authid
