@@ -164,3 +164,33 @@ def test_private_messages_go_to_the_session_topic(daemon, wamp, tel, serializer)
     tom.send("public again")
     assert user.said("public again")["from"] == "tom"
     assert not any("psst, jess" in json.dumps(e) for e in user.seen), "pyotr heard jess's private message"
+
+
+def test_a_subscriber_hears_a_room_only_once_it_joins(daemon, wamp, tel, serializer):
+    """Subscribing is not joining: what was said before the join comes as its history, then live events."""
+    tom = tel("tom", "#lobby")
+    js = wamp("js")
+    assert js.subscribe()["event"] == "subscribed"
+    assert js.result("chatd.nick", "jess") == {"nick": "jess"}
+    tom.send("said before jess joined")
+    tom.send("/who")
+    tom.expect(r"^\[#lobby\] -!- 1 member: tom$")  # tom's line was said before this answer
+    joined = js.result("chatd.join", "#lobby")
+    assert [m["text"] for m in joined["history"]] == ["said before jess joined"]
+    tom.send("said after jess joined")
+    assert js.next_room_event()["text"] == "said after jess joined", "no live copy of what the history had"
+
+
+def test_a_room_name_with_a_dot_has_an_escaped_topic(daemon, wamp, tel, serializer):
+    """#dev.ops is chatd.room.dev%2Eops: both libraries accept the URI and hear the room on it."""
+    tom = tel("tom", "#dev.ops")
+    for lib, nick in (("js", "jess"), ("py", "pyotr")):
+        user = wamp(lib)
+        assert user.subscribe("chatd.room.dev%2Eops")["event"] == "subscribed"
+        assert user.result("chatd.nick", nick) == {"nick": nick}
+        assert user.result("chatd.join", "#dev.ops")["room"] == "#dev.ops"
+        tom.send(f"hello {nick}, in dev.ops")
+        got = user.said(f"hello {nick}, in dev.ops", topic="chatd.room.dev%2Eops")
+        assert (got["room"], got["from"]) == ("#dev.ops", "tom")
+        assert user.publish("chatd.room.dev%2Eops", f"{nick} publishes to dev.ops")["event"] == "published"
+        tom.shows(f"[#dev.ops] <{nick}> {nick} publishes to dev.ops")

@@ -37,9 +37,9 @@ def need_autobahn_js() -> None:
     missing = []
     if shutil.which("node") is None:
         missing.append("node (apt-get install nodejs)")
-    for package in ("autobahn", "ws"):
-        if not (NODE_DIR / "node_modules" / package).is_dir():
-            missing.append(f"the npm package {package} (npm ci in tests/e2e/node; make test does it)")
+    packages = [p for p in ("autobahn", "ws") if not (NODE_DIR / "node_modules" / p).is_dir()]
+    if packages:
+        missing.append(f"the npm packages {' and '.join(packages)} (npm ci in tests/e2e/node; make test does it)")
     if missing:
         lacking("needs " + " and ".join(missing))
 
