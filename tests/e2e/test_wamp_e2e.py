@@ -10,6 +10,8 @@ or repeating a message.
 import json
 import re
 
+import pytest
+
 from chatclients import WSUser, first, of
 from wampusers import LOBBY, serializer, wamp  # noqa: F401  (serializer and wamp are fixtures)
 
@@ -194,3 +196,16 @@ def test_a_room_name_with_a_dot_has_an_escaped_topic(daemon, wamp, tel, serializ
         assert (got["room"], got["from"]) == ("#dev.ops", "tom")
         assert user.publish("chatd.room.dev%2Eops", f"{nick} publishes to dev.ops")["event"] == "published"
         tom.shows(f"[#dev.ops] <{nick}> {nick} publishes to dev.ops")
+
+
+@pytest.mark.xfail(strict=True, reason="chatd gives a PUBLISH without a cid one of its own (wamp-<request>-<session id>) "
+                                       "for exclude_me, and stores and shows it to everyone")
+def test_a_publication_without_a_cid_shows_none(daemon, wamp, opened, serializer):
+    """docs/protocol.md: a message event has a cid only when its sender gave one; a WAMP publisher gave none."""
+    wendy = WSUser(daemon.ws_url, "wendy", "#lobby")
+    opened.append(wendy)
+    js = wamp("js")
+    js.enter("jess")
+    assert js.publish(LOBBY, "no cid given")["event"] == "published"
+    assert "cid" not in wendy.wait(of("message", text="no cid given"))
+    assert "cid" not in wendy.ask(type="history", room="#lobby")["messages"][-1]
