@@ -48,7 +48,9 @@ class Membership:
         room = self.rooms.get(room_key)
         if room is not None:
             self.current = room
-            return self._members(room)
+            if since is None or room.waiting.get(self) is not None:
+                return self._members(room)
+            return self._replay(room, since)
         if len(self.rooms) >= hub.rules.rooms_per_session:
             raise TooManyRooms(f"You are in {len(self.rooms)} rooms, the most allowed; part one first.")
         if room_key not in hub.rooms and len(hub.rooms) >= hub.rules.max_rooms:
@@ -130,6 +132,17 @@ class Membership:
         d.addCallback(self._scrollback, room, held, since)
         d.chainDeferred(done)
         return done
+
+    def _replay(self, room: Room, since: int) -> Deferred:
+        """
+        A join with C{since} of a room this connection is already in (its
+        account's other connection brought it in): the messages after
+        C{since} again, then live ones, held meanwhile, without a gap.
+        """
+        held: List[ev.Event] = []
+        room.members[self] = held.append
+        room.waiting[self] = held
+        return self._members(room).addCallback(self._scrollback, room, held, since)
 
     def _scrollback(self, members: ev.Members, room: Room, held: List, since: Optional[int]) -> Deferred:
         """Deliver the members, then the history; release what arrived meanwhile."""

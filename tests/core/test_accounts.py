@@ -292,3 +292,25 @@ def test_logging_out_one_of_several_connections_shows_it_leaving_and_its_new_nic
     (renamed,) = laptop_sink.of_type(ev.NICK)
     assert renamed.old == "alice" and renamed.nick == laptop.nick and laptop.nick.startswith("Guest-")
     assert phone.nick == "alice" and "#one" in phone.rooms
+
+
+def test_a_tab_that_resumes_a_room_its_account_kept_gets_what_it_missed(world):
+    """
+    A tab logging in finds itself in the rooms its account's other
+    connection kept; its join with since still replays what it missed,
+    then goes live without a gap or a duplicate.
+    """
+    alice, _ = registered(world, "alice")
+    token = result(alice.login(password=PASSWORD)).token
+    result(alice.join("#lobby"))
+    bob, _ = world.member("bob", "#lobby")
+    for text in ("one", "two", "three"):
+        result(bob.say("#lobby", text))
+    tab, sink = world.connect()
+    result(tab.login(token=token))
+    sink.events.clear()
+    result(tab.join("#lobby", since=1))
+    [history] = sink.of_type(ev.HISTORY)
+    assert [m.text for m in history.messages] == ["two", "three"] and history.truncated is False
+    result(bob.say("#lobby", "four"))
+    assert [m.text for m in sink.of_type(ev.MESSAGE)] == ["four"]
