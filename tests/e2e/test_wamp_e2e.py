@@ -198,6 +198,20 @@ def test_a_room_name_with_a_dot_has_an_escaped_topic(daemon, wamp, tel, serializ
         tom.shows(f"[#dev.ops] <{nick}> {nick} publishes to dev.ops")
 
 
+
+@pytest.mark.parametrize("serializer", ["json.batched", "msgpack.batched"])
+def test_the_batched_serializers_chat_too(daemon, wamp, tel, serializer):
+    """Autobahn|Python over wamp.2.json.batched and wamp.2.msgpack.batched (autobahn-js has neither)."""
+    tom = tel("tom", "#lobby")
+    py = wamp("py")
+    py.enter("pyotr")
+    tom.shows("[#lobby] -!- pyotr has joined")
+    tom.send("hello, batched")
+    assert py.said("hello, batched")["from"] == "tom"
+    py.result("chatd.say", "#lobby", "batched hello")
+    tom.shows("[#lobby] <pyotr> batched hello")
+    spoke(daemon, serializer, 1)
+
 @pytest.mark.xfail(strict=True, reason="chatd gives a PUBLISH without a cid one of its own (wamp-<request>-<session id>) "
                                        "for exclude_me, and stores and shows it to everyone")
 def test_a_publication_without_a_cid_shows_none(daemon, wamp, opened, serializer):

@@ -4,7 +4,7 @@ tests/e2e/test_wamp_*.py: a test drives it line by line.
 
     python wamp_py_client.py URL SERIALIZER [AUTHID TICKET]
 
-SERIALIZER is json or msgpack; with AUTHID and TICKET it authenticates by
+SERIALIZER is json or msgpack (or their batched forms: Python only); with AUTHID and TICKET it authenticates by
 ticket, else it joins anonymously.  It reads commands as JSON lines on
 stdin and writes what happens as JSON lines on stdout, the same protocol
 as node/wamp_client.mjs (autobahn-js):
@@ -44,7 +44,12 @@ from autobahn.wamp.types import CallOptions, CallResult, ComponentConfig, Publis
 from autobahn.websocket.util import parse_url
 
 LIB = "autobahn-python"
-SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer}
+SERIALIZERS = {
+    "json": JsonSerializer,
+    "msgpack": MsgPackSerializer,
+    "json.batched": lambda: JsonSerializer(batched=True),
+    "msgpack.batched": lambda: MsgPackSerializer(batched=True),
+}
 
 
 def out(**event) -> None:
