@@ -336,6 +336,27 @@ class TooLarge(ChatError):
     code = "too-large"
 
 
+# -- the WAMP front end (chatd.frontends.wamp) -------------------------------------------
+
+
+class TooManySubscriptions(ChatError):
+    """(WAMP) the session has as many subscriptions as one may have."""
+
+    code = "too-many-subscriptions"
+
+
+class TooManyCalls(ChatError):
+    """(WAMP) the session has C{[wamp] pending_calls} calls running."""
+
+    code = "too-many-calls"
+
+
+class TooManyRegistrations(ChatError):
+    """(WAMP) the session has registered as many procedures as one may."""
+
+    code = "too-many-registrations"
+
+
 # -- the connection gate ---------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from chatd.core import commands as cmd
 from chatd.core import events as ev
-from chatd.core.errors import BadCommand, ChatError
+from chatd.core.errors import BadCommand, ChatError, error
 from chatd.core.interfaces import ISink
 from chatd.core.text import check_room, fold
 from chatd.frontends.wamp import procedures, uris
@@ -108,8 +108,8 @@ class WampPeer(Opening):
         self._error(request_type, request, uris.error_uri(e.code), e.message, code=e.code, message=e.message)
 
     def _limit_error(self, request_type: int, request: int, code: str, text: str) -> None:
-        """A per-session limit was reached: C{chatd.error.<code>}, shaped like a chat command's refusal."""
-        self._error(request_type, request, uris.error_uri(code), text, code=code, message=text)
+        """A per-session limit was reached: C{chatd.error.<code>} (a registered code), like a chat refusal."""
+        self._chat_error(request_type, request, error(code, text))
 
     def abort(self, reason: str, text: str) -> None:
         """End the session with ABORT (a refusal, or a protocol violation)."""
