@@ -17,6 +17,12 @@ a new version is seen at once; other assets may be cached for
 L{ASSET_MAX_AGE} seconds, then revalidated with C{ETag} or
 C{Last-Modified}.  Every static response carries the security headers
 (L{SECURITY_HEADERS}).
+
+Behind a trusted proxy (C{[web] trusted_proxies}), a request's client is
+the one the proxy names (L{chatd.frontends.httpbounds.ForwardedRequest}),
+and each request counts against that client's per-address limit, and
+its bans, while it lasts (L{ChatSite.getResourceFor}); a WebSocket, for
+as long as its connection.
 """
 
 import warnings
@@ -35,12 +41,19 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r".*_Unsafe\w*Resource", DeprecationWarning)
     from twisted.web.static import File
 
+from twisted.logger import Logger
+
 from chatd.config import ConfigError
-from chatd.frontends.gate import GatedFactory, http_refusal
-from chatd.frontends.httpbounds import IDLE_TIMEOUT, DeadlineSite, access_log_formatter, set_deadlines
+from chatd.frontends.gate import GatedConnection, GatedFactory, http_refusal, refusal_body
+from chatd.frontends.httpbounds import (
+    IDLE_TIMEOUT, DeadlineSite, ForwardedRequest, access_log_formatter, set_deadlines,
+)
 from chatd.frontends.longpoll import api_resource
+from chatd.frontends.proxies import TrustedProxies
 from chatd.frontends.registry import Built, FrontEnd
 from chatd.frontends.websocket import WebSocketMemberFactory
+
+log = Logger(namespace="chatd.web")
 
 #: Idle timeout of an HTTP connection between requests, in seconds.
 REQUEST_TIMEOUT = IDLE_TIMEOUT
@@ -208,8 +221,45 @@ def static_root(path: str = "") -> StaticFile:
     return StaticFile(str(directory), defaultType="application/octet-stream")
 
 
+class GateRefusal(Resource):
+    """A request refused at the gate by its client's address: the answer a direct client gets (503, same body)."""
+
+    isLeaf = True
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def render(self, request) -> bytes:
+        request.setResponseCode(http.SERVICE_UNAVAILABLE)
+        request.setHeader(b"Content-Type", b"application/json")
+        request.setHeader(b"Cache-Control", b"no-store")
+        return refusal_body(self.reason)
+
+
 class ChatSite(DeadlineSite):
-    """The web listener's site: every request must arrive in time (L{DeadlineSite})."""
+    """
+    The web listener's site: every request must arrive in time
+    (L{DeadlineSite}), and one a trusted proxy relays counts at the gate
+    by its client's address.
+    """
+
+    requestFactory = ForwardedRequest
+    #: The proxies whose word about a client's address is taken (shared with the gate, reloaded in place).
+    proxies = TrustedProxies()
+
+    def getResourceFor(self, request):
+        connection = request.channel.transport
+        if isinstance(connection, GatedConnection) and connection.relayed:
+            host = request.getClientAddress().host
+            reason = connection.claim(host)
+            if reason is not None:
+                log.info("Refused a web request from {peer} (through the proxy {proxy}): {reason}", peer=host,
+                         proxy=connection.getPeer().host, reason=reason)
+                return GateRefusal(reason)
+            # A WebSocket never finishes its request: its claim lasts until its connection closes.
+            request.notifyFinish().addBoth(lambda _: connection.unclaim(host))
+        return super().getResourceFor(request)
 
 
 def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
@@ -228,6 +278,7 @@ def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
     # twisted.web reads the access-log formatter it was built with, only:
     # session tokens (credentials) are masked from the first request on.
     site = ChatSite(root, timeout=REQUEST_TIMEOUT, reactor=reactor, logFormatter=access_log_formatter)
+    site.proxies = members.proxies
     set_deadlines(site, config.web)
     site.displayTracebacks = False
     site.websocket = members  # for reloads: sendq and allowed_origins apply live
@@ -251,14 +302,15 @@ def build(config, shared) -> Built:
     site.resource.putChild(b"irc", WebSocketDoor(irc))
     wamp = WampFactory(shared.hub, config, reactor=shared.reactor, turn=shared.turn, cluster=shared.cluster)
     site.resource.putChild(b"wamp", WebSocketDoor(wamp))
+    # One list of trusted proxies for every listener: the gate's, which a reload changes in place.
+    site.proxies = site.websocket.proxies = irc.proxies = wamp.proxies = shared.gate.proxies
 
     def reload(old, new) -> List[str]:
         set_deadlines(site, new.web)
         irc.reload(old, new)
-        wamp.reload(old, new)
-        return api.reload(old, new) + site.websocket.reload(old, new)
+        return api.reload(old, new) + site.websocket.reload(old, new) + wamp.reload(old, new)
 
-    return Built(GatedFactory(shared.gate, site, http_refusal, "web"), reload)
+    return Built(GatedFactory(shared.gate, site, http_refusal, "web", forwarded=True), reload)
 
 
 FRONT_END = FrontEnd("web", lambda config: config.web_listeners(), build)

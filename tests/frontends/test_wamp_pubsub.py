@@ -181,9 +181,13 @@ def test_private_messages_arrive_on_the_session_topic(world):
     ann = world.wamp_user("ann")
     tom.type("/msg ann before subscribing")
     assert ann.read() == []
-    mine = ann.subscribe(ann.private_topic)
+    mine = ann.subscribe(ann.private_topic)  # what came before is kept for the first subscription
     tom.type("/msg ann psst")
-    assert [(e["type"], e["from"], e["text"]) for e in ann.events(mine)] == [("private", "tom", "psst")]
+    assert [(e["type"], e["from"], e["text"]) for e in ann.events(mine)] == [
+        ("private", "tom", "before subscribing"), ("private", "tom", "psst")]
+    ann.unsubscribe(mine)
+    tom.type("/msg ann unheard")
+    assert ann.subscribe(ann.private_topic) and ann.events() == []  # only until the first subscription
     assert isinstance(ann.call("chatd.msg", "tom", "hi back"), message.Result)
     assert tom.output()[-1].endswith("hi back")
 

@@ -259,3 +259,48 @@ def test_goodbye_before_welcome_just_closes(world):
     c = world.client()
     c.send(message.Goodbye())
     assert c.read() == [] and c.closed
+
+
+def test_stored_private_messages_of_a_ticket_login_wait_for_the_session_topic(world):
+    world.account("ann")
+    world.account("tom")
+    tom = world.terminal()
+    tom.type(f"/login tom {PASSWORD}", "/msg ann while you were out")
+    ann = world.client()
+    assert isinstance(ann.login("ann"), message.Welcome)
+    mine = ann.subscribe(ann.private_topic)
+    [privates] = ann.events(mine)
+    assert privates["type"] == "privates"
+    assert [(m["from"], m["text"]) for m in privates["messages"]] == [("tom", "while you were out")]
+
+
+def test_a_token_ticket_must_be_the_authids_own(world):
+    world.account("ann")
+    world.account("bob")
+    token = world.client().login("ann").authextra["token"]
+    c = world.client()
+    abort = c.login("bob", token)
+    assert isinstance(abort, message.Abort) and abort.reason == "wamp.error.authentication_failed"
+    assert "'bob'" in abort.message and c.closed
+
+
+def test_a_bots_answers_are_not_charged_by_flood_control(flood):
+    """Callers pay for their calls; the callee's answers to them are free (a bot may answer many)."""
+    world, ann, bob = flood
+    assert isinstance(bob.register("bot.echo"), int)
+    world.clock.advance(10)
+    callers = [world.wamp_user(f"caller{i}") for i in range(6)]
+    world.clock.advance(10)
+    requests = [c.call_later("bot.echo", i) for i, c in enumerate(callers)]
+    for inv in bob.invocations():
+        bob.yield_(inv, inv.args[0])
+    assert [c.answer_to(r).args for c, r in zip(callers, requests)] == [[i] for i in range(6)]
+    assert not bob.closed
+
+
+def test_procedures_and_topics_under_wamp_are_the_routers(world):
+    ann = world.wamp_user("ann")
+    refused = ann.register("wamp.session.get")
+    assert isinstance(refused, message.Error) and refused.error == "wamp.error.not_authorized"
+    refused = ann.publish("wamp.session.on_join", acknowledge=True)
+    assert isinstance(refused, message.Error) and refused.error == "wamp.error.not_authorized"

@@ -199,3 +199,18 @@ def test_the_configured_call_timeout_ends_a_call_nobody_answers(clock):
     clock.advance(0.2)
     [error] = caller.messages()
     assert error[:5] == [8, CALL, 2, {}, "wamp.error.timeout"]
+
+
+def test_a_reload_applies_the_wamp_limits_to_new_calls(clock):
+    world = World(clock, wamp_call_timeout=7)
+    new = Config(sendq=262144, web=WebConfig(wamp_call_timeout=2, wamp_pending_calls=5), rules=RELAXED)
+    assert world.factory.reload(world.config, new) == ["[wamp] call_timeout = 2, pending_calls = 5 for new calls"]
+    callee, caller = world.connect(), world.connect()
+    callee.open()
+    caller.open()
+    callee.put(64, 1, {}, "bot.slow")
+    callee.messages()
+    caller.put(CALL, 2, {}, "bot.slow", [])
+    clock.advance(2.1)
+    [error] = caller.messages()
+    assert error[4] == "wamp.error.timeout"

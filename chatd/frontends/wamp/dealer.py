@@ -201,6 +201,11 @@ class Dealer:
                 self._end(inv)
                 answer.error(CANCELED, [why])
 
+    def running(self, callee, inv_id: int) -> bool:
+        """Is C{inv_id} a call C{callee} is running now?"""
+        inv = self._running.get(inv_id)
+        return inv is not None and inv.registration.callee is callee
+
     def yielded(self, callee, msg: message.Yield) -> None:
         inv = self._running.get(msg.request)
         if inv is None or inv.registration.callee is not callee:

@@ -47,6 +47,10 @@ PROTOCOL_VIOLATION = "wamp.error.protocol_violation"
 #: Publications whose own echo a session still expects to skip (C{exclude_me}).
 EXCLUDED_MAX = 256
 
+#: Events for the session's topic kept until it first subscribes to it (a
+#: ticket login's stored private messages come before WELCOME).
+EARLY_MAX = 100
+
 
 def _room_key(event) -> str:
     return fold(event.room)
@@ -88,6 +92,8 @@ class WampPeer(Opening):
         self.calls: Dict[int, CallerAnswer] = {}  # running calls by request id
         self.joining: Dict[str, _Join] = {}
         self.excluded: "OrderedDict[str, None]" = OrderedDict()
+        #: Session-topic events from before its first subscription (then None).
+        self.early: Optional[List[ev.Event]] = []
         self.closed = False
         self.opening_started()
 
@@ -137,10 +143,20 @@ class WampPeer(Opening):
         if handler is None:
             self.abort(PROTOCOL_VIOLATION, f"A client may not send {type(msg).__name__.upper()} in an open session.")
             return
-        if self._core_command(msg):
-            handler(self, msg, size)  # charged by the core, command by command
+        if self._core_command(msg) or self._answer(msg):
+            handler(self, msg, size)  # charged by the core, or an answer someone's call waits for
             return
         self.session.submit(1, size, lambda: None if self.closed else handler(self, msg, size))
+
+    def _answer(self, msg: message.Message) -> bool:
+        """
+        Is C{msg} a callee's YIELD or ERROR for a call running now?  The
+        caller paid for the call; its answer is not charged again (a bot
+        would otherwise answer at the flood rate).  Others are.
+        """
+        if isinstance(msg, (message.Yield, message.Error)):
+            return self.router.dealer.running(self, msg.request)
+        return False
 
     def _core_command(self, msg: message.Message) -> bool:
         """Is C{msg} a chat command (a C{chatd.*} CALL, a PUBLISH to a room), charged once by the core?"""
@@ -183,6 +199,10 @@ class WampPeer(Opening):
         if topic.startswith(uris.SESSION):
             self.private = sub
         self.send(message.Subscribed(msg.request, sub.id))
+        if self.private is sub and self.early is not None:
+            early, self.early = self.early, None
+            for event in early:
+                self.route(event)
 
     def _topic_refusal(self, topic: str):
         """Why C{topic} cannot be subscribed or published to, as (error URI, text), or None."""
@@ -220,6 +240,8 @@ class WampPeer(Opening):
         refusal = self._topic_refusal(topic)
         if refusal is None and topic.startswith(uris.SESSION):
             refusal = NOT_AUTHORIZED, "Only chatd publishes to a session's topic."
+        if refusal is None and topic.startswith(uris.WAMP):
+            refusal = NOT_AUTHORIZED, "Topics under wamp. are the router's own; publish elsewhere."
         if refusal is not None:
             if msg.acknowledge:
                 self._error(message.Publish.MESSAGE_TYPE, msg.request, *refusal)
@@ -293,6 +315,8 @@ class WampPeer(Opening):
         private = self.private
         if private is not None:
             self.send(message.Event(private.id, publication_of(event), args=[], kwargs=jsonproto.event_object(event)))
+        elif self.early is not None and len(self.early) < EARLY_MAX:
+            self.early.append(event)
 
     def disconnect(self, reason: str) -> None:
         """The server ends this session (kill, ban, flooding, shutdown): say why on the session topic, then go."""
@@ -374,8 +398,9 @@ class WampPeer(Opening):
                                "chatd registers procedures by exact name, one callee each.")
         if not uris.valid(msg.procedure):
             return self._error(kind, msg.request, INVALID_URI, f"{str(msg.procedure)[:80]!r} is not a valid URI.")
-        if msg.procedure.startswith(uris.RESERVED):
-            return self._error(kind, msg.request, NOT_AUTHORIZED, "Procedures under chatd. are chatd's own.")
+        if msg.procedure.startswith((uris.RESERVED, uris.WAMP)):
+            return self._error(kind, msg.request, NOT_AUTHORIZED,
+                               "Procedures under chatd. and wamp. are the router's own; choose another name.")
         if len(self.registrations) >= self.router.limits.registrations:
             return self._limit_error(kind, msg.request, "too-many-registrations",
                                      f"A session may register {self.router.limits.registrations} procedures.")
@@ -438,6 +463,7 @@ class WampPeer(Opening):
             router.dealer.cancel(answer, "The caller left.")
         self.calls.clear()
         self.joining.clear()
+        self.early = None
         self.session.close(why)
 
 

@@ -7,7 +7,7 @@ L{chatd.frontends.wamp.peer.WampPeer}.
 """
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 from autobahn.util import id as random_id
 from autobahn.wamp.role import RoleBrokerFeatures, RoleDealerFeatures
@@ -53,11 +53,11 @@ class Router:
         bytes a client of that serializer reads.
     """
 
-    def __init__(self, hub, clock, encoders: Dict[str, Encoder], limits: WampLimits = WampLimits()) -> None:
+    def __init__(self, hub, clock, encoders: Dict[str, Encoder], limits: Optional[WampLimits] = None) -> None:
         self.hub = hub
         self.clock = clock
         self.encoders = encoders
-        self.limits = limits
+        self.limits = limits = limits or WampLimits()
         self.broker = Broker(encoders)
         self.dealer = Dealer(clock, limits.call_timeout)
         #: Open sessions by WAMP session id.

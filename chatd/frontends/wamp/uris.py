@@ -21,6 +21,8 @@ SESSION = "chatd.session."
 ERROR = "chatd.error."
 #: Procedures and topics chatd owns: clients may not register or publish under it.
 RESERVED = "chatd."
+#: What the WAMP specification keeps for routers (meta API, errors): not a client's either.
+WAMP = "wamp."
 
 #: Characters a room topic escapes.
 _ESCAPE = re.compile(r"[%.#\s\x00-\x1f\x7f]")

@@ -10,7 +10,7 @@ and message limits, the outbox and its sendq, pings); the session is a
 L{chatd.frontends.wamp.peer.WampPeer}.
 """
 
-from typing import Dict
+from typing import Dict, List
 
 from autobahn.util import encode_truncate
 from autobahn.wamp.exception import ProtocolError
@@ -128,3 +128,14 @@ class WampFactory(WebSocketMemberFactory):
             from chatd.frontends.wamp.backplane import Backplane
 
             self.router.dealer.backplane = Backplane(cluster, self.router.dealer, clock)
+
+    def reload(self, old, new) -> List[str]:
+        """As /ws (sendq, allowed origins), and [wamp]'s limits for the calls that start from now on."""
+        super().reload(old, new)
+        limits = self.router.limits
+        wanted = (new.web.wamp_call_timeout, new.web.wamp_pending_calls)
+        if wanted == (limits.call_timeout, limits.pending_calls):
+            return []
+        limits.call_timeout, limits.pending_calls = wanted
+        self.router.dealer.call_timeout = limits.call_timeout
+        return [f"[wamp] call_timeout = {wanted[0]}, pending_calls = {wanted[1]} for new calls"]

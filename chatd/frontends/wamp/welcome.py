@@ -17,6 +17,7 @@ from autobahn.wamp import message
 
 from chatd.core import commands as cmd
 from chatd.core.errors import ChatError
+from chatd.core.text import fold
 from chatd.frontends.wamp.router import REALM
 
 #: What L{secrets.token_urlsafe}(32) gives: a chatd login token.
@@ -94,6 +95,10 @@ class Opening:
                 self.abort(AUTHENTICATION_FAILED, "The server failed to check the ticket; it has been logged.")
 
         def logged_in(result) -> None:
+            if fold(result.account) != fold(self._authid):
+                # A token names its own account: it must be the one asked for.
+                return self.abort(AUTHENTICATION_FAILED,
+                                  f"That login token is not {self._authid[:40]!r}'s; use that account's own.")
             extra = {"token": result.token}
             if result.nick is not None:
                 extra["nick"] = result.nick
