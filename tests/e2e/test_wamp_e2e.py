@@ -63,7 +63,7 @@ def test_js_and_python_chat_with_telnet_and_websocket(daemon, wamp, tel, opened,
 
 
 def test_publish_to_the_room_topic_is_said(daemon, wamp, tel, opened, serializer):
-    """PUBLISH to chatd.room.lobby is a say (or, with type action, an action) that every user sees; not the publisher."""
+    """PUBLISH to chatd.room.lobby is a say (with type action, an action) that all but the publisher see."""
     tom = tel("tom", "#lobby")
     wendy = WSUser(daemon.ws_url, "wendy", "#lobby")
     opened.append(wendy)
@@ -89,7 +89,8 @@ def test_publish_to_the_room_topic_is_said(daemon, wamp, tel, opened, serializer
 
     refused = py.publish("chatd.room.elsewhere", "not a member")
     assert refused["event"] == "error", refused
-    assert (refused["error"], refused["args"]) == ("chatd.error.not-in-room", ["You are not in #elsewhere; join it first."])
+    assert refused["error"] == "chatd.error.not-in-room"
+    assert refused["args"] == ["You are not in #elsewhere; join it first."]
 
 
 def test_resume_after_the_process_dies_misses_nothing(daemon, wamp, tel, opened, serializer):
@@ -148,7 +149,7 @@ def test_resume_after_the_process_dies_misses_nothing(daemon, wamp, tel, opened,
 
 
 def test_private_messages_go_to_the_session_topic(daemon, wamp, tel, serializer):
-    """A /msg from telnet reaches each library on chatd.session.<its id>; chatd.msg reaches telnet; no one else hears."""
+    """A /msg reaches each library on chatd.session.<its id>, chatd.msg reaches telnet; no one else hears."""
     tom = tel("tom", "#lobby")
     for lib, nick in (("js", "jess"), ("py", "pyotr")):
         user = wamp(lib)
@@ -212,8 +213,8 @@ def test_the_batched_serializers_chat_too(daemon, wamp, tel, serializer):
     tom.shows("[#lobby] <pyotr> batched hello")
     spoke(daemon, serializer, 1)
 
-@pytest.mark.xfail(strict=True, reason="chatd gives a PUBLISH without a cid one of its own (wamp-<request>-<session id>) "
-                                       "for exclude_me, and stores and shows it to everyone")
+@pytest.mark.xfail(strict=True, reason="chatd gives a PUBLISH without a cid one of its own (wamp-<request>-"
+                                       "<session id>) for exclude_me, and stores and shows it to everyone")
 def test_a_publication_without_a_cid_shows_none(daemon, wamp, opened, serializer):
     """docs/protocol.md: a message event has a cid only when its sender gave one; a WAMP publisher gave none."""
     wendy = WSUser(daemon.ws_url, "wendy", "#lobby")

@@ -36,7 +36,7 @@ def test_a_procedure_registered_by_one_library_is_called_from_the_other(wamp, ca
 
 
 def test_registration_rules_and_a_callee_that_goes(wamp):
-    """One callee per name; chatd.* is chatd's; a slow call times out; a dead callee's calls fail and its names are free."""
+    """One callee per name; chatd.* is chatd's; a slow call times out; a dead callee's calls fail, its names free."""
     js, py = wamp("js"), wamp("py")
     js.opened(), py.opened()
     assert js.register("bot.weather")["event"] == "registered"

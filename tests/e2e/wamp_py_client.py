@@ -24,11 +24,13 @@ as node/wamp_client.mjs (autobahn-js):
          (hold) never answers
   {"op": "leave"} -> GOODBYE; the process exits when the session ends.
 
-Any refusal is {"event": "error", "id": I, "error": URI, "args": [...], "kwargs": {...}}.
+Any refusal is {"event": "error", "id": I, "error": URI, "args": [...], "kwargs": {...}};
+a command the client could not even send is {"event": "failed", "id": I, "error": TEXT}.
 The session's start and end are {"event": "open", "session": N, "authid": ...,
 "authrole": ..., "authmethod": ..., "authextra": {...}} and
-{"event": "closed", "reason": URI, "message": TEXT}.  Autobahn's own log
-goes to stderr, so a failing test can show it.
+{"event": "closed", "reason": URI, "message": TEXT}; {"event": "disconnected"}
+follows when the connection is gone.  Autobahn's own log goes to stderr,
+so a failing test can show it.
 """
 
 import asyncio
@@ -129,9 +131,9 @@ class Driven(ApplicationSession):
             elif op == "publish":
                 acknowledge = bool(command.get("acknowledge"))
                 options = PublishOptions(acknowledge=acknowledge, exclude_me=command.get("exclude_me"))
-                published = await _maybe(self.publish(command["topic"], *args, options=options, **kwargs))
-                if acknowledge:
-                    out(event="published", id=op_id, publication=published.id)
+                published = self.publish(command["topic"], *args, options=options, **kwargs)
+                if acknowledge:  # else Autobahn returns None: nothing comes back
+                    out(event="published", id=op_id, publication=(await published).id)
             elif op == "register":
                 endpoint = callee(command["procedure"], command.get("error"), command.get("hold"))
                 await self.register(endpoint, command["procedure"])
@@ -147,13 +149,6 @@ class Driven(ApplicationSession):
     def on_event(self, topic, args, kwargs):
         details = kwargs.pop("details")
         out(event="event", topic=topic, publication=details.publication, args=list(args), kwargs=kwargs)
-
-
-async def _maybe(value):
-    """Autobahn's publish returns an awaitable only when acknowledged."""
-    if asyncio.isfuture(value) or asyncio.iscoroutine(value):
-        return await value
-    return value
 
 
 def callee(procedure: str, error=None, hold=False):
