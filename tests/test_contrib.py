@@ -181,9 +181,9 @@ def test_nginx_site_structure():
     text = NGINX.read_text(encoding="utf-8")
     web = WebConfig()
     blocks = dict(re.findall(r"location\s+(?:=\s+)?(\S+)\s*\{(.*?)\n    \}", text, re.S))
-    assert set(blocks) == {"/ws", "/irc", "/api/", "/"}
+    assert set(blocks) == {"/ws", "/irc", "/wamp", "/api/", "/"}
     # IRC over WebSocket (gamja, Kiwi IRC) is proxied exactly as chatd's own WebSocket.
-    assert blocks["/irc"] == blocks["/ws"]
+    assert blocks["/irc"] == blocks["/ws"] and blocks["/wamp"] == blocks["/ws"]
 
     def seconds(block, key):
         return int(re.search(rf"{key}\s+(\d+)s;", block).group(1))
