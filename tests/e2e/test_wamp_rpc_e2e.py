@@ -3,8 +3,12 @@ Routed calls through chatd's dealer between two WAMP libraries in their
 own processes (wampusers.py): a procedure registered by autobahn-js is
 called from Autobahn|Python and the other way round, over wamp.2.json and
 wamp.2.msgpack; callee errors, timeouts and a callee that dies reach the
-caller as WAMP errors.
+caller as WAMP errors, and autobahn-js (no call canceling) is never sent
+an INTERRUPT.
 """
+
+import re
+import time
 
 import pytest
 
@@ -68,15 +72,22 @@ def test_registration_rules_and_a_callee_that_goes(wamp):
     assert js.call("bot.slow", "sunny")["args"] == ["SUNNY"]
 
 
-@pytest.mark.xfail(strict=True, reason="chatd sends INTERRUPT to callees that did not announce call_canceling; "
-                                       "autobahn-js does not, and drops the connection on it")
-def test_an_autobahn_js_callee_outlives_a_call_that_timed_out(wamp):
-    """A call to autobahn-js that times out is answered wamp.error.timeout, and the callee stays connected."""
-    js, py = wamp("js"), wamp("py")
-    js.opened(), py.opened()
+def test_an_autobahn_js_callee_outlives_calls_that_end_unanswered(daemon, wamp):
+    """
+    autobahn-js announces no call_canceling and drops its connection on an
+    INTERRUPT: a call to it that times out, or whose caller dies, ends
+    without one, and the callee stays connected.
+    """
+    js, py, doomed = wamp("js"), wamp("py"), wamp("py")
     assert js.register("bot.slow", hold=True)["event"] == "registered"
     assert js.register("bot.weather")["event"] == "registered"
     timed_out = py.call_within(300, "bot.slow", "anyone?")
     assert (timed_out["event"], timed_out["error"]) == ("error", "wamp.error.timeout"), timed_out
-    assert py.call("bot.weather", "rain") == {"event": "result", "id": 2, "args": ["RAIN"],
-                                              "kwargs": {"by": "autobahn-js", "got": {}}}
+    doomed.send("call", procedure="bot.slow", args=["hello?"], kwargs={})
+    js.expect(lambda e: e["event"] == "invoked" and e["args"] == ["hello?"])
+    doomed.kill()
+    deadline = time.monotonic() + 5
+    while not re.search(r"wamp connection from \S+ closed", daemon.log()):  # the caller is gone
+        assert time.monotonic() < deadline, "the daemon did not see the caller go"
+        time.sleep(0.02)
+    assert py.call("bot.weather", "rain")["kwargs"] == {"by": "autobahn-js", "got": {}}
