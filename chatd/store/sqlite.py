@@ -12,9 +12,13 @@ which sets the C{synchronous} pragma (sqlite.org/pragma.html#pragma_synchronous)
   - C{"full"}, C{synchronous=FULL}: the WAL is synced on every commit, so a
     committed message survives a power loss or OS crash too.
 
-The reactor thread never touches SQLite: L{chatd.store.writer} runs every
-call in its own thread, in group commits, and L{chatd.store.tables} holds
-what each call does there.  This module is the reactor thread's side: it
+With C{durability = normal}, calls run in the reactor thread, those of
+one reactor turn in one transaction (L{chatd.store.turnwriter}: a commit
+that does not sync costs less than handing it to a thread; the reactor
+never waits for another process's lock nor for a checkpoint).  With
+C{durability = full}, L{chatd.store.writer} runs every call in its own
+thread, in group commits, so that the sync of each commit never holds the
+reactor.  L{chatd.store.tables} holds what each call does.  This module
 queues calls and fires their Deferreds, in call order.
 """
 
@@ -34,6 +38,7 @@ from chatd.store import schema
 from chatd.store.records import AccountRecord, BanRecord, MarkRecord, RoomRecord, check_role
 from chatd.store.schema import SCHEMA_VERSION
 from chatd.store.tables import Tables
+from chatd.store.turnwriter import Checkpoints, TurnWriter
 from chatd.store.writer import Op, Results, Writer
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "StoreError"]
@@ -70,7 +75,7 @@ class SQLiteStore:
     marks in one SQLite file.
 
     @param path: the database file (created if missing, migrated if older).
-    @param reactor: used only for C{callFromThread}.
+    @param reactor: for C{callLater}, C{callFromThread} and the checkpoint thread.
     @param durability: C{"normal"} or C{"full"} (see the module docstring).
     @param group_commit: commit up to C{batch_max} queued operations per
         transaction; C{False} commits each on its own (for comparison).
@@ -78,11 +83,13 @@ class SQLiteStore:
         is remembered for.
     @param prune_chunk: the most rows one pruning step deletes before other
         queued calls get their turn.
+    @param in_reactor: run calls in the reactor thread (L{TurnWriter});
+        by default, with C{durability = normal} only.
     """
 
     def __init__(self, path: str, reactor: IReactorFromThreads, durability: str = "normal",
                  group_commit: bool = True, batch_max: int = 512, cid_window: float = 86400.0,
-                 prune_chunk: int = 500) -> None:
+                 prune_chunk: int = 500, in_reactor: Optional[bool] = None) -> None:
         schema.check_durability(durability)
         self.name = f"sqlite:{path}"
         self._cid_window = cid_window
@@ -94,8 +101,14 @@ class SQLiteStore:
             db, opened = schema.connect(path, durability)
             return Tables(db, opened, cid_window, prune_chunk)
 
-        self._writer = Writer(self.name, reactor, batch_max if group_commit else 1, open_,
-                              self._opened, self._deliver, self._closed)
+        batch = batch_max if group_commit else 1
+        if in_reactor is None:
+            in_reactor = durability == "normal"
+        if in_reactor:
+            self._writer = TurnWriter(self.name, reactor, batch, open_, self._opened, self._deliver, self._closed,
+                                      Checkpoints(path, reactor))
+        else:
+            self._writer = Writer(self.name, reactor, batch, open_, self._opened, self._deliver, self._closed)
 
     @property
     def commits(self) -> int:

@@ -44,6 +44,10 @@ class Again(NamedTuple):
     args: Tuple[Any, ...]
 
 
+class Busy(Exception):
+    """Another process holds the file's write lock: try the same operations again later."""
+
+
 class Refused(NamedTuple):
     """
     Returned by an operation that refuses before changing anything (an
@@ -162,7 +166,7 @@ class Writer:
             try:
                 self._batch(ops)
             except Exception as e:  # a bug: fail these calls, serve the next ones
-                self._reactor.callFromThread(self._delivered, [(op, False, e) for op in ops])
+                self._hand(self._delivered, [(op, False, e) for op in ops])
 
     def _batch(self, ops: Sequence[Op]) -> None:
         """Run C{ops} in one transaction or, if that fails, one per transaction."""
@@ -180,23 +184,37 @@ class Writer:
         for op, ok, value in results:
             if ok and isinstance(value, Again):
                 op.args = value.args
-                self._queue.put(op)
+                self._again(op)
             elif ok and isinstance(value, Refused):
                 deliver.append((op, False, value.error))
             else:
                 deliver.append((op, ok, value))
         if deliver:
-            self._reactor.callFromThread(self._delivered, deliver)
+            self._hand(self._delivered, deliver)
+
+    def _begin(self, db: sqlite3.Connection) -> None:
+        """Start a write transaction (here, waiting up to the connection's busy timeout for the lock)."""
+        db.execute("BEGIN IMMEDIATE")
+
+    def _hand(self, f: Callable[..., None], *args: Any) -> None:
+        """Call C{f(*args)} in the reactor thread."""
+        self._reactor.callFromThread(f, *args)
+
+    def _again(self, op: Op) -> None:
+        """Queue C{op} again, behind what is queued."""
+        self._queue.put(op)
 
     def _transact(self, ops: Sequence[Op]) -> Tuple[Optional[List[Any]], Optional[Exception]]:
         db, run = self._ops.db, self._ops
         try:
-            db.execute("BEGIN IMMEDIATE")
+            self._begin(db)
             if self._stale:
                 run.reload()
                 self._stale = False
             values = [getattr(run, op.kind)(*op.args) for op in ops]
             db.execute("COMMIT")
+        except Busy:
+            raise
         except Exception as e:
             self._stale = True
             try:

@@ -18,9 +18,22 @@ import pytest_twisted
 from account_contract import AccountContract, DurableAccountContract, ModerationContract
 from sqlite_files import change, query
 from store_contract import DurableContract, StoreContract, fill, ids, say
+from twisted.internet.defer import gatherResults
+from twisted.internet.task import deferLater
 from twisted.logger import formatEvent
 
 from chatd.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
+
+
+@pytest.fixture(params=[True, False], ids=["in-reactor", "writer-thread"])
+def open_store(request, open_store):
+    """The conftest's, run twice: calls in the reactor thread (durability = normal) and in the writer thread (full)."""
+
+    def open_(name="chat.sqlite3", **kw):
+        kw.setdefault("in_reactor", request.param)
+        return open_store(name, **kw)
+
+    return open_
 
 
 class TestSQLiteContract(StoreContract, DurableContract, AccountContract, ModerationContract,
@@ -349,3 +362,38 @@ def test_kill_9_loses_no_acked_message(open_store, tmp_path):
     rows, more = yield store.recent("#a", last)
     assert ids(rows) == list(range(1, last + 1))
     assert not more
+
+
+# -- in the reactor thread (durability = normal) ------------------------------------------------------
+
+
+@pytest_twisted.inlineCallbacks
+def test_calls_of_one_reactor_turn_share_one_transaction(reactor, tmp_path):
+    store = SQLiteStore(str(tmp_path / "turn.db"), reactor, in_reactor=True)
+    yield store.open()
+    try:
+        before = store.commits
+        yield gatherResults([say(store, f"#room{i}", "hello") for i in range(40)])
+        assert store.commits - before == 1
+        yield say(store, "#room0", "later")
+        assert store.commits - before == 2
+    finally:
+        yield store.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path):
+    """The reactor's connection never checkpoints (a checkpoint syncs); a pool thread does, soon after commits."""
+    path = tmp_path / "ckpt.db"
+    store = SQLiteStore(str(path), reactor, in_reactor=True)
+    yield store.open()
+    try:
+        empty = path.stat().st_size
+        yield gatherResults([say(store, "#a", "x" * 2000) for _ in range(300)])
+        assert path.stat().st_size == empty, "the messages are in the write-ahead log, not the file yet"
+        deadline = time.monotonic() + 5
+        while path.stat().st_size == empty and time.monotonic() < deadline:
+            yield deferLater(reactor, 0.05, lambda: None)
+        assert path.stat().st_size > 300 * 2000
+    finally:
+        yield store.close()

@@ -21,6 +21,17 @@ from chatd.core.errors import AccountExists
 from chatd.store.records import BanRecord
 
 
+@pytest.fixture(params=[True, False], ids=["in-reactor", "writer-thread"])
+def open_store(request, open_store):
+    """The conftest's, run twice: calls in the reactor thread (durability = normal) and in the writer thread (full)."""
+
+    def open_(name="chat.sqlite3", **kw):
+        kw.setdefault("in_reactor", request.param)
+        return open_store(name, **kw)
+
+    return open_
+
+
 @pytest_twisted.inlineCallbacks
 def test_drop_leaves_nothing_in_the_file(open_store, tmp_path):
     """A dropped account leaves no row naming it but its bans; the others' rows stay."""
