@@ -73,3 +73,32 @@ def test_a_wrong_ticket_is_refused(daemon, wamp):
                              rf"wamp\.error\.authentication_failed: {re.escape(words)}", log)
         assert len(aborted) == 2, log
     assert log.count("Failed login to ada from wamp 127.0.0.1:") == 2
+
+
+def test_a_ticket_session_resumes_while_its_account_stays_in_the_room(daemon, wamp, tel, serializer):
+    """ada's js connection dies while her python one stays in #lobby; js comes back with since: what it missed."""
+    registered(daemon, "ada")
+    tom = tel("tom", "#lobby")
+    py = wamp("py", authid="ada", ticket=PASSWORD)
+    token = py.opened()["authextra"]["token"]
+    assert py.subscribe()["event"] == "subscribed"
+    py.result("chatd.join", "#lobby")
+    tom.shows("[#lobby] -!- ada has joined")
+    mark = len(tom.seen)
+    js = wamp("js", authid="ada", ticket=token)
+    assert js.subscribe()["event"] == "subscribed"
+    js.result("chatd.join", "#lobby")
+    tom.send("seen by both")
+    last = js.said("seen by both")["id"]
+    js.kill()
+    missed = ["missed by js one", "missed by js two"]
+    for text in missed:
+        tom.send(text)
+    missed_ids = [py.said(text)["id"] for text in missed]
+    back = wamp("js", authid="ada", ticket=token)
+    assert back.subscribe()["event"] == "subscribed"
+    history = back.result("chatd.join", "#lobby", last)["history"]
+    assert [(m["id"], m["text"]) for m in history] == list(zip(missed_ids, missed))
+    tom.send("/who")
+    tom.shows("[#lobby] -!- 2 members: ada, tom")
+    assert not any("ada has" in line for line in tom.seen[mark:]), "ada never left #lobby, so never joined again"
