@@ -56,6 +56,9 @@ class WebConfig:
     max_body: int = 65536
     #: Long-poll: origins allowed to call /api/ cross-site (CORS); empty: off.
     cors_origins: Tuple[str, ...] = ()
+    #: Proxies (addresses, networks) whose word about a client's address
+    #: is taken, by every listener; empty: nobody's.
+    trusted_proxies: Tuple[str, ...] = ()
     #: WAMP ([wamp] call_timeout): seconds a routed call may run before the caller gets wamp.error.timeout.
     wamp_call_timeout: int = 60
     #: WAMP ([wamp] pending_calls): calls one WAMP session may have running at once.
@@ -72,6 +75,8 @@ class IrcConfig:
     #: Seconds of silence before chatd sends a PING, and then waits for its PONG.
     ping_interval: int = 90
     ping_timeout: int = 60
+    #: HAProxy's PROXY protocol header from trusted proxies: off, v1 or v2.
+    proxy_protocol: str = "off"
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ class Config:
     registration_timeout: int = 60
     #: Seconds of silence after which a line client is closed; 0: never.
     idle_timeout: int = 0
+    #: HAProxy's PROXY protocol header from trusted proxies on [lines] listen: off, v1 or v2.
+    lines_proxy_protocol: str = "off"
     #: Open connections allowed from one address (IPv6: one /64), and in
     #: total, across every listener.
     connections_per_ip: int = 20
@@ -148,6 +155,7 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("lines", "max_line"): ("top", "max_line", "int"),
     ("lines", "registration_timeout"): ("top", "registration_timeout", "int"),
     ("lines", "idle_timeout"): ("top", "idle_timeout", "int"),
+    ("lines", "proxy_protocol"): ("top", "lines_proxy_protocol", "str"),
     ("limits", "connections_per_ip"): ("top", "connections_per_ip", "int"),
     ("limits", "max_connections"): ("top", "max_connections", "int"),
     ("limits", "sendq"): ("top", "sendq", "int"),
@@ -191,12 +199,14 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("web", "backlog"): ("web", "backlog", "int"),
     ("web", "max_body"): ("web", "max_body", "int"),
     ("web", "cors_origins"): ("web", "cors_origins", "list"),
+    ("web", "trusted_proxies"): ("web", "trusted_proxies", "list"),
     ("wamp", "call_timeout"): ("web", "wamp_call_timeout", "int"),
     ("wamp", "pending_calls"): ("web", "wamp_pending_calls", "int"),
     ("irc", "listen"): ("irc", "listen", "list"),
     ("irc", "network"): ("irc", "network", "str"),
     ("irc", "ping_interval"): ("irc", "ping_interval", "int"),
     ("irc", "ping_timeout"): ("irc", "ping_timeout", "int"),
+    ("irc", "proxy_protocol"): ("irc", "proxy_protocol", "str"),
     ("cluster", "redis"): ("cluster", "redis", "str"),
     ("cluster", "password"): ("cluster", "password", "str"),
     ("cluster", "username"): ("cluster", "username", "str"),
@@ -315,8 +325,29 @@ def build(values: Dict[Tuple[str, str], object], base: Optional[Config] = None) 
     for key in ("call_timeout", "pending_calls"):
         if getattr(config.web, "wamp_" + key) < 1:
             raise ConfigError(f"[wamp] {key} = {getattr(config.web, 'wamp_' + key)}: must be 1 or more.")
+    _check_proxies(config)
     _check_cluster(config.cluster)
     return config
+
+
+#: The PROXY protocol versions a line or IRC listener may expect ([lines] / [irc] proxy_protocol).
+PROXY_PROTOCOLS = ("off", "v1", "v2")
+
+
+def _check_proxies(config: Config) -> None:
+    from chatd.frontends.proxies import TrustedProxies
+
+    try:
+        TrustedProxies(config.web.trusted_proxies)
+    except ValueError as e:
+        raise ConfigError(f"[web] trusted_proxies: {e}.")
+    for section, version in (("lines", config.lines_proxy_protocol), ("irc", config.irc.proxy_protocol)):
+        if version not in PROXY_PROTOCOLS:
+            raise ConfigError(f"[{section}] proxy_protocol = {version!r}: expected off, v1 or v2 "
+                              "(the PROXY protocol version the load balancer sends).")
+        if version != "off" and not config.web.trusted_proxies:
+            raise ConfigError(f"[{section}] proxy_protocol = {version} needs [web] trusted_proxies: the addresses of "
+                              "the load balancers allowed to send the header (no one else is believed).")
 
 
 def _check_cluster(cluster: ClusterConfig) -> None:

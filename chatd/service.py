@@ -225,7 +225,8 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
         service.cluster = ClusterMember(config, hub, reactor, listening)
     bans = Bans(reactor)
     gate = Gate(config.connections_per_ip, config.max_connections, stats=hub.stats,
-                banned=lambda host: bans.is_banned(host) or hub.address_banned(host))
+                banned=lambda host: bans.is_banned(host) or hub.address_banned(host),
+                proxies=config.web.trusted_proxies)
     shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=Turn(reactor), bans=bans, reload=service.reload,
                     cluster=service.cluster.node if clustered else None)
     certificates = []
@@ -253,10 +254,14 @@ def _reload_core(hub: Hub, gate: Gate, old: Config, new: Config) -> List[str]:
     """The chat rules (sessions read them at each use: flood limits apply at once) and the gate's limits."""
     gate.per_address = new.connections_per_ip
     gate.total = new.max_connections
-    if new.rules == old.rules:
-        return []
-    hub.rules = new.rules
-    return ["limits updated"]
+    report = []
+    if new.web.trusted_proxies != old.web.trusted_proxies:
+        gate.proxies.set(new.web.trusted_proxies)
+        report.append("trusted proxies updated")
+    if new.rules != old.rules:
+        hub.rules = new.rules
+        report.append("limits updated")
+    return report
 
 
 def _reload_log_level(old: Config, new: Config) -> List[str]:

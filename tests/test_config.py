@@ -53,6 +53,13 @@ def test_inline_comments_and_percent_signs(tmp_path):
         ("no section header\n", "not a valid INI file"),
         ("[limits]\nmax_topic = 0\n", "[limits] max_topic = 0: must be at least 1."),
         ("[history]\nhistory_max = 0\n", "[history] history_max = 0: must be at least 1."),
+        ("[web]\ntrusted_proxies = nginx.local\n", "[web] trusted_proxies: nginx.local is not an address or a network "
+         "like 10.0.0.0/8, ::1 or 2001:db8::/32."),
+        ("[web]\ntrusted_proxies = 10.1.2.3/8\n", "[web] trusted_proxies: 10.1.2.3/8 has bits set past its prefix "
+         "length; for the whole network write 10.0.0.0/8."),
+        ("[web]\ntrusted_proxies = 127.0.0.1\n[lines]\nproxy_protocol = yes\n", "[lines] proxy_protocol = 'yes': "
+         "expected off, v1 or v2"),
+        ("[irc]\nproxy_protocol = v2\n", "[irc] proxy_protocol = v2 needs [web] trusted_proxies"),
     ],
 )
 def test_bad_values_name_the_problem(tmp_path, text, message):
@@ -184,3 +191,12 @@ def test_wamp_settings_reach_the_config_and_nonsense_is_refused():
     assert (config.web.wamp_call_timeout, config.web.wamp_pending_calls) == (5, 3)
     with pytest.raises(cfg.ConfigError, match=r"\[wamp\] pending_calls = 0: must be 1 or more"):
         cfg.build(cfg.parse("[wamp]\npending_calls = 0\n", "t.cfg"))
+
+
+def test_trusted_proxies_and_proxy_protocol_reach_the_config():
+    config = cfg.build(cfg.parse("[web]\ntrusted_proxies =\n    127.0.0.1\n    10.0.0.0/8 ::1\n"
+                                 "[lines]\nproxy_protocol = v1\n[irc]\nproxy_protocol = v2\n", "t.cfg"))
+    assert config.web.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+    assert (config.lines_proxy_protocol, config.irc.proxy_protocol) == ("v1", "v2")
+    defaults = cfg.Config()
+    assert (defaults.web.trusted_proxies, defaults.lines_proxy_protocol, defaults.irc.proxy_protocol) == ((), "off", "off")

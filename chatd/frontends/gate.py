@@ -11,6 +11,12 @@ closes, not 10,000 sessions.  IPv6 clients are counted per /64, the block
 one customer usually gets, so one host cannot dodge the limit by rotating
 addresses.  (Twisted's own LimitConnectionsByPeer is broken on current
 Twisted, twisted/twisted#12183.)
+
+A trusted proxy's connection (C{[web] trusted_proxies}) carries clients
+of many addresses: it counts in the total only, and each client behind
+it is held to the per-address limit and the bans by its own address once
+that is known (L{Gate.claim}): at each web request (L{GatedConnection}),
+or at the PROXY protocol header (L{chatd.frontends.proxyheader}).
 """
 
 import ipaddress
@@ -20,6 +26,8 @@ from typing import Callable, Optional
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, TimeoutFactory, WrappingFactory
+
+from chatd.frontends.proxies import TrustedProxies
 
 log = Logger(namespace="chatd.gate")
 
@@ -42,35 +50,69 @@ class Gate:
     @param per_address: most open connections from one address (or /64).
     @param total: most open connections altogether.
     @param banned: optional callable, address -> True to refuse it.
+    @param proxies: the trusted proxies ([web] trusted_proxies), whose
+        word about a client's address every listener takes; a reload
+        changes them in place.
     """
 
-    def __init__(self, per_address: int, total: int, banned: Optional[Callable[[str], bool]] = None, stats=None) -> None:
+    def __init__(self, per_address: int, total: int, banned: Optional[Callable[[str], bool]] = None, stats=None,
+                 proxies=()) -> None:
         self.per_address = per_address
         self.total = total
         self.banned = banned
         self.open: Counter = Counter()
         self.count = 0
         self.stats = stats if stats is not None else Counter()
+        self.proxies = TrustedProxies(proxies)
 
     def admit(self, host: str) -> Optional[str]:
         """Count a new connection; return why it is refused, or C{None}."""
-        key = address_key(host)
         if self.banned is not None and self.banned(host):
-            reason = "banned"
-        elif self.count >= self.total:
-            reason = "server-full"
-        elif self.open[key] >= self.per_address:
-            reason = "too-many-connections"
-        else:
-            self.open[key] += 1
+            return self._refused("banned")
+        if self.count >= self.total:
+            return self._refused("server-full")
+        reason = self._count(host)
+        if reason is None:
             self.count += 1
-            return None
+        return reason
+
+    def admit_relay(self) -> Optional[str]:
+        """Count a trusted proxy's connection, in the total only; return why it is refused, or C{None}."""
+        if self.count >= self.total:
+            return self._refused("server-full")
+        self.count += 1
+        return None
+
+    def claim(self, host: str) -> Optional[str]:
+        """
+        Count a client behind a trusted proxy against its address's
+        limit; return why it is refused (its address is banned, or has as
+        many connections as it may), or C{None}.
+        """
+        if self.banned is not None and self.banned(host):
+            return self._refused("banned")
+        return self._count(host)
+
+    def _count(self, host: str) -> Optional[str]:
+        key = address_key(host)
+        if self.open[key] >= self.per_address:
+            return self._refused("too-many-connections")
+        self.open[key] += 1
+        return None
+
+    def _refused(self, reason: str) -> str:
         self.stats["connections_refused:" + reason] += 1
         return reason
 
     def release(self, host: str) -> None:
-        key = address_key(host)
         self.count -= 1
+        self.unclaim(host)
+
+    def release_relay(self) -> None:
+        self.count -= 1
+
+    def unclaim(self, host: str) -> None:
+        key = address_key(host)
         self.open[key] -= 1
         if self.open[key] <= 0:
             del self.open[key]
@@ -98,8 +140,13 @@ def lines_refusal(reason: str) -> bytes:
     return f"! {reason}: {MESSAGES[reason]}\r\n".encode()
 
 
+def refusal_body(reason: str) -> bytes:
+    """The JSON error a refused web client reads."""
+    return f'{{"type":"error","code":"{reason}","message":"{MESSAGES[reason]}"}}'.encode()
+
+
 def http_refusal(reason: str) -> bytes:
-    body = f'{{"type":"error","code":"{reason}","message":"{MESSAGES[reason]}"}}'.encode()
+    body = refusal_body(reason)
     return (
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         b"Cache-Control: no-store\r\nConnection: close\r\nContent-Length: "
@@ -107,36 +154,83 @@ def http_refusal(reason: str) -> bytes:
     )
 
 
-class GatedFactory(WrappingFactory):
-    """Wraps a listener's factory so its connections count against a L{Gate}."""
+class GatedConnection(ProtocolWrapper):
+    """
+    A connection counted at the gate.  One from a trusted proxy
+    (C{relayed}) counts in the total only; the clients of its requests
+    are counted by their own addresses while they last (L{claim}).
+    """
 
-    protocol = ProtocolWrapper
+    #: The address counted for this connection (None: nothing, or a relay).
+    gate_host: Optional[str] = None
+    relayed = False
+
+    def claim(self, host: str) -> Optional[str]:
+        """Count C{host}, a client of this relayed connection; return why it is refused, or C{None}."""
+        reason = self.factory.gate.claim(host)
+        if reason is None:
+            self.__dict__.setdefault("claims", []).append(host)
+        return reason
+
+    def unclaim(self, host: str) -> None:
+        """That client's request is over (twice is harmless: the connection may have closed first)."""
+        claims = self.__dict__.get("claims", [])
+        if host in claims:
+            claims.remove(host)
+            self.factory.gate.unclaim(host)
+
+    def released(self) -> None:
+        """The connection is gone: give back everything it holds at the gate."""
+        gate = self.factory.gate
+        if self.relayed:
+            self.relayed = False
+            gate.release_relay()
+            for host in self.__dict__.pop("claims", []):
+                gate.unclaim(host)
+        elif self.gate_host is not None:
+            gate.release(self.gate_host)
+            self.gate_host = None
+
+
+class GatedFactory(WrappingFactory):
+    """
+    Wraps a listener's factory so its connections count against a L{Gate}.
+
+    @param forwarded: whether the listener reads client addresses from a
+        trusted proxy's requests (the web listener does): its connections
+        are then relays (L{GatedConnection}).
+    """
+
+    protocol = GatedConnection
     noisy = False
 
-    def __init__(self, gate: Gate, wrapped, refusal: Callable[[str], bytes], kind: str) -> None:
+    def __init__(self, gate: Gate, wrapped, refusal: Callable[[str], bytes], kind: str, forwarded: bool = False) -> None:
         super().__init__(wrapped)
         self.gate = gate
         self.refusal = refusal
         self.kind = kind
-        self._hosts: dict = {}
+        self.forwarded = forwarded
 
     def buildProtocol(self, addr):
         host = getattr(addr, "host", None)
         if host is None:
             return super().buildProtocol(addr)  # unix sockets: local operators
-        reason = self.gate.admit(host)
+        relayed = self.forwarded and host in self.gate.proxies
+        reason = self.gate.admit_relay() if relayed else self.gate.admit(host)
         if reason is not None:
-            log.info("Refused a {kind} connection from {peer}: {reason}", kind=self.kind, peer=host, reason=reason)
+            log.info("Refused a {kind} connection from {peer}{proxy}: {reason}", kind=self.kind, peer=host,
+                     proxy=" (a trusted proxy)" if relayed else "", reason=reason)
             return Refusal(self.refusal(reason))
         protocol = super().buildProtocol(addr)
-        self._hosts[protocol] = host
+        if relayed:
+            protocol.relayed = True
+        else:
+            protocol.gate_host = host
         return protocol
 
     def unregisterProtocol(self, protocol) -> None:
         super().unregisterProtocol(protocol)
-        host = self._hosts.pop(protocol, None)
-        if host is not None:
-            self.gate.release(host)
+        protocol.released()
 
 
 #: The admin socket: operator connections open at once, and the seconds

@@ -2,8 +2,9 @@
 """
 HTTP plumbing that twisted.web does not give, for every HTTP listener (web
 and metrics): deadlines for a request to arrive, request bodies bounded
-while they arrive, and an access log that keeps session tokens
-(credentials) out of log files.
+while they arrive, an access log that keeps session tokens (credentials)
+out of log files, and the client a trusted proxy names as a request's
+client address (L{ForwardedRequest}).
 """
 
 import re
@@ -16,6 +17,7 @@ from twisted.web.http import combinedLogFormatter
 from twisted.web.iweb import IAccessLogFormatter
 from zope.interface import provider
 
+from chatd.frontends import proxies
 from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.longpoll")
@@ -118,10 +120,32 @@ def set_deadlines(site: DeadlineSite, web) -> None:
     site.requestTimeout = web.request_timeout
 
 
+# -- the client behind a proxy ----------------------------------------------
+
+
+class ForwardedRequest(server.Request):
+    """
+    A request from a trusted proxy (its site's C{proxies}) has the client
+    the proxy names as its client address (L{proxies.web_client}), decided
+    once its headers are in: C{getClientAddress()}, the access log, the
+    long-poll API's per-address limit and the gate all see it.  From
+    anyone else, those headers are ignored.
+    """
+
+    def forward(self) -> None:
+        found = proxies.web_client(self.client, self, getattr(getattr(self.channel, "site", None), "proxies", None))
+        if found is not None:
+            self.client = found.address()
+
+    def gotLength(self, length):
+        self.forward()
+        super().gotLength(length)
+
+
 # -- bounded request bodies -------------------------------------------------
 
 
-class LimitedRequest(server.Request):
+class LimitedRequest(ForwardedRequest):
     """
     A request that refuses a body over C{maxBody} bytes while it arrives.
 
@@ -140,6 +164,7 @@ class LimitedRequest(server.Request):
     _received = 0
 
     def gotLength(self, length):
+        self.forward()
         if length is not None and length > self.maxBody:
             self.content = BytesIO()
             self._refuse(length)
@@ -201,6 +226,6 @@ def access_log_formatter(timestamp: str, request) -> str:
 
 
 __all__ = [
-    "IDLE_TIMEOUT", "DeadlineChannel", "DeadlineSite", "LimitedRequest", "access_log_formatter", "client_ip",
-    "limited_request_factory", "set_deadlines",
+    "IDLE_TIMEOUT", "DeadlineChannel", "DeadlineSite", "ForwardedRequest", "LimitedRequest", "access_log_formatter",
+    "client_ip", "limited_request_factory", "set_deadlines",
 ]

@@ -244,7 +244,7 @@ def web_client(peer, request, trusted: Optional[TrustedProxies]) -> Optional[Cli
         return None
     headers = request.requestHeaders
     return client(getattr(peer, "host", None), trusted,
-                  lambda name: [v.decode("latin-1") for v in headers.getRawHeaders(name, ())])
+                  lambda name: [v.decode("latin-1") for v in headers.getRawHeaders(name.encode("ascii"), ())])
 
 
 def handshake_client(peer, request, trusted: Optional[TrustedProxies]) -> Optional[Client]:

@@ -27,6 +27,9 @@ Policy, in one place:
     quit reason others see.
   - Commands of one connection run one at a time, in order: while one
     waits for the store, reading from that client pauses.
+  - Through a trusted proxy, the client's address is the one the proxy
+    names in the opening handshake (L{chatd.frontends.proxies}), for the
+    session, the logs and the bans.
 """
 
 from typing import List, Optional
@@ -43,7 +46,7 @@ from chatd.core import commands as cmd
 from chatd.core.errors import Binary
 from chatd.core.interfaces import ISink
 from chatd.frontends import jsonapi
-from chatd.frontends import peers
+from chatd.frontends import peers, proxies
 from chatd.frontends.handshake import hide_tls_from_autobahn, is_secure, origin_key, release_producer
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.wire import jsonproto
@@ -110,7 +113,10 @@ class WebSocketMember(WebSocketServerProtocol):
         )
 
     def onConnect(self, request) -> None:
-        """Refuse a browser page from a foreign origin (403)."""
+        """Take the client's address from a trusted proxy; refuse a browser page from a foreign origin (403)."""
+        found = proxies.handshake_client(self.transport.getPeer(), request, self.factory.proxies)
+        if found is not None:
+            self.address, self.host = found.describe(), found.host
         origin = request.headers.get("origin")
         if origin is None:
             return None  # not a browser: nothing to protect against
@@ -310,6 +316,8 @@ class WebSocketMemberFactory(SendLimited, WebSocketServerFactory):
         #: The send-queue bound, shared by every connection (a reload reaches them all).
         self.send_limit = SendLimit(config.sendq)
         self.allowed_origins = frozenset(self.origin_keys(web.allowed_origins))
+        #: Whose word about a client's address is taken (the service shares the gate's, reloaded in place).
+        self.proxies = proxies.TrustedProxies(web.trusted_proxies)
         self.max_frame = web.max_frame
         self._welcome = (None, b"")
 
