@@ -238,6 +238,8 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
         service.reloaders.append(built.reload)
         for description in descriptions:
             endpoint, factory, tls = tls_listener(description, built.factory)
+            if built.outer is not None:
+                factory = built.outer(factory)
             Listener(reactor, front_end.name, description, endpoint, factory).setServiceParent(service)
             if tls is not None:
                 certificates.append(tls)

@@ -14,6 +14,7 @@ from typing import List, Optional
 
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper
 from zope.interface import implementer
 
 from chatd.core import commands as cmd
@@ -146,7 +147,10 @@ class LineMember(Protocol):
         self.outbox = None
         member = self.factory.irc.buildProtocol(transport.getPeer(), gated=False)
         member.gate_host, self.gate_host = self.gate_host, None
-        transport.protocol = member
+        if isinstance(transport, ProtocolWrapper):  # TLS, or a PROXY protocol reader: they relay to wrappedProtocol
+            transport.wrappedProtocol = member
+        else:
+            transport.protocol = member
         member.makeConnection(transport)
         member.dataReceived(data)
 
@@ -350,7 +354,10 @@ _ANSWERS = {
 
 
 def build(config, shared) -> Built:
-    """The line front end: telnet and nc on every C{[lines] listen} endpoint."""
+    """
+    The line front end: telnet and nc on every C{[lines] listen} endpoint,
+    behind a TCP load balancer with C{[lines] proxy_protocol}.
+    """
     factory = LineFactory(
         shared.hub, max_line=config.max_line, sendq=config.sendq, motd=config.motd,
         registration_timeout=config.registration_timeout, idle_timeout=config.idle_timeout, turn=shared.turn,
@@ -360,7 +367,20 @@ def build(config, shared) -> Built:
 
     factory.irc = IrcFactory(settings_for(config, shared))
     factory.irc.gate = shared.gate
-    return Built(factory, factory.reload)
+    version = config.lines_proxy_protocol
+
+    def reload(old, new) -> List[str]:
+        report = factory.reload(old, new)
+        if new.lines_proxy_protocol != version:
+            report.append("needs a restart to take effect: [lines] proxy_protocol")
+        return report
+
+    if version == "off":
+        return Built(factory, reload)
+    from chatd.frontends.proxyheader import ProxyHeaderFactory
+
+    return Built(factory, reload, outer=lambda inner: ProxyHeaderFactory(
+        inner, version, shared.gate, shared.reactor, "lines", lines_refusal))
 
 
 FRONT_END = FrontEnd("lines", lambda config: config.lines_listeners(), build)

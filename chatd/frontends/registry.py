@@ -10,7 +10,7 @@ L{chatd.wire}, a module here, and one line in L{FRONT_ENDS}.
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 Reload = Callable[[object, object], List[str]]
 
@@ -41,10 +41,16 @@ class Shared:
 
 @dataclass
 class Built:
-    """A front end as built: the factory its listeners serve, and its reload (old, new config) -> report."""
+    """
+    A front end as built: the factory its listeners serve, and its reload
+    (old, new config) -> report.  C{outer}, if given, wraps each
+    listener's factory outside TLS (a PROXY protocol header comes before
+    the TLS handshake).
+    """
 
     factory: object
     reload: Reload = field(default=lambda old, new: [])
+    outer: Optional[Callable[[object], object]] = None
 
 
 @dataclass(frozen=True)

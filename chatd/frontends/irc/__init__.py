@@ -160,23 +160,37 @@ class IrcFactory(SendLimited, Factory):
             reason = self.gate.admit(host)
             if reason is not None:
                 log.info("Refused an irc connection from {peer}: {reason}", peer=host, reason=reason)
-                return Refusal(irc.line("ERROR", f"Closing link: {reason}: {MESSAGES[reason]}").encode() + b"\r\n")
+                return Refusal(irc_refusal(reason))
         member = super().buildProtocol(addr)
         member.gate_host = host if gated else None
         return member
 
 
+def irc_refusal(reason: str) -> bytes:
+    """What a refused IRC client reads before the connection closes."""
+    return irc.line("ERROR", f"Closing link: {reason}: {MESSAGES[reason]}").encode() + b"\r\n"
+
+
 def build(config, shared) -> Built:
-    """The IRC front end on every C{[irc] listen} endpoint."""
+    """The IRC front end on every C{[irc] listen} endpoint (behind a TCP load balancer with C{proxy_protocol})."""
     settings = settings_for(config, shared)
     factory = IrcFactory(settings)
     factory.gate = shared.gate
+    version = config.irc.proxy_protocol
 
     def reload(old, new) -> List[str]:
         apply(settings, new)
-        return ["irc settings updated"] if (old.irc, old.motd) != (new.irc, new.motd) else []
+        report = ["irc settings updated"] if (old.irc, old.motd) != (new.irc, new.motd) else []
+        if new.irc.proxy_protocol != version:
+            report.append("needs a restart to take effect: [irc] proxy_protocol")
+        return report
 
-    return Built(factory, reload)
+    if version == "off":
+        return Built(factory, reload)
+    from chatd.frontends.proxyheader import ProxyHeaderFactory
+
+    return Built(factory, reload, outer=lambda inner: ProxyHeaderFactory(
+        inner, version, shared.gate, shared.reactor, "irc", irc_refusal))
 
 
 FRONT_END = FrontEnd("irc", lambda config: config.irc_listeners(), build)
