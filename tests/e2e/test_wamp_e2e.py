@@ -213,8 +213,7 @@ def test_the_batched_serializers_chat_too(daemon, wamp, tel, serializer):
     tom.shows("[#lobby] <pyotr> batched hello")
     spoke(daemon, serializer, 1)
 
-@pytest.mark.xfail(strict=True, reason="chatd gives a PUBLISH without a cid one of its own (wamp-<request>-"
-                                       "<session id>) for exclude_me, and stores and shows it to everyone")
+
 def test_a_publication_without_a_cid_shows_none(daemon, wamp, opened, serializer):
     """docs/protocol.md: a message event has a cid only when its sender gave one; a WAMP publisher gave none."""
     wendy = WSUser(daemon.ws_url, "wendy", "#lobby")

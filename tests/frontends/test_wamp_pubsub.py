@@ -140,6 +140,24 @@ def test_the_publisher_is_excluded_unless_it_asks(world):
     assert _said(bob.events()) == [("ann", "for me too")]
 
 
+def test_a_publication_without_a_cid_carries_none_and_is_told_apart_from_calls(world):
+    """No cid is made up for readers to see; says by CALL and by PUBLISH in between still reach the right ears."""
+    ann = world.wamp_user("ann", "#lobby")
+    bob = world.wamp_user("bob", "#lobby")
+    tom = world.terminal("tom", "#lobby")
+    ann.read()
+    bob.read()
+    ann.publish(LOBBY, "published")
+    ann.call_later("chatd.say", "#lobby", "called")
+    ann.publish(LOBBY, "published again")
+    ann.publish(LOBBY, "published for me", exclude_me=False)
+    seen = bob.events()
+    assert [e["text"] for e in seen] == ["published", "called", "published again", "published for me"]
+    assert all("cid" not in e for e in seen)
+    assert [e["text"] for e in ann.events()] == ["called", "published for me"]
+    assert tom.output()[-1].endswith("published for me")
+
+
 def test_a_retried_publication_does_not_hide_another_users_message(world):
     """Client ids are each client's own: ann's retry of cid 1 must not swallow bob's message with cid 1."""
     ann = world.wamp_user("ann", "#lobby")

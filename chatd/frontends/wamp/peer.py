@@ -17,8 +17,8 @@ that subscribed first and then joined sees history then live events,
 without gap or duplicate.
 """
 
-from collections import OrderedDict
-from typing import Dict, List, Optional, Set
+from collections import OrderedDict, deque
+from typing import Deque, Dict, List, Optional, Set
 
 from autobahn.util import id as random_id
 from autobahn.wamp import message
@@ -54,6 +54,22 @@ EARLY_MAX = 100
 
 def _room_key(event) -> str:
     return fold(event.room)
+
+
+class _Said:
+    """
+    A say of this connection without a cid, in a room, on its way: whether
+    its message goes back to this session (a PUBLISH with C{exclude_me}
+    does not), and its id once the store gave one.  Such messages reach
+    the session in the order they were said, so the first one waiting is
+    the one that arrives.
+    """
+
+    __slots__ = ("echo", "id")
+
+    def __init__(self, echo: bool) -> None:
+        self.echo = echo
+        self.id: Optional[int] = None
 
 
 class _Join:
@@ -92,6 +108,7 @@ class WampPeer(Opening):
         self.calls: Dict[int, CallerAnswer] = {}  # running calls by request id
         self.joining: Dict[str, _Join] = {}
         self.excluded: "OrderedDict[str, None]" = OrderedDict()
+        self.saying: Dict[str, Deque[_Said]] = {}
         #: Session-topic events from before its first subscription (then None).
         self.early: Optional[List[ev.Event]] = []
         self.closed = False
@@ -263,25 +280,61 @@ class WampPeer(Opening):
             cid, command = None, cmd.Refused(error=BadCommand(
                 "Publish the text to a room as args[0] or kwargs.text, a string (and cid, a string)."))
         else:
-            if msg.exclude_me is not False:
-                if cid is None:
-                    cid = f"wamp-{msg.request}-{self.id}"
+            if msg.exclude_me is not False and cid is not None:
                 self.excluded[cid] = None
                 while len(self.excluded) > EXCLUDED_MAX:
                     self.excluded.popitem(last=False)
             command = kind(room=room, text=text, cid=cid)
+        said_ = self._saying(command, echo=msg.exclude_me is False)
         d = self.session.handle(command, size)
 
         def said(event) -> None:
+            if said_ is not None:
+                said_.id = event.id
             if msg.acknowledge:
                 self.send(message.Published(msg.request, event.id))
 
         def refused(failure) -> None:
             self.excluded.pop(cid, None)
+            self._unsaid(command, said_)
             if msg.acknowledge:
                 self._chat_error(message.Publish.MESSAGE_TYPE, msg.request, failure.value)
 
         d.addCallbacks(said, refused)
+
+    def _saying(self, command: cmd.Command, echo: bool) -> Optional[_Said]:
+        """Note a say without a cid (L{_Said}); None for anything else."""
+        if not isinstance(command, cmd.Say) or command.cid is not None:
+            return None
+        try:
+            key = check_room(command.room)
+        except ChatError:
+            return None  # it will be refused
+        said = _Said(echo)
+        waiting = self.saying.setdefault(key, deque())
+        waiting.append(said)
+        if len(waiting) > EXCLUDED_MAX:
+            waiting.popleft()
+        return said
+
+    def _unsaid(self, command: cmd.Command, said: Optional[_Said]) -> None:
+        """A noted say was refused: no message of it will come."""
+        if said is not None:
+            waiting = self.saying.get(fold(command.room))
+            if waiting is not None and said in waiting:
+                waiting.remove(said)
+
+    def _echo(self, key: str, id: int) -> bool:
+        """Does this session get its own message C{id}, said without a cid?"""
+        waiting = self.saying.get(key)
+        while waiting and waiting[0].id is not None and waiting[0].id < id:
+            waiting.popleft()  # said, but never came back (the session left the room meanwhile)
+        if not waiting:
+            return True
+        said = waiting.popleft()
+        if not waiting:
+            del self.saying[key]
+        return said.echo
 
     # -- the core's sink ------------------------------------------------------------
 
@@ -303,10 +356,14 @@ class WampPeer(Opening):
         if event.room is not None:
             key = event.encoded(_room_key)
             if key in self.session.rooms:
-                if (self.excluded and event.type in (ev.MESSAGE, ev.ACTION) and event.via == self.session.serial
-                        and event.cid in self.excluded):
-                    del self.excluded[event.cid]
-                    return  # the publisher's own, with exclude_me (a cid is only its sender's)
+                if event.type in (ev.MESSAGE, ev.ACTION) and event.via == self.session.serial:
+                    # The publisher's own, with exclude_me: skipped (a cid is only its sender's).
+                    if event.cid is None:
+                        if self.saying and not self._echo(key, event.id):
+                            return
+                    elif event.cid in self.excluded:
+                        del self.excluded[event.cid]
+                        return
                 sub = self.router.broker.room(key)
                 if sub is not None and self in sub.subscribers:
                     self.write(event.encoded(sub.codec(self.serializer)))
@@ -358,9 +415,12 @@ class WampPeer(Opening):
             pending = self._join_of(command)
         except ChatError as e:
             command, pending = cmd.Refused(error=e), None  # still waits its turn under flood control, as on /ws
+        said = self._saying(command, echo=True)
         d = self.session.handle(command, size)
 
         def done(result) -> None:
+            if said is not None:
+                said.id = result.id
             if pending is not None:
                 self.joining.pop(pending.key, None)
                 answer.result(None, procedures.joined(result, pending.history))
@@ -370,6 +430,7 @@ class WampPeer(Opening):
                 answer.result(None, procedures.result_of(command, result, self.session))
 
         def refused(failure) -> None:
+            self._unsaid(command, said)
             if pending is not None:
                 self.joining.pop(pending.key, None)
             answer.chat_error(failure.value)
