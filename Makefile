@@ -51,8 +51,9 @@ run: install-daemon
 check-config: install-daemon
 	$(BIN)/twistd --nodaemon --pidfile= chatd --config tap.cfg --check-config
 
-# The npm packages of the end-to-end tests' Node IRC client (irc-framework,
-# tests/e2e/node), installed from its lock file whenever that changes.
+# The npm packages of the end-to-end tests' Node clients (tests/e2e/node:
+# irc-framework for IRC, autobahn and ws for WAMP), installed from its lock
+# file whenever that changes.
 # Without npm the tests that need it skip (CI, which has npm, fails them).
 NODE_E2E := tests/e2e/node
 NODE_E2E_STAMP := $(NODE_E2E)/node_modules/.package-lock.json
@@ -61,7 +62,7 @@ $(NODE_E2E_STAMP): $(wildcard $(NODE_E2E)/package-lock.json)
 	@if command -v npm >/dev/null 2>&1; then \
 	  cd $(NODE_E2E) && npm ci --no-audit --no-fund --silent; \
 	else \
-	  echo "make: npm is not installed: the irc-framework tests will skip (apt-get install npm)"; \
+	  echo "make: npm is not installed: the irc-framework and autobahn-js tests will skip (apt-get install npm)"; \
 	fi
 
 test: install $(NODE_E2E_STAMP)
