@@ -204,7 +204,8 @@ class GatedFactory(WrappingFactory):
     protocol = GatedConnection
     noisy = False
 
-    def __init__(self, gate: Gate, wrapped, refusal: Callable[[str], bytes], kind: str, forwarded: bool = False) -> None:
+    def __init__(self, gate: Gate, wrapped, refusal: Callable[[str], bytes], kind: str,
+                 forwarded: bool = False) -> None:
         super().__init__(wrapped)
         self.gate = gate
         self.refusal = refusal

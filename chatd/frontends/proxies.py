@@ -102,7 +102,7 @@ class Client(NamedTuple):
     port: Optional[int] = None
 
     def describe(self) -> str:
-        """As L{chatd.frontends.peers.describe} writes addresses: C{192.0.2.7:5000}, C{[2001:db8::7]:5000}, C{192.0.2.7}."""
+        """As L{chatd.frontends.peers.describe} writes addresses: C{192.0.2.7:5000}, C{[2001:db8::7]:5000}."""
         if self.port is None:
             return self.host
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"

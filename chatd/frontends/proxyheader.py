@@ -170,9 +170,9 @@ class ProxyHeaderReader(ProtocolWrapper):
             self.held = None
             self.wrappedProtocol.dataReceived(data)
         elif len(data) >= len(V1 if sent == "v1" else V2):
-            log.warn("Closed a {kind} connection from {peer}: it sent a PROXY protocol header, but it is not in "
+            log.warn("Closed {connection} from {peer}: it sent a PROXY protocol header, but it is not in "
                      "[web] trusted_proxies (a client passing for another, or a proxy missing from that list)",
-                     kind=self.factory.kind, peer=self.transport.getPeer().host)
+                     connection=self.factory.connection, peer=self.transport.getPeer().host)
             self.held = None
             self.transport.abortConnection()
         else:
@@ -205,9 +205,9 @@ class ProxyHeaderReader(ProtocolWrapper):
             inner.dataReceived(rest)
 
     def _refuse(self, why: str) -> None:
-        log.warn("Closed a {kind} connection from the trusted proxy {peer}: {why} ([{kind}] proxy_protocol = "
-                 "{version})", kind=self.factory.kind, peer=self.transport.getPeer().host, why=why,
-                 version=self.factory.version)
+        log.warn("Closed {connection} from the trusted proxy {peer}: {why} ([{kind}] proxy_protocol = {version})",
+                 connection=self.factory.connection, kind=self.factory.kind, peer=self.transport.getPeer().host,
+                 why=why, version=self.factory.version)
         self.held = None
         self.transport.abortConnection()
 
@@ -251,6 +251,8 @@ class ProxyHeaderFactory(WrappingFactory):
         self.gate = gate
         self.clock = clock
         self.kind = kind
+        #: For log lines: "a lines connection", "an irc connection".
+        self.connection = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} connection"
         self.refusal = refusal
 
     def buildProtocol(self, addr):
@@ -260,8 +262,8 @@ class ProxyHeaderFactory(WrappingFactory):
             return None if inner is None else self.protocol(self, inner)
         reason = self.gate.admit_relay()
         if reason is not None:
-            log.info("Refused a {kind} connection from the trusted proxy {peer}: {reason}", kind=self.kind, peer=host,
-                     reason=reason)
+            log.info("Refused {connection} from the trusted proxy {peer}: {reason}", connection=self.connection,
+                     peer=host, reason=reason)
             # Behind TLS, words in the clear would only garble the handshake.
             return Refusal(b"" if isinstance(self.wrappedFactory, TLSMemoryBIOFactory) else self.refusal(reason))
         return self.protocol(self, None, relayed=True)

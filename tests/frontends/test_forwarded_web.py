@@ -33,19 +33,23 @@ BOB = "198.51.100.20"
 
 
 class Front:
-    """The web listener of a daemon with [web] trusted_proxies = 127.0.0.1."""
+    """A web listener (the factory a daemon's listener serves) and its connections."""
 
-    def __init__(self, clock, static, per_address: int = 2, banned=()) -> None:
-        self.clock = clock
+    def __init__(self, clock, factory, hub, gate) -> None:
+        self.clock, self.factory, self.hub, self.gate = clock, factory, hub, gate
+        self.site = factory.wrappedFactory
+        self.connections: List[Transport] = []
+
+    @classmethod
+    def trusting_localhost(cls, clock, static, per_address: int = 2, banned=()) -> "Front":
+        """The web listener of a daemon with [web] trusted_proxies = 127.0.0.1."""
         config = Config(web=WebConfig(static=str(static), trusted_proxies=(PROXY,)), rules=RELAXED,
                         connections_per_ip=per_address)
-        self.hub = Hub(clock, MemoryStore(), config.rules)
-        self.gate = Gate(config.connections_per_ip, config.max_connections, banned=lambda host: host in banned,
-                         proxies=config.web.trusted_proxies)
-        shared = Shared(hub=self.hub, reactor=clock, gate=self.gate, turn=None, bans=None, reload=lambda: [])
-        self.factory = web.build(config, shared).factory
-        self.site = self.factory.wrappedFactory
-        self.connections: List[Transport] = []
+        hub = Hub(clock, MemoryStore(), config.rules)
+        gate = Gate(config.connections_per_ip, config.max_connections, banned=lambda host: host in banned,
+                    proxies=config.web.trusted_proxies)
+        shared = Shared(hub=hub, reactor=clock, gate=gate, turn=None, bans=None, reload=lambda: [])
+        return cls(clock, web.build(config, shared).factory, hub, gate)
 
     def connect(self, peer: str) -> Transport:
         address = IPv4Address("TCP", peer, 40000 + len(self.connections))
@@ -99,7 +103,7 @@ def front(clock, static):
     made = []
 
     def make(**kw) -> Front:
-        made.append(Front(clock, static, **kw))
+        made.append(Front.trusting_localhost(clock, static, **kw))
         return made[-1]
 
     yield make
@@ -232,3 +236,25 @@ def test_a_reload_changes_whom_the_web_listener_trusts(front):
     _, r2 = f.websocket(BOB, x_forwarded_for=ALICE)
     assert r.status == r2.status == 101
     assert f.peers() == [(f"{PROXY}:40000", PROXY), (ALICE, ALICE)]
+
+
+def test_a_reload_changes_whom_every_listener_trusts(clock):
+    """SIGHUP with a new [web] trusted_proxies: the daemon's web listener believes the new proxy at once."""
+    from dataclasses import replace
+
+    from twisted.internet.testing import MemoryReactorClock
+
+    from chatd import config as cfg
+    from chatd.service import makeService
+
+    new = {}
+    service = makeService(cfg.build({}), MemoryReactorClock(), store=MemoryStore(), loader=lambda: new["config"])
+    old = service.config
+    new["config"] = replace(old, web=replace(old.web, trusted_proxies=(BOB,)), lines_proxy_protocol="v1")
+    report = service.reload()
+    assert "trusted proxies updated" in report and "needs a restart to take effect: [lines] proxy_protocol" in report
+    front = Front(clock, service.frontends["web"].factory, service.hub, service.gate)
+    _, r = front.websocket(BOB, x_forwarded_for=ALICE)
+    assert r.status == 101 and front.peers() == [(ALICE, ALICE)]
+    front.finish()
+    assert service.gate.count == 0

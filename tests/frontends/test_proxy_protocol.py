@@ -246,7 +246,7 @@ def test_irc_behind_the_balancer(logged):
     assert refused.text() == "ERROR :Closing link: banned: This address is banned from this server.\r\n"
     liar = listener.connect("192.0.2.50").send(v1(ALICE))
     assert not liar.open and "PROXY" not in liar.text()
-    assert said(logged, "warn")[0].startswith("Closed a irc connection from 192.0.2.50: it sent a PROXY protocol header")
+    assert said(logged, "warn")[0].startswith("Closed an irc connection from 192.0.2.50: it sent a PROXY protocol")
 
 
 def test_an_irc_client_on_the_line_port_behind_the_balancer_keeps_its_address():
