@@ -43,8 +43,10 @@ def first(client, match: Callable[[Event], bool]) -> Event:
 class LineClient:
     """A telnet/nc user: raw TCP, UTF-8 lines."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 5.0, source: Optional[str] = None) -> None:
+        """@param source: the local address to connect from (another loopback address: 127.0.0.2)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.timeout = timeout
         self.buf = b""
         self.seen: List[str] = []
