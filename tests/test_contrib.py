@@ -199,7 +199,8 @@ def test_nginx_site_structure():
     assert int(re.search(r"client_max_body_size\s+(\d+)k;", api).group(1)) * 1024 >= web.max_body
     # proxy_set_header is inherited only by blocks that set none: each sets them all.
     for path, block in blocks.items():
-        for header in ("Host $host", "X-Forwarded-For", "X-Forwarded-Proto"):
+        for header in ("Host $host", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Real-IP $remote_addr",
+                       'Forwarded "$chatd_forwarded_for;proto=$scheme"', "X-Forwarded-Proto"):
             assert f"proxy_set_header {header}" in block, (path, header)
         assert "proxy_pass http://chatd_web;" in block
 
@@ -282,7 +283,8 @@ def test_cluster_site_spreads_every_request_over_the_nodes():
     assert set(blocks) == {"^/(ws|irc|wamp)$", "/api/", "/"}
     for path, block in blocks.items():
         assert "proxy_pass http://chatd_cluster;" in block, path
-        for header in ("Host $host", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Forwarded-Proto $scheme"):
+        for header in ("Host $host", "X-Forwarded-For $proxy_add_x_forwarded_for", "X-Real-IP $remote_addr",
+                       'Forwarded "$chatd_forwarded_for;proto=$scheme"', "X-Forwarded-Proto $scheme"):
             assert f"proxy_set_header {header};" in block, (path, header)
 
 
