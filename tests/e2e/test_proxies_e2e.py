@@ -225,3 +225,28 @@ def test_a_balancer_sends_proxy_headers_on_the_line_listener(chatd, opened):
     assert banned == "ok banned 203.0.113.7/32 for 5 minutes; kicked 2 sessions"
     assert balanced("203.0.113.7", 5558, None).refused("banned") == "This address is banned from this server."
     assert "dave" in sessions(chatd)
+
+
+def test_an_irc_client_on_a_tls_line_port_stays_irc(make_daemon, tmp_path):
+    """
+    An IRC client on the line port is handed to the IRC front end; behind
+    a wrapping transport (TLS here, a PROXY protocol reader above) its later
+    lines must reach the IRC connection too, not the line one it left.
+    """
+    import ssl
+
+    from certs import make_cert
+
+    key, cert = make_cert(tmp_path)
+    d = make_daemon({("lines", "listen"): f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"})
+    context = ssl.create_default_context(cafile=str(cert))
+    raw = socket.create_connection(("127.0.0.1", d.port("lines", "ssl")), timeout=5)
+    with context.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(b"NICK ivan\r\nUSER ivan 0 * :Ivan\r\n")
+        seen = b""
+        while b" 376 ivan " not in seen:
+            seen += tls.recv(4096)
+        tls.sendall(b"PING :still-irc\r\n")
+        while b"\r\n" not in seen.partition(b"PONG")[2]:
+            seen += tls.recv(4096)
+    assert b":chatd PONG chatd still-irc\r\n" in seen
