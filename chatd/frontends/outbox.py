@@ -245,11 +245,19 @@ class Outbox:
             and not raw._tempDataLen
             and raw.offset == len(raw.dataBuffer)
         ):
-            # Nothing is buffered: send now, buffer only the rest.
-            written = raw.writeSomeData(data)
-            if isinstance(written, int):
-                if written == len(data):
-                    return
+            # Nothing is buffered: send now, buffer only the rest.  The
+            # socket's own send: Twisted's writeSomeData wraps the same call
+            # in two more Python frames, a tenth of an interactive room's
+            # fan-out (the kernel restarts a send interrupted by a signal).
+            try:
+                written = raw.socket.send(data)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                written = -1  # the connection failed: Twisted's own write finds it out and closes
+            if written == len(data):
+                return
+            if written > 0:
                 data = data[written:]
         self.transport.write(data)
 

@@ -219,6 +219,35 @@ def test_a_reader_that_stops_reading_falls_back_to_twisted_then_is_cut_off():
         yield port.stopListening()
 
 
+@pytest_twisted.inlineCallbacks
+def test_a_client_that_reset_its_connection_is_closed_and_nothing_is_raised():
+    """A send that fails (the peer reset the connection) is left to Twisted, which closes the connection."""
+    import socket
+    import struct
+
+    from twisted.internet import defer, reactor
+    from twisted.internet.endpoints import TCP4ServerEndpoint
+
+    class Watching(_Holder):
+        def connectionLost(self, reason):
+            self.factory.lost.callback(reason.type)
+
+    factory = Factory.forProtocol(Watching)
+    factory.made, factory.lost = defer.Deferred(), defer.Deferred()
+    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=2)
+    server = yield factory.made
+    try:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # an RST, which the kernel has before the reactor turns again
+        outbox = Outbox(server.transport, 1 << 20, [].append)
+        for _ in range(3):
+            outbox.write(b"into the void\r\n")
+        yield factory.lost
+    finally:
+        yield port.stopListening()
+
+
 def deferLater(reactor, delay):
     from twisted.internet import task
 
