@@ -290,8 +290,9 @@ class LongPollResource(Resource):
     def _command(self, request, session: PollSession) -> None:
         body = self._body(request)
         # Whether a password may travel is a property of this request (a
-        # session's requests need not all come the same way).
-        secure = request.isSecure() or peers.is_local(request.getClientAddress())
+        # session's requests need not all come the same way), judged by its
+        # connection: a proxy on this machine is local, whoever it names.
+        secure = request.isSecure() or peers.is_local(request.channel.getPeer())
         self._answer(request, self.run_command(session, body, secure))
 
     def run_command(self, session: PollSession, body: bytes, secure: bool) -> Deferred:

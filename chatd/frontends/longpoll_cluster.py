@@ -123,7 +123,7 @@ class ClusterLongPollResource(LongPollResource):
 
     def _command(self, request, token: str) -> None:
         body = self._body(request)
-        secure = request.isSecure() or peers.is_local(request.getClientAddress())
+        secure = request.isSecure() or peers.is_local(request.channel.getPeer())  # the connection's, as on one node
         self._answer(request, self._route(token, "command", body, secure))
 
     def _delete(self, request, token: str) -> None:

@@ -25,7 +25,8 @@ from chatd.store.memory import MemoryStore
 
 from test_jsonapi import logged  # noqa: F401  (a fixture: every log event during the test)
 from test_web import Response, Transport, clock, static  # noqa: F401  (clock and static are fixtures)
-from test_websocket import KEY, RELAXED
+from rawwire import masked_frame
+from test_websocket import KEY, RELAXED, parse_frames
 
 PROXY = "127.0.0.1"
 ALICE = "203.0.113.9"
@@ -258,3 +259,29 @@ def test_a_reload_changes_whom_every_listener_trusts(clock):
     assert r.status == 101 and front.peers() == [(ALICE, ALICE)]
     front.finish()
     assert service.gate.count == 0
+
+
+@pytest.mark.parametrize("path", ["/ws", "/api/"])
+def test_a_password_may_come_through_a_proxy_on_this_machine(front, path):
+    """
+    Whether a password may travel is judged by the connection chatd has,
+    as before trusted_proxies: a proxy on this machine (TLS is its job) is
+    local, whatever user it names; the user's own address does not make
+    the long-poll API refuse what the WebSocket accepts.
+    """
+    f = front()
+    login = {"type": "login", "account": "nobody", "password": "correct-horse", "ref": 1}
+    if path == "/ws":
+        transport, r = f.websocket(PROXY, x_forwarded_for=ALICE)
+        transport.clear()
+        transport.protocol.dataReceived(masked_frame(json.dumps(login).encode()))
+        f.pump()
+        [(_, answer)] = parse_frames(transport.value())[0]
+        answer = json.loads(answer)
+    else:
+        _, created = f.send(PROXY, "POST", "/api/sessions", {"X-Forwarded-For": ALICE})
+        token = json.loads(created.body)["session"]
+        _, r = f.send(PROXY, "POST", f"/api/sessions/{token}/commands", {"X-Forwarded-For": ALICE},
+                      json.dumps(login).encode())
+        answer = json.loads(r.body)
+    assert answer["type"] == "error" and answer["code"] != "insecure", answer
