@@ -135,7 +135,7 @@ class ForwardedRequest(server.Request):
     def forward(self) -> None:
         found = proxies.web_client(self.client, self, getattr(getattr(self.channel, "site", None), "proxies", None))
         if found is not None:
-            self.client = found.address()
+            self.client = found.address(via=self.client)
 
     def gotLength(self, length):
         self.forward()

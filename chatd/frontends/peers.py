@@ -32,7 +32,12 @@ def host_of(address) -> Optional[str]:
 
 
 def is_local(address) -> bool:
-    """Whether C{address} is this machine: a loopback address, or a unix socket."""
+    """
+    Whether C{address}'s connection comes from this machine: a loopback
+    address, a unix socket, or a client that a proxy on this machine
+    names (the address's C{via}: TLS, or its absence, is that proxy's).
+    """
+    address = getattr(address, "via", None) or address
     host = getattr(address, "host", None)
     if host is None:
         return True

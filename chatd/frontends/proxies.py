@@ -107,10 +107,18 @@ class Client(NamedTuple):
             return self.host
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    def address(self) -> Union[IPv4Address, IPv6Address]:
-        """As a Twisted address (port 0 when the proxy did not say it)."""
+    def address(self, via=None) -> Union[IPv4Address, IPv6Address]:
+        """
+        As a Twisted address (port 0 when the proxy did not say it).
+
+        @param via: the proxy's own address, kept as the address's C{via}
+            (L{chatd.frontends.peers.is_local} judges the connection by it).
+        """
         kind = IPv6Address if ":" in self.host else IPv4Address
-        return kind("TCP", self.host, self.port or 0)
+        address = kind("TCP", self.host, self.port or 0)
+        if via is not None:
+            address.via = via
+        return address
 
 
 def _port(text: str) -> Optional[bool]:

@@ -192,7 +192,7 @@ class ProxyHeaderReader(ProtocolWrapper):
         self.held = None
         self._stop_timer()
         if client is not None:
-            self.client = client.address()
+            self.client = client.address(via=self.transport.getPeer())
         self.relayed = False
         self.factory.gate.release_relay()  # counted again below, by the client's own address
         inner = self.factory.wrappedFactory.buildProtocol(self.getPeer())

@@ -23,6 +23,7 @@ from chatd.frontends import lines as lines_front
 from chatd.frontends.gate import Gate
 from chatd.frontends.proxyheader import HEADER_TIMEOUT
 from chatd.frontends.registry import Shared
+from chatd.passwords import SyncHasher
 from chatd.store.memory import MemoryStore
 
 from test_jsonapi import logged  # noqa: F401  (a fixture: every log event during the test)
@@ -53,12 +54,13 @@ def v2(source: str, port: int = 51000, command: int = 0x21, tlvs: bytes = b"") -
 class Listener:
     """A line or IRC listener of a daemon that trusts the balancer at 10.0.0.1."""
 
-    def __init__(self, kind: str, version: str, per_address: int = 2, total: int = 100, banned=()) -> None:
+    def __init__(self, kind: str, version: str, per_address: int = 2, total: int = 100, banned=(),
+                 trusted=(BALANCER,)) -> None:
         self.clock = Clock()
-        config = Config(web=WebConfig(trusted_proxies=(BALANCER,)), irc=IrcConfig(proxy_protocol=version),
+        config = Config(web=WebConfig(trusted_proxies=trusted), irc=IrcConfig(proxy_protocol=version),
                         lines_proxy_protocol=version, connections_per_ip=per_address, max_connections=total,
                         rules=Rules(flood_rate=1000, flood_burst=1000))
-        self.hub = Hub(self.clock, MemoryStore(), config.rules)
+        self.hub = Hub(self.clock, MemoryStore(), config.rules, hasher=SyncHasher())
         self.gate = Gate(per_address, total, banned=lambda host: host in banned, proxies=config.web.trusted_proxies)
         shared = Shared(hub=self.hub, reactor=self.clock, gate=self.gate, turn=None, bans=None, reload=lambda: [])
         built = (lines_front if kind == "lines" else irc_front).build(config, shared)
@@ -273,3 +275,16 @@ def test_a_connection_lost_before_its_header_gives_its_place_back():
     c = listener.connect(BALANCER).send(b"PROXY TCP4 ")
     c.proto.connectionLost(Failure(ConnectionDone()))
     assert listener.gate.count == 0 and not listener.hub.sessions and not listener.clock.getDelayedCalls()
+
+
+@pytest.mark.parametrize("balancer, insecure", [("127.0.0.1", False), (BALANCER, True)])
+def test_a_password_may_come_through_a_balancer_on_this_machine(balancer, insecure):
+    """
+    As on the web listener, whether a password may travel in the clear is
+    the connection's business: a balancer on this machine (which ends TLS
+    itself) is local, whoever it names; one elsewhere is not.
+    """
+    listener = Listener("lines", "v1", trusted=(balancer,))
+    c = listener.connect(balancer).send(v1(ALICE) + b"alice\r\n/login alice correct-horse\r\n")
+    assert listener.peers() == [(f"{ALICE}:51000", ALICE)]
+    assert ("! insecure: " in c.text()) is insecure, c.text()
