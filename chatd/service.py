@@ -227,7 +227,11 @@ def makeService(config: Config, reactor, store=None, loader: Optional[Callable[[
     gate = Gate(config.connections_per_ip, config.max_connections, stats=hub.stats,
                 banned=lambda host: bans.is_banned(host) or hub.address_banned(host),
                 proxies=config.web.trusted_proxies)
-    shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=Turn(reactor), bans=bans, reload=service.reload,
+    turn = Turn(reactor)
+    if hasattr(store, "after_batch"):
+        # What a store batch delivers goes out in the same reactor iteration.
+        store.after_batch(turn.settle)
+    shared = Shared(hub=hub, reactor=reactor, gate=gate, turn=turn, bans=bans, reload=service.reload,
                     cluster=service.cluster.node if clustered else None)
     certificates = []
     for front_end in front_ends():

@@ -110,6 +110,14 @@ class SQLiteStore:
         else:
             self._writer = Writer(self.name, reactor, batch, open_, self._opened, self._deliver, self._closed)
 
+    def after_batch(self, callback) -> None:
+        """
+        Call C{callback()} after the results of each batch run in the
+        reactor thread are handed back (never with the writer thread).
+        """
+        if isinstance(self._writer, TurnWriter):
+            self._writer.after_batch = callback
+
     @property
     def commits(self) -> int:
         """Transactions committed so far (for the metrics)."""

@@ -102,6 +102,8 @@ class TurnWriter(Writer):
         self._call = None
         self._stopping = False
         self._checkpoints = checkpoints
+        #: Called after each batch's results are handed back (the service's write coalescing settles then).
+        self.after_batch: Optional[Callable[[], None]] = None
 
     def start(self) -> None:
         try:
@@ -140,6 +142,8 @@ class TurnWriter(Writer):
                 return
             except Exception as e:  # a bug: fail these calls, serve the next ones
                 self._delivered([(op, False, e) for op in ops])
+            if self.after_batch is not None:
+                self.after_batch()
         if self._pending:
             self._soon(0)
         elif self._stopping:

@@ -95,6 +95,43 @@ def test_a_turn_coalesces_each_connections_writes_into_one():
     assert clock.getDelayedCalls() == []
 
 
+def test_a_turn_settled_early_flushes_at_once_unless_it_is_held_back():
+    """settle() (the store's batch is done) sends a due flush now; a flush held back after a long fan-out waits."""
+    from twisted.internet.task import Clock
+
+    from chatd.frontends import outbox as outboxes
+    from chatd.frontends.outbox import Turn
+
+    clock = Clock()
+    turn = Turn(clock)
+    members = [Outbox(StringTransport(), 1000, [].append, turn) for _ in range(outboxes.MANY)]
+    for member in members:
+        member.write(b"hello")
+    turn.settle()
+    assert all(m.transport.value() == b"hello" for m in members)
+    assert clock.getDelayedCalls() == [], "the scheduled flush is not run a second time"
+    # A long fan-out: the next flush rests (the clock moves while it sends).
+    for member in members:
+        member.write(b"x")
+    real_flush = Outbox.flush
+
+    def slow_flush(self):
+        clock.advance(0.001)
+        real_flush(self)
+
+    Outbox.flush = slow_flush
+    try:
+        turn.settle()
+    finally:
+        Outbox.flush = real_flush
+    for member in members:
+        member.write(b"y")
+    turn.settle()
+    assert members[0].transport.value() == b"hellox", "held back: the next flush waits its rest"
+    clock.advance(outboxes.HOLD)
+    assert members[0].transport.value() == b"helloxy"
+
+
 def test_lose_connection_sends_pending_writes_first():
     """Closing after a write still delivers it: pending writes are flushed before the close."""
     from twisted.internet.task import Clock

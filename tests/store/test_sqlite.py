@@ -382,6 +382,23 @@ def test_calls_of_one_reactor_turn_share_one_transaction(reactor, tmp_path):
 
 
 @pytest_twisted.inlineCallbacks
+def test_a_callback_follows_each_batch_handed_back(reactor, tmp_path):
+    """The service's write coalescing settles right after a batch's results, in the same reactor iteration."""
+    store = SQLiteStore(str(tmp_path / "after.db"), reactor, in_reactor=True)
+    seen = []
+    store.after_batch(lambda: seen.append(store.commits))
+    yield store.open()
+    try:
+        first = say(store, "#a", "one")
+        first.addCallback(lambda _: seen.append("delivered"))
+        yield first
+        yield deferLater(reactor, 0, lambda: None)
+        assert seen == ["delivered", store.commits]
+    finally:
+        yield store.close()
+
+
+@pytest_twisted.inlineCallbacks
 def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path):
     """The reactor's connection never checkpoints (a checkpoint syncs); a pool thread does, soon after commits."""
     path = tmp_path / "ckpt.db"
