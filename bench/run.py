@@ -2,7 +2,7 @@
 chatd benchmarks: chatd against reference servers, in the same run.
 
     python bench/run.py                     # = --standard (make bench)
-    python bench/run.py --standard          # the standard set, < 10 minutes
+    python bench/run.py --standard          # the standard set, about 10 minutes
     python bench/run.py --smoke             # 5-second check that the generator works
     python bench/run.py fanout --members 100,1000,5000 --fe lines,ws --load flat,50
     python bench/run.py mixed --members 999 --load flat,50
@@ -25,6 +25,7 @@ bench/README.md explains every number printed.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -58,12 +59,14 @@ SERVERS = {
               "echo": {"lines": False, "ws": True, "poll": True, "irc": False}},
     "lines_broadcast": {"fes": ("lines",), "dialect": "ref", "echo": {"lines": False}},
     "autobahn_broadcast": {"fes": ("ws",), "dialect": "ref", "echo": {"ws": True}},
+    "websockets_broadcast": {"fes": ("ws",), "dialect": "ref", "echo": {"ws": True}},
     "ngircd": {"fes": ("irc",), "dialect": "irc", "echo": {"irc": False}},
 }
 #: The references of each front end.  ngIRCd speaks IRC only: its runs are
 #: IRC runs, and the one run of a shape is the reference for chatd's lines
 #: and IRC rows of that shape alike.
-REFERENCES = {"lines": ("lines_broadcast", "ngircd"), "ws": ("autobahn_broadcast",), "poll": (), "irc": ("ngircd",)}
+REFERENCES = {"lines": ("lines_broadcast", "ngircd"), "ws": ("autobahn_broadcast", "websockets_broadcast"),
+              "poll": (), "irc": ("ngircd",)}
 FE_NAMES = {"lines": "lines", "ws": "WS", "poll": "poll", "irc": "IRC", "mixed": "mixed"}
 
 #: Generator CPU (share of a core) above which a run is flagged: the
@@ -271,6 +274,9 @@ def run_case(case: Case, args, available: Dict[str, Dict[str, str]]) -> dict:
     if case.server == "ngircd" and not NgIRCd.available():
         row["skipped"] = "ngIRCd not installed (apt-get install ngircd)"
         return row
+    if case.server == "websockets_broadcast" and importlib.util.find_spec("websockets") is None:
+        row["skipped"] = "Python websockets not installed (pip install '.[test]', as make bench does)"
+        return row
     again = f" (pair {case.rep + 1}/{args.repeat})" if case.build else ""
     print(f"--- {server_name(row['case'])}: {case.label()}{again}", flush=True)
     server = None
@@ -432,7 +438,7 @@ def cluster(members, fes, loads, args, nodes=(1, 2), baseline: bool = True) -> L
 
 def standard(args) -> List[Case]:
     """
-    The standard set (make bench): 39 runs (4 of them a cluster), about 9
+    The standard set (make bench): 45 runs (4 of them a cluster), about 10
     minutes on 2 cores.  IRC in the three cases that tell most (the
     1,000-member room saturated and at 50 msg/s, the 500 small rooms),
     each against the ngIRCd run that is also the lines rows' reference.
