@@ -217,15 +217,27 @@ def limited_request_factory(max_body: int) -> type:
 
 
 _TOKEN_IN_PATH = re.compile(r"(/api/sessions/)[^/?\s\"]+")
+_SESSIONS = "/api/sessions/"
+
+
+def _masked(match) -> str:
+    return match.group(1) + "-"
 
 
 @provider(IAccessLogFormatter)
 def access_log_formatter(timestamp: str, request) -> str:
     """The combined access log, with session tokens (credentials) masked."""
-    return _TOKEN_IN_PATH.sub(r"\1-", combinedLogFormatter(timestamp, request))
+    line = combinedLogFormatter(timestamp, request)
+    return _TOKEN_IN_PATH.sub(_masked, line) if _SESSIONS in line else line
+
+
+def is_poll(request) -> bool:
+    """A long-poll client's C{GET .../events}, answered with its events (200)."""
+    return request.code == 200 and request.method == b"GET" and request.path.endswith(b"/events") \
+        and request.path.startswith(b"/api/sessions/")
 
 
 __all__ = [
     "IDLE_TIMEOUT", "DeadlineChannel", "DeadlineSite", "ForwardedRequest", "LimitedRequest", "access_log_formatter",
-    "client_ip", "limited_request_factory", "set_deadlines",
+    "client_ip", "is_poll", "limited_request_factory", "set_deadlines",
 ]

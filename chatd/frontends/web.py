@@ -46,7 +46,7 @@ from twisted.logger import Logger
 from chatd.config import ConfigError
 from chatd.frontends.gate import GatedConnection, GatedFactory, http_refusal, refusal_body
 from chatd.frontends.httpbounds import (
-    IDLE_TIMEOUT, DeadlineSite, ForwardedRequest, access_log_formatter, set_deadlines,
+    IDLE_TIMEOUT, DeadlineSite, ForwardedRequest, access_log_formatter, is_poll, set_deadlines,
 )
 from chatd.frontends.longpoll import api_resource
 from chatd.frontends.proxies import TrustedProxies
@@ -260,6 +260,16 @@ class ChatSite(DeadlineSite):
             # A WebSocket never finishes its request: its claim lasts until its connection closes.
             request.notifyFinish().addBoth(lambda _: connection.unclaim(host))
         return super().getResourceFor(request)
+
+    def log(self, request) -> None:
+        """
+        The access log has a line for every request but a long-poll
+        client's answered polls: they are its session's stream of events,
+        as a WebSocket's frames are, and writing one line per poll cost a
+        fifth of a busy long-poll server's CPU (docs/performance.md).
+        """
+        if not is_poll(request):
+            super().log(request)
 
 
 def makeSite(hub, config, reactor, api_resource=None, turn=None) -> Site:
