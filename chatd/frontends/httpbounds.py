@@ -107,8 +107,10 @@ class DeadlineSite(server.Site):
     headerTimeout = 10.0
     requestTimeout = 30.0
 
+    channel = None  # the channel class: DeadlineChannel unless a subclass says otherwise
+
     def protocol(self) -> DeadlineChannel:
-        channel = DeadlineChannel()
+        channel = (self.channel or DeadlineChannel)()
         channel.headerTimeout = self.headerTimeout
         channel.requestTimeout = self.requestTimeout
         return channel

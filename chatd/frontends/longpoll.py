@@ -214,6 +214,8 @@ class LongPollResource(Resource):
     """
 
     isLeaf = True
+    #: Its sessions are in this process: polls may take the lean path (L{chatd.frontends.fastpoll}).
+    lean = True
 
     def __init__(self, hub, config, clock, sessions_per_ip: int = SESSIONS_PER_IP) -> None:
         super().__init__()

@@ -72,6 +72,9 @@ class ClusterLongPollResource(LongPollResource):
         tests with a fake C{clock} give the real one, which runs Redis).
     """
 
+    #: Sessions live in Redis: polls take twisted.web's path.
+    lean = False
+
     def __init__(self, hub, config, clock, cluster, sessions_per_ip: int = SESSIONS_PER_IP,
                  turn_clock=None) -> None:
         super().__init__(hub, config, clock, sessions_per_ip)

@@ -48,6 +48,7 @@ from chatd.frontends.gate import GatedConnection, GatedFactory, http_refusal, re
 from chatd.frontends.httpbounds import (
     IDLE_TIMEOUT, DeadlineSite, ForwardedRequest, access_log_formatter, is_poll, set_deadlines,
 )
+from chatd.frontends.fastpoll import PollChannel
 from chatd.frontends.longpoll import api_resource
 from chatd.frontends.proxies import TrustedProxies
 from chatd.frontends.registry import Built, FrontEnd
@@ -245,6 +246,9 @@ class ChatSite(DeadlineSite):
     """
 
     requestFactory = ForwardedRequest
+    channel = PollChannel
+    #: The long-poll API whose polls take the lean path (set by L{build}).
+    api = None
     #: The proxies whose word about a client's address is taken (shared with the gate, reloaded in place).
     proxies = TrustedProxies()
 
@@ -308,6 +312,7 @@ def build(config, shared) -> Built:
     api = api_resource(shared.hub, config, shared.reactor, shared.cluster)
     site = makeSite(shared.hub, config, shared.reactor, api_resource=api, turn=shared.turn)
     site.requestFactory = api.requestFactory  # refuses bodies over the limit before reading them
+    site.api = api  # its polls may take the lean path (chatd.frontends.fastpoll)
     irc = IrcWebSocketFactory(settings_for(config, shared), config, reactor=shared.reactor)
     site.resource.putChild(b"irc", WebSocketDoor(irc))
     wamp = WampFactory(shared.hub, config, reactor=shared.reactor, turn=shared.turn, cluster=shared.cluster)

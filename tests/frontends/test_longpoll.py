@@ -25,7 +25,8 @@ from chatd.core.interfaces import ISink
 from rawwire import Response, parse_responses
 
 from chatd.frontends import longpoll
-from chatd.frontends.httpbounds import LimitedRequest, access_log_formatter, limited_request_factory
+from chatd.frontends.fastpoll import PollChannel
+from chatd.frontends.httpbounds import DeadlineSite, LimitedRequest, access_log_formatter, limited_request_factory
 from chatd.frontends.longpoll import LINGER, LongPollResource
 from chatd.store.memory import MemoryStore
 
@@ -61,8 +62,20 @@ def raw(method: str, path: str, body: Optional[bytes] = None, headers=None) -> b
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
 
+class LeanSite(DeadlineSite):
+    """A site whose polls take the web listener's lean path (chatd.frontends.fastpoll), as chatd's does."""
+
+    channel = PollChannel
+
+
 class Web:
-    """A hub, a long-poll resource mounted at /api, and a Site, on a Clock."""
+    """
+    A hub, a long-poll resource mounted at /api, and a Site, on a Clock.
+    Every test runs twice (L{lean}): through twisted.web alone, and with
+    polls on the lean path of the web listener's channel.
+    """
+
+    lean = False
 
     def __init__(self, config: Config = Config(), factory=True) -> None:
         self.clock = Clock()
@@ -71,7 +84,11 @@ class Web:
         self.api = LongPollResource(self.hub, config, self.clock)
         root = Resource()
         root.putChild(b"api", self.api)
-        self.site = Site(root, timeout=None, reactor=self.clock)
+        if self.lean:
+            self.site = LeanSite(root, timeout=None, reactor=self.clock)
+            self.site.api = self.api
+        else:
+            self.site = Site(root, timeout=None, reactor=self.clock)
         if factory:
             self.site.requestFactory = limited_request_factory(config.web.max_body)
 
@@ -111,6 +128,13 @@ class Web:
 
 def types(response: Response) -> List[str]:
     return [e["type"] for e in response.json()["events"]]
+
+
+@pytest.fixture(autouse=True, params=["twisted.web", "lean path"])
+def path(request, monkeypatch):
+    """Run the test through twisted.web, and again with polls on the lean path."""
+    monkeypatch.setattr(Web, "lean", request.param == "lean path")
+    return request.param
 
 
 @pytest.fixture
@@ -328,6 +352,48 @@ def test_client_leaving_cancels_poll(web):
     assert not queue.waiting
     assert len(web.clock.getDelayedCalls()) == 1  # the session's idle timer only
     queue.append(b'{"type":"notice"}')  # nothing to write to any more
+
+
+def test_requests_pipelined_behind_a_held_poll_are_answered_after_it_in_order(web):
+    """HTTP/1.1 answers in order: what a client sends behind a held poll waits for it, then is answered."""
+    alice = web.session("alice", "#lobby")
+    bob = web.session("bob", "#lobby")
+    last = web.drain(bob)
+    conn = web.connect()
+    conn.send(raw("GET", f"/api/sessions/{bob}/events?after={last}&timeout=30"))
+    conn.send(raw("GET", f"/api/sessions/{bob}/events?after={last}&timeout=0")
+              + raw("POST", f"/api/sessions/{bob}/commands", json.dumps({"type": "rooms"}).encode()))
+    assert conn.responses() == []
+    web.command(alice, {"type": "say", "room": "#lobby", "text": "now"})
+    first, second, third = conn.responses()
+    assert [e["text"] for e in first.json()["events"]] == ["now"]
+    assert [e["text"] for e in second.json()["events"]] == ["now"]  # the same cursor: not acknowledged yet
+    assert third.json()["type"] == "ok"
+
+
+def test_a_poll_that_arrives_in_pieces_is_answered(web):
+    token = web.session()
+    request = raw("GET", f"/api/sessions/{token}/events?after=0&timeout=0")
+    conn = web.connect()
+    for piece in (request[:7], request[7:30], request[30:]):
+        conn.send(piece)
+    (r,) = conn.responses()
+    assert r.status == 200 and r.json() == {"events": [], "last": 0}
+
+
+def test_a_poll_asking_to_close_is_answered_then_closed(web):
+    token = web.session()
+    conn = web.connect()
+    conn.send(raw("GET", f"/api/sessions/{token}/events?after=0&timeout=0", headers={"Connection": "close"}))
+    (r,) = conn.responses()
+    assert r.status == 200 and conn.transport.disconnecting
+
+
+def test_a_poll_for_an_unknown_session_or_with_a_bad_cursor_is_refused_in_json(web):
+    token = web.session()
+    assert web.poll("no-such-token").status == 404
+    bad = web.request("GET", f"/api/sessions/{token}/events?after=minus-one")
+    assert bad.status == 400 and bad.json()["type"] == "error"
 
 
 def test_overflow_event(web):

@@ -1,0 +1,186 @@
+# -*- test-case-name: tests.frontends.test_fastpoll -*-
+"""
+A lean path for the one request a long-poll client makes most:
+C{GET /api/sessions/TOKEN/events?after=N&timeout=T}.
+
+A busy long-poll client sends one such request per message; twisted.web
+spends most of its cost on each (its request line, header and query
+parsing, the request object, the resource walk, the response headers).
+This channel recognizes the plain form of that request when it arrives
+whole on an idle keep-alive connection, answers it from the session's
+queue as L{chatd.frontends.longpoll.LongPollResource} would, and writes
+the response itself.
+
+Anything else goes to twisted.web unchanged: another path or method, a
+request in several pieces or pipelined behind another, HTTP/1.0 or
+C{Connection: close}, a body, CORS (an C{Origin} while C{[web]
+cors_origins} is set), a trusted proxy's connection (its requests count
+at the gate one by one), an unknown session or a malformed query (their
+errors are twisted.web's to answer and log), a cluster's sessions.  An
+answered poll writes no access log line either way.
+"""
+
+import time
+from typing import List, Optional
+
+from twisted.internet.defer import CancelledError
+from twisted.logger import Logger
+from twisted.web.http import datetimeToString
+
+from chatd.frontends.httpbounds import DeadlineChannel
+from chatd.frontends.pollqueue import encode_batch
+
+log = Logger(namespace="chatd.longpoll")
+
+#: The longest request taken on the lean path; longer ones are twisted.web's.
+MOST = 4096
+#: Bytes a client may send while its poll is held (a pipelined request), before it is cut off.
+HELD_MOST = 65536
+
+_PREFIX = b"GET /api/sessions/"
+_END = b"\r\n\r\n"
+#: Headers that send a request to twisted.web when present.
+_SLOW = frozenset((b"content-length", b"transfer-encoding", b"expect", b"upgrade"))
+
+
+class _Date:
+    """The Date header's value, made once a second."""
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.value = b""
+
+    def now(self, seconds: float) -> bytes:
+        second = int(seconds)
+        if second != self.second:
+            self.second, self.value = second, datetimeToString(second)
+        return self.value
+
+
+_date = _Date()
+
+
+def _parse(data: bytes, cors: bool):
+    """(token, after, timeout) of a plain events poll, or None for twisted.web."""
+    lines = data[:-4].split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1":
+        return None
+    path, _, query = parts[1].partition(b"?")
+    segments = path.split(b"/")
+    if len(segments) != 5 or segments[4] != b"events" or not segments[3]:
+        return None
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            return None
+        name = name.lower()
+        if name in _SLOW or (name == b"connection" and b"close" in value.lower()) or (cors and name == b"origin"):
+            return None
+    after, timeout = 0, None
+    for pair in query.split(b"&") if query else ():
+        key, _, value = pair.partition(b"=")
+        try:
+            if key == b"after":
+                after = int(value)
+                if after < 0:
+                    return None
+            elif key == b"timeout":
+                timeout = float(value)
+                if not 0 <= timeout < 1e9:
+                    return None
+        except ValueError:
+            return None
+    try:
+        token = segments[3].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return token, after, timeout
+
+
+class PollChannel(DeadlineChannel):
+    """An HTTP connection of the web listener, with the lean path for polls (its site's C{api})."""
+
+    _poll = None
+    _held: Optional[List[bytes]] = None
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._held is not None:  # a poll is held: the rest waits for its answer, in order
+            self._held.append(data)
+            if sum(map(len, self._held)) > HELD_MOST:
+                self.transport.abortConnection()
+            return
+        if (
+            self._awaiting
+            and data.startswith(_PREFIX)
+            and len(data) <= MOST
+            and data.endswith(_END)
+            and data.find(_END) == len(data) - 4
+            and not self.requests
+            and not self._buffer  # LineReceiver's: nothing of another request is pending
+            and self._lean(data)
+        ):
+            return
+        super().dataReceived(data)
+
+    def _lean(self, data: bytes) -> bool:
+        site = self.site
+        api = getattr(site, "api", None)
+        if api is None or not api.lean or self.transport is None:
+            return False
+        if getattr(self.transport, "relayed", False):
+            return False  # a trusted proxy's: each request counts at the gate
+        found = _parse(data, bool(api.cors_origins))
+        if found is None:
+            return False
+        token, after, timeout = found
+        session = api.sessions.get(token)
+        if session is None:
+            return False
+        web = api.web
+        try:
+            d = session.queue.wait(after, min(web.poll_timeout if timeout is None else timeout, web.max_poll_timeout))
+        except Exception:
+            return False  # twisted.web's path meets it too, and answers (and logs) a 500
+        self.resetTimeout()
+        if d.called:
+            d.addCallback(self._answer)
+            return True
+        self._saved = self.setTimeout(None)  # a poll waits as long as it asked to
+        self._poll, self._held = d, []
+        d.addCallbacks(self._answer, self._gone)
+        return True
+
+    def _answer(self, batch) -> None:
+        try:
+            body = encode_batch(batch)
+        except Exception:
+            log.failure("Could not answer a long-poll poll from {peer}; closing its connection",
+                        peer=getattr(self.transport, "getPeer", lambda: None)())
+            self._held = self._poll = None
+            if self.transport is not None:
+                self.transport.abortConnection()
+            return
+        if self.transport is not None:
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                b"Content-Length: %d\r\nDate: %s\r\n\r\n%s" % (len(body), _date.now(time.time()), body)
+            )
+        self._released()
+
+    def _gone(self, failure) -> None:
+        failure.trap(CancelledError)  # the client left
+        self._poll, self._held = None, None
+
+    def _released(self) -> None:
+        held, self._held, self._poll = self._held, None, None
+        if held is not None:
+            self.setTimeout(self._saved)
+            if held:
+                self.dataReceived(b"".join(held))
+
+    def connectionLost(self, reason) -> None:
+        poll, self._poll = self._poll, None
+        if poll is not None:
+            poll.cancel()
+        super().connectionLost(reason)
