@@ -28,6 +28,7 @@ from twisted.logger import Logger
 from twisted.web.http import datetimeToString
 
 from chatd.frontends.httpbounds import DeadlineChannel
+from chatd.frontends.outbox import send_now, socket_transport
 from chatd.frontends.pollqueue import encode_batch
 
 log = Logger(namespace="chatd.longpoll")
@@ -39,8 +40,8 @@ HELD_MOST = 65536
 
 _PREFIX = b"GET /api/sessions/"
 _END = b"\r\n\r\n"
-#: Headers that send a request to twisted.web when present.
-_SLOW = frozenset((b"content-length", b"transfer-encoding", b"expect", b"upgrade"))
+#: Headers that send a request to twisted.web when present (as found in the lower-cased header block).
+_SLOW = (b"\r\ncontent-length:", b"\r\ntransfer-encoding:", b"\r\nexpect:", b"\r\nupgrade:")
 
 
 class _Date:
@@ -62,21 +63,25 @@ _date = _Date()
 
 def _parse(data: bytes, cors: bool):
     """(token, after, timeout) of a plain events poll, or None for twisted.web."""
-    lines = data[:-4].split(b"\r\n")
-    parts = lines[0].split(b" ")
+    end = data.find(b"\r\n")
+    parts = data[:end].split(b" ")
     if len(parts) != 3 or parts[2] != b"HTTP/1.1":
         return None
     path, _, query = parts[1].partition(b"?")
     segments = path.split(b"/")
     if len(segments) != 5 or segments[4] != b"events" or not segments[3]:
         return None
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip():
+    headers = data[end:-2].lower()  # each header line begins with CR LF
+    if b"\r\n " in headers or b"\r\n\t" in headers or b"\r\n:" in headers:
+        return None  # folded or nameless header lines: twisted.web's to judge
+    for name in _SLOW:
+        if name in headers:
             return None
-        name = name.lower()
-        if name in _SLOW or (name == b"connection" and b"close" in value.lower()) or (cors and name == b"origin"):
-            return None
+    if cors and b"\r\norigin:" in headers:
+        return None
+    at = headers.find(b"\r\nconnection:")
+    if at >= 0 and b"close" in headers[at:headers.find(b"\r\n", at + 2)]:
+        return None
     after, timeout = 0, None
     for pair in query.split(b"&") if query else ():
         key, _, value = pair.partition(b"=")
@@ -162,10 +167,9 @@ class PollChannel(DeadlineChannel):
                 self.transport.abortConnection()
             return
         if self.transport is not None:
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-                b"Content-Length: %d\r\nDate: %s\r\n\r\n%s" % (len(body), _date.now(time.time()), body)
-            )
+            send_now(self.transport, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                     b"Content-Length: %d\r\nDate: %s\r\n\r\n%s" % (len(body), _date.now(time.time()), body),
+                     socket_transport(self.transport))
         self._released()
 
     def _gone(self, failure) -> None:

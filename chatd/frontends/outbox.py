@@ -107,7 +107,8 @@ class Turn:
         began = self.clock.seconds()
         # Writes the first member got since the last flush: several mean
         # messages arrive faster than a flush sends them (saturation).
-        backlog = len(marked[0]._pending) if marked else 0
+        first = marked[0]._pending if marked else None
+        backlog = len(first) if first else 0
         for outbox in marked:
             outbox.flush()
         if len(marked) >= MANY:
@@ -118,6 +119,36 @@ class Turn:
                 self._rest_until = ended + min(REST * (ended - began), HOLD)
         else:
             self._rest_until = 0.0
+
+
+def send_now(transport, data: bytes, raw: Optional[tcp.Connection]) -> None:
+    """
+    Write C{data} to C{transport}, sending it at once on C{raw} (its plain
+    TCP connection, L{socket_transport}) when nothing is buffered there.
+
+    The socket's own send: Twisted's writeSomeData wraps the same call in
+    two more Python frames, a tenth of an interactive room's fan-out (the
+    kernel restarts a send interrupted by a signal).  What the kernel does
+    not take, Twisted buffers.
+    """
+    if (
+        raw is not None
+        and raw.connected
+        and not raw.disconnecting
+        and not raw._tempDataLen
+        and raw.offset == len(raw.dataBuffer)
+    ):
+        try:
+            written = raw.socket.send(data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            written = -1  # the connection failed: Twisted's own write finds it out and closes
+        if written == len(data):
+            return
+        if written > 0:
+            data = data[written:]
+    transport.write(data)
 
 
 def socket_transport(transport) -> Optional[tcp.Connection]:
@@ -197,7 +228,8 @@ class Outbox:
         self.stats = stats
         self.stat_key = stat_key
         self._queue: Optional[bytearray] = None  # made when first needed: most never are
-        self._pending: List[bytes] = []
+        #: What this turn wrote, or None: an idle connection holds no list.
+        self._pending: Optional[List[bytes]] = None
         self._socket = socket_transport(transport)
         self._grace = None
         transport.registerProducer(self, True)
@@ -211,15 +243,18 @@ class Outbox:
         if self.turn is None:
             self._send(data)
             return
-        if not self._pending:
+        pending = self._pending
+        if pending is None:
+            self._pending = [data]
             self.turn.mark(self)
-        self._pending.append(data)
+        else:
+            pending.append(data)
 
     def flush(self) -> None:
         """Send what this turn wrote, as one write."""
         pending = self._pending
-        if pending:
-            self._pending = []
+        if pending is not None:
+            self._pending = None
             self._send(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def write_now(self, data: bytes, strict: bool = False) -> None:
@@ -233,8 +268,8 @@ class Outbox:
             room's burst produces.
         """
         pending = self._pending
-        if pending:
-            self._pending = []
+        if pending is not None:
+            self._pending = None
             data = b"".join([*pending, data])
         self._send(data, strict)
 
@@ -249,29 +284,7 @@ class Outbox:
             return
         if self.stats is not None:
             self.stats[self.stat_key] += len(data)
-        raw = self._socket
-        if (
-            raw is not None
-            and raw.connected
-            and not raw.disconnecting
-            and not raw._tempDataLen
-            and raw.offset == len(raw.dataBuffer)
-        ):
-            # Nothing is buffered: send now, buffer only the rest.  The
-            # socket's own send: Twisted's writeSomeData wraps the same call
-            # in two more Python frames, a tenth of an interactive room's
-            # fan-out (the kernel restarts a send interrupted by a signal).
-            try:
-                written = raw.socket.send(data)
-            except BlockingIOError:
-                written = 0
-            except OSError:
-                written = -1  # the connection failed: Twisted's own write finds it out and closes
-            if written == len(data):
-                return
-            if written > 0:
-                data = data[written:]
-        self.transport.write(data)
+        send_now(self.transport, data, self._socket)
 
     def _hold(self, data: bytes, strict: bool = False) -> None:
         if self.overflowed:
@@ -320,5 +333,5 @@ class Outbox:
             self._grace.cancel()
         self._grace = None
         self._queue = None
-        self._pending = []
+        self._pending = None
         self.queued = 0
