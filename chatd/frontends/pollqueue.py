@@ -96,7 +96,8 @@ class PollQueue:
         self._waiter_after = 0
         self._idle = idle
         self._on_idle = on_idle
-        self._idle_call = None
+        self._timer = None
+        self._timer_does: Callable[[], None] = self._went_idle
         self.closed = False
         self._start_idle()
 
@@ -191,16 +192,17 @@ class PollQueue:
         if batch.entries or timeout <= 0 or self.closed:
             self._start_idle()
             return succeed(batch)
-        self._stop_idle()
         d: Deferred = Deferred(canceller=self._forget)
         self._waiter, self._waiter_after = d, batch.last
-        d.addTimeout(timeout, self._clock, onTimeoutCancel=lambda result, _: Batch((), batch.last))
-        d.addBoth(self._poll_ended)
+        # One timer per queue: a held poll's timeout, else the idle timer
+        # (one DelayedCall moved, not two made and cancelled per poll).
+        self._set_timer(timeout, self._timed_out)
         return d
 
     def _forget(self, d: Deferred) -> None:
         if self._waiter is d:
             self._waiter = None
+            self._start_idle()
 
     def _wake(self) -> None:
         if self._waiter is not None:
@@ -209,30 +211,45 @@ class PollQueue:
     def _answer_held(self) -> None:
         d, self._waiter = self._waiter, None
         if d is not None:
+            self._start_idle()
             d.callback(self.take(self._waiter_after))
 
-    def _poll_ended(self, result):
-        if self._waiter is None:
+    def _timed_out(self) -> None:
+        self._timer = None
+        d, self._waiter = self._waiter, None
+        if d is not None:
             self._start_idle()
-        return result
+            d.callback(Batch((), self._waiter_after))
 
     # -- idleness and closing ---------------------------------------------
 
-    def _start_idle(self) -> None:
-        if self._idle is None or self.closed:
-            return
-        if self._idle_call is not None and self._idle_call.active():
-            self._idle_call.reset(self._idle)
+    def _set_timer(self, delay: float, what: Callable[[], None]) -> None:
+        timer = self._timer
+        self._timer_does = what
+        if timer is not None and timer.active():
+            timer.reset(delay)
         else:
-            self._idle_call = self._clock.callLater(self._idle, self._went_idle)
+            self._timer = self._clock.callLater(delay, self._fire)
 
-    def _stop_idle(self) -> None:
-        if self._idle_call is not None and self._idle_call.active():
-            self._idle_call.cancel()
-        self._idle_call = None
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_does()
+
+    def _start_idle(self) -> None:
+        if self.closed or self._waiter is not None:
+            return
+        if self._idle is None:
+            self._stop_timer()
+        else:
+            self._set_timer(self._idle, self._went_idle)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
 
     def _went_idle(self) -> None:
-        self._idle_call = None
+        self._timer = None
         self._on_idle()
 
     def close(self) -> None:
@@ -243,8 +260,10 @@ class PollQueue:
         if self.closed:
             return
         self.closed = True
-        self._stop_idle()
-        self._answer_held()
+        d, self._waiter = self._waiter, None
+        self._stop_timer()
+        if d is not None:
+            d.callback(self.take(self._waiter_after))
 
 
 __all__ = ["Batch", "Entry", "PollQueue", "encode_batch", "overflow_entry"]
