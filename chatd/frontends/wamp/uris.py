@@ -24,6 +24,12 @@ RESERVED = "chatd."
 #: What the WAMP specification keeps for routers (meta API, errors): not a client's either.
 WAMP = "wamp."
 
+#: The WAMP specification's error URIs chatd answers with.
+INVALID_URI = "wamp.error.invalid_uri"
+INVALID_ARGUMENT = "wamp.error.invalid_argument"
+NOT_AUTHORIZED = "wamp.error.not_authorized"
+PROTOCOL_VIOLATION = "wamp.error.protocol_violation"
+
 #: Characters a room topic escapes.
 _ESCAPE = re.compile(r"[%.#\s\x00-\x1f\x7f]")
 #: A loose WAMP URI: non-empty components without dots, '#' or whitespace
