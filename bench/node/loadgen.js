@@ -218,8 +218,8 @@ function sendFrom(s) {
  * and no stream event per read. A handler must finish with the bytes
  * before it returns (it copies what it keeps). */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
-function connectReading(port, onChunk) {
-  return net.connect({ host: HOST, port, onread: { buffer: readBuffer, callback: (n, buf) => { onChunk(buf.subarray(0, n)); } } });
+function connectReading(port, onChunk, localAddress) {
+  return net.connect({ host: HOST, port, localAddress, onread: { buffer: readBuffer, callback: (n, buf) => { onChunk(buf.subarray(0, n)); } } });
 }
 
 function lineCommon(c, sock) {
@@ -432,11 +432,17 @@ function openWsLib(c) {
   c.close = () => ws.terminate();
 }
 
-/* Long-poll: each session gets its own keep-alive agent bound to its own
- * 127.0.0.x source address (chatd allows 32 sessions per address). */
-function httpJson(c, method, path, body, agent) {
+/* Long-poll: each session binds its connections to its own 127.0.0.x
+ * source address (chatd allows 32 sessions per address). Creating the
+ * session and its commands (nick, join, a sender's says) are rare and go
+ * through Node's http module on a keep-alive agent; the polls, one per
+ * delivery at fixed rates, go over a raw socket of their own
+ * (openPollSocket): http's request and response objects, their streams
+ * and a promise per poll cost the generator about a core with 333
+ * long-poll members at 50 messages/s. */
+function httpJson(c, method, path, body) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: HOST, port: c.node.web_port, method, path, agent: agent || c.cmdAgent,
+    const req = http.request({ host: HOST, port: c.node.web_port, method, path, agent: c.cmdAgent,
       headers: body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
@@ -454,11 +460,11 @@ function openPoll(c) {
   // One connection holds the poll, another carries commands, so a queue
   // of commands never delays the next poll.
   const localAddress = `127.0.${third >> 8}.${third & 255}`;
-  c.agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress });
   c.cmdAgent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress });
-  for (const a of [c.agent, c.cmdAgent]) a.on('free', (sock) => sock.setNoDelay(true));
+  c.cmdAgent.on('free', (sock) => sock.setNoDelay(true));
   const room = roomName(c.room);
   c.last = 0;
+  c.pollSock = null;
   (async () => {
     const made = await httpJson(c, 'POST', '/api/sessions');
     if (made.status !== 201) return c.fail(`POST /api/sessions: ${made.status} ${made.body}`);
@@ -468,29 +474,94 @@ function openPoll(c) {
       if (r.status !== 200 || !r.body.includes('"type":"ok"')) return c.fail(`${cmd.type}: ${r.status} ${r.body}`);
     }
     c.markReady();
-    pollLoop(c);
+    if (!c.closed) openPollSocket(c, localAddress);
   })().catch((e) => c.fail(`long-poll: ${e.message}`));
   c.send = (text) => {
     httpJson(c, 'POST', `/api/sessions/${c.token}/commands`, `{"type":"say","room":${JSON.stringify(room)},"text":"${text}"}`)
       .then((r) => { if (r.status !== 200 || !r.body.includes('"type":"ok"')) c.fail(`say: ${r.status} ${r.body}`); })
       .catch((e) => c.fail(`say: ${e.message}`));
   };
-  c.close = () => { c.closed = true; c.agent.destroy(); c.cmdAgent.destroy(); };
+  c.close = () => { c.closed = true; if (c.pollSock) c.pollSock.destroy(); c.cmdAgent.destroy(); };
 }
 
-function pollLoop(c) {
-  if (c.closed) return;
-  httpJson(c, 'GET', `/api/sessions/${c.token}/events?after=${c.last}&timeout=20`, null, c.agent).then((r) => {
-    if (c.closed) return;
-    if (r.status !== 200) return c.fail(`poll: ${r.status} ${r.body}`);
-    const body = r.body;
-    c.lastData = Date.now();
-    if (body.includes('"code":"overflow"')) c.fail('long-poll overflow: events dropped');
-    scan(c, body, 0, body.length, nowNs());
-    const at = body.lastIndexOf('"last":');
-    if (at >= 0) c.last = parseInt(body.toString('latin1', at + 7, at + 27), 10);
-    pollLoop(c);
-  }, (e) => { if (!c.closed) c.fail(`poll: ${e.message}`); });
+const HEAD_END = Buffer.from('\r\n\r\n');
+const OVERFLOW = Buffer.from('"code":"overflow"');
+const LAST = Buffer.from('"last":');
+
+/* The body length of a poll response whose header block is head (status
+ * line and headers, without the blank line), or a string saying why the
+ * generator will not read it: it reads Content-Length bodies on a
+ * connection kept alive, nothing else. */
+function pollBodyLength(head) {
+  if (!head.startsWith('HTTP/1.1 ')) return `not an HTTP/1.1 response: ${head.split('\r\n', 1)[0]}`;
+  const h = head.toLowerCase();
+  if (h.includes('\r\ntransfer-encoding:')) return `a response with Transfer-Encoding (the generator reads Content-Length bodies only): ${head}`;
+  const conn = h.indexOf('\r\nconnection:');
+  const connEnd = conn < 0 ? -1 : h.indexOf('\r\n', conn + 2);
+  if (conn >= 0 && h.slice(conn, connEnd < 0 ? h.length : connEnd).includes('close')) return `the server closes the connection after this response: ${head}`;
+  const at = h.indexOf('\r\ncontent-length:');
+  if (at < 0 || h.indexOf('\r\ncontent-length:', at + 2) >= 0) return `no single Content-Length in the response: ${head}`;
+  const eol = h.indexOf('\r\n', at + 2);
+  const value = h.slice(at + 17, eol < 0 ? h.length : eol).trim();
+  if (!/^\d+$/.test(value)) return `a Content-Length that is not a number: ${head}`;
+  return Number(value);
+}
+
+/* The poll connection: one poll at a time, as a browser's client does.
+ * It writes "GET .../events?after=N&timeout=20" in one piece (chatd
+ * answers such a request on its lean path), reads the response (a
+ * response split across reads is kept until whole), scans the body for
+ * markers as soon as it is whole (the receipt time is then, as it was
+ * with the http module's client), and polls again from the body's "last". A status other
+ * than 200, a body not framed by Content-Length, Connection: close,
+ * bytes nobody asked for (a second response in the same read: there is
+ * one poll outstanding at most) or the connection closing fail the
+ * client. */
+function openPollSocket(c, localAddress) {
+  const port = c.node.web_port;
+  const tail = ` HTTP/1.1\r\nHost: ${HOST}:${port}\r\n\r\n`;
+  let waiting = false; // a poll is written and its response not yet whole
+  let rest = null;     // the start of a response, copied out of the shared read buffer
+  let dead = false;
+  const stop = (why) => { dead = true; rest = null; c.fail(`poll: ${why}`); };
+  const poll = () => {
+    waiting = true;
+    sock.write(`GET /api/sessions/${c.token}/events?after=${c.last}&timeout=20${tail}`);
+  };
+  const sock = connectReading(port, (chunk) => {
+    if (dead || c.closed) return;
+    let buf = chunk;
+    if (rest) { buf = Buffer.concat([rest, chunk]); rest = null; }
+    const n = buf.length;
+    let pos = 0;
+    while (pos < n) {
+      if (!waiting) return stop(`the server sent ${n - pos} bytes with no poll outstanding`);
+      const end = buf.indexOf(HEAD_END, pos);
+      if (end < 0) break;
+      const head = buf.latin1Slice(pos, end);
+      const len = pollBodyLength(head);
+      if (typeof len === 'string') return stop(len);
+      const start = end + 4;
+      const stopAt = start + len;
+      if (stopAt > n) break;
+      pos = stopAt;
+      waiting = false;
+      if (!head.startsWith('HTTP/1.1 200 ')) return stop(`${head.split('\r\n', 1)[0]} ${buf.toString('utf8', start, stopAt)}`);
+      c.lastData = Date.now();
+      const o = buf.indexOf(OVERFLOW, start);
+      if (o >= 0 && o + OVERFLOW.length <= stopAt) c.fail('long-poll overflow: events dropped');
+      scan(c, buf, start, stopAt, nowNs());
+      const at = buf.lastIndexOf(LAST, stopAt - LAST.length);
+      if (at >= start) c.last = parseInt(buf.latin1Slice(at + 7, Math.min(at + 27, stopAt)), 10);
+    }
+    if (pos < n) rest = Buffer.from(buf.subarray(pos));
+    if (!waiting) poll();
+  }, localAddress);
+  c.pollSock = sock;
+  sock.setNoDelay(true);
+  sock.on('connect', poll);
+  sock.on('error', (e) => { if (!c.closed) c.fail(`poll: socket error: ${e.message}`); });
+  sock.on('close', () => { if (!c.closed) c.lost(); });
 }
 
 let failures = [];
