@@ -49,6 +49,15 @@ class LineMember(Protocol):
     gate_host: Optional[str] = None
 
     def connectionMade(self) -> None:
+        # Every attribute a connection ever has, set now: CPython shares
+        # one key table among a class's instances only for the names its
+        # first few instances set, and a name first set once dozens of
+        # connections exist (the nick arrives later) gives every instance
+        # a dictionary of its own, 300 bytes more per connection.
+        self.named = False
+        self.current = None
+        self._opening = b""
+        self._timer = None
         factory = self.factory
         self.decoder = LineDecoder(factory.max_line)
         self.outbox = Outbox(
@@ -114,9 +123,9 @@ class LineMember(Protocol):
             self._activity()
         decoder = self.decoder
         items = decoder.feed(data)
-        if decoder.replies:
-            self.write(bytes(decoder.replies))
-            decoder.replies.clear()
+        replies = decoder.take_replies()
+        if replies:
+            self.write(replies)
         for item in items:
             if self.session is None or self.session.closed:
                 return

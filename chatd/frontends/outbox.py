@@ -38,6 +38,7 @@ Twisted's buffering and flow control take over exactly when they are
 needed.  TLS and other wrapped transports always go through C{write}.
 """
 
+from types import MethodType
 from typing import Callable, List, Optional, Union
 
 from twisted.internet import tcp
@@ -209,7 +210,7 @@ class Outbox:
     """
 
     __slots__ = (
-        "transport", "limit", "on_overflow", "turn", "paused", "overflowed", "queued",
+        "transport", "limit", "on_overflow", "_owner", "turn", "paused", "overflowed", "queued",
         "stats", "stat_key", "_queue", "_pending", "_socket", "_grace", "__weakref__",
     )
 
@@ -219,7 +220,12 @@ class Outbox:
     ) -> None:
         self.transport = transport
         self.limit = bound if isinstance(bound, SendLimit) else SendLimit(bound)
-        self.on_overflow = on_overflow
+        # A protocol's bound method would be one more object per
+        # connection: its function and its protocol are kept instead.
+        if isinstance(on_overflow, MethodType):
+            self.on_overflow, self._owner = on_overflow.__func__, on_overflow.__self__
+        else:
+            self.on_overflow, self._owner = on_overflow, None
         self.turn = turn
         self.paused = False
         self.overflowed = False
@@ -313,7 +319,10 @@ class Outbox:
             if self._grace.active():
                 self._grace.cancel()
             self._grace = None
-        self.on_overflow(self.queued)
+        if self._owner is None:
+            self.on_overflow(self.queued)
+        else:
+            self.on_overflow(self._owner, self.queued)
         self._queue = None
         self.transport.abortConnection()
 

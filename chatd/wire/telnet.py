@@ -33,26 +33,28 @@ class LineDecoder:
     """
     Bytes in, lines (and the errors that refused lines) out.
 
-    After each L{feed}, L{replies} holds bytes to send back (telnet
-    refusals), and L{overlong} counts consecutive over-long lines so the
-    front end can decide when a client is abusive.
+    After each L{feed}, L{take_replies} gives the bytes to send back
+    (telnet refusals), and L{overlong} counts consecutive over-long lines
+    so the front end can decide when a client is abusive.  Between lines
+    it holds no buffer: an idle connection costs the decoder alone.
     """
 
     __slots__ = (
         "max_line", "_buf", "_state", "_verb", "_sb_len", "_discarding", "_after_cr",
-        "_answered", "replies", "overlong", "discarded",
+        "_answered", "_replies", "overlong", "discarded",
     )
 
     def __init__(self, max_line: int = 16384) -> None:
         self.max_line = max_line
-        self._buf = bytearray()
+        #: The line begun so far, or None between lines.
+        self._buf: Optional[bytearray] = None
         self._state = _DATA
         self._verb = 0
         self._sb_len = 0
         self._discarding = False
         self._after_cr = False
         self._answered: Optional[set] = None  # telnet options refused so far
-        self.replies = bytearray()
+        self._replies: Optional[bytearray] = None
         #: Over-long lines in a row (a good line resets it).
         self.overlong = 0
         #: Bytes thrown away from the current over-long line.
@@ -81,7 +83,7 @@ class LineDecoder:
                     if byte == EC:
                         self._erase()
                     elif byte == EL:
-                        self._buf.clear()
+                        self._buf = None
                     # NOP, DM, BRK, IP, AO, AYT, GA: nothing to do
                 else:
                     # Not a telnet command: a stray 0xFF.  It stays in the
@@ -126,6 +128,8 @@ class LineDecoder:
     def _erase(self) -> None:
         """Telnet's Erase Character: drop the last character of the line."""
         buf = self._buf
+        if buf is None:
+            return
         while buf and 0x80 <= buf[-1] < 0xC0:
             buf.pop()  # UTF-8 continuation bytes
         if buf:
@@ -134,20 +138,27 @@ class LineDecoder:
     def _plain(self, data: bytes, out: List[Item]) -> List[Item]:
         *lines, rest = data.split(b"\n")
         for chunk in lines:
-            if not self._discarding and len(self._buf) + len(chunk) > self.max_line:
+            buf = self._buf
+            if not self._discarding and (len(buf) if buf is not None else 0) + len(chunk) > self.max_line:
                 self._too_long(out)
             if self._discarding:
                 self._discarding = False  # the over-long line ends here
                 self.discarded = 0
-                self._buf.clear()
+                self._buf = None
                 continue
-            self._buf += chunk
-            self._end_line(out)
+            if buf is not None:  # the line began in an earlier read
+                buf += chunk
+                chunk = bytes(buf)
+                self._buf = None
+            self._end_line(out, chunk)
         if rest:
             if self._discarding:
                 self.discarded += len(rest)
             else:
-                self._buf += rest
+                if self._buf is None:
+                    self._buf = bytearray(rest)
+                else:
+                    self._buf += rest
                 if len(self._buf) > self.max_line:
                     self._too_long(out)
         return out
@@ -156,24 +167,28 @@ class LineDecoder:
         if self._discarding:
             self.discarded += 1
             return
+        if self._buf is None:
+            self._buf = bytearray()
         self._buf.append(byte)
         if len(self._buf) > self.max_line:
             self._too_long(out)
 
     def _too_long(self, out: List[Item]) -> None:
-        self.discarded = len(self._buf)
-        self._buf.clear()
+        self.discarded = self.pending
+        self._buf = None
         self._discarding = True
         self.overlong += 1
         out.append(LineTooLong(f"That line is over {self.max_line} bytes; it was discarded."))
 
-    def _end_line(self, out: List[Item]) -> None:
+    def _end_line(self, out: List[Item], raw: Optional[bytes] = None) -> None:
+        """The line ends: C{raw}, or what the buffer holds."""
         if self._discarding:
             self._discarding = False
             self.discarded = 0
             return
-        raw = bytes(self._buf)
-        self._buf.clear()
+        if raw is None:
+            raw = bytes(self._buf) if self._buf is not None else b""
+            self._buf = None
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -192,12 +207,24 @@ class LineDecoder:
             self._answered = set()
         if answer is not None and (answer, option) not in self._answered:
             self._answered.add((answer, option))
-            self.replies += bytes((IAC, answer, option))
+            self.replies.extend((IAC, answer, option))
+
+    @property
+    def replies(self) -> bytearray:
+        """The bytes to send back (telnet refusals) until cleared."""
+        if self._replies is None:
+            self._replies = bytearray()
+        return self._replies
+
+    def take_replies(self) -> bytes:
+        """The bytes to send back, once (empty when there are none)."""
+        replies, self._replies = self._replies, None
+        return bytes(replies) if replies else b""
 
     @property
     def pending(self) -> int:
         """Bytes of an unfinished line held in memory."""
-        return len(self._buf)
+        return len(self._buf) if self._buf is not None else 0
 
 
 #: What a terminal sends by itself for cursor, editing and function keys:
