@@ -49,6 +49,8 @@ from chatd.frontends import jsonapi
 from chatd.frontends import peers, proxies
 from chatd.frontends.handshake import hide_tls_from_autobahn, is_secure, origin_key, release_producer
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
+from chatd.frontends.timerwheel import Wheel
+from chatd.frontends.wsrest import AtRest, MadeOnUse, with_options
 from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.websocket")
@@ -88,12 +90,17 @@ _INTERNAL = _error("internal", "The server failed to handle this frame; it has b
 
 
 @implementer(ISink)
-class WebSocketMember(WebSocketServerProtocol):
-    """One WebSocket connection: a core session's sink."""
+class WebSocketMember(AtRest, WebSocketServerProtocol):
+    """
+    One WebSocket connection: a core session's sink.  Once open, it keeps
+    no more of Autobahn's state than it needs (L{chatd.frontends.wsrest}).
+    """
 
     session = None
     outbox: Optional[Outbox] = None
     _paused = False
+    #: Commands not yet answered, in order: made for a command, dropped once all are answered.
+    _inbox = MadeOnUse(list)
     #: The front end its bytes count for in C{chatd_bytes_out_total}.
     bytes_out = "bytes_out:websocket"
 
@@ -105,7 +112,6 @@ class WebSocketMember(WebSocketServerProtocol):
         super().connectionMade()
         self.address = peers.describe(self.transport.getPeer())
         self.host = peers.host_of(self.transport.getPeer())
-        self._inbox: List[List] = []  # commands not yet answered, in order
         release_producer(self.transport)
         factory = self.factory
         self.outbox = Outbox(
@@ -246,7 +252,7 @@ class WebSocketMember(WebSocketServerProtocol):
     def _running(self) -> int:
         """Commands sent but not answered, less those flood control holds."""
         held = self.session.held if self.session is not None else 0
-        return len(self._inbox) - held
+        return len(self.__dict__.get("_inbox", ())) - held
 
     def _settle(self, frames: List[bytes], slot: List) -> None:
         slot[0] = frames
@@ -254,6 +260,8 @@ class WebSocketMember(WebSocketServerProtocol):
         while inbox and inbox[0][0] is not None:
             for frame in inbox.pop(0)[0]:
                 self._write(frame)
+        if not inbox:
+            del self._inbox
         if self._paused and self._running() <= PIPELINE // 2 and self.state != _CLOSED:
             self._paused = False
             self.transport.resumeProducing()
@@ -288,6 +296,8 @@ class WebSocketMemberFactory(SendLimited, WebSocketServerFactory):
 
     def __init__(self, hub, config, reactor=None, turn=None) -> None:
         super().__init__(server="chatd", reactor=reactor)
+        #: Autobahn's per-connection timers (pings, timeouts), a few dozen bytes each.
+        self.timers = self._batched_timer = Wheel(self.reactor)
         web = config.web
         limits = {
             "maxFramePayloadSize": web.max_frame,
@@ -320,6 +330,11 @@ class WebSocketMemberFactory(SendLimited, WebSocketServerFactory):
         self.proxies = proxies.TrustedProxies(web.trusted_proxies)
         self.max_frame = web.max_frame
         self._welcome = (None, b"")
+
+    def setProtocolOptions(self, **options) -> None:
+        """Autobahn's options, held by a protocol class of this factory's rather than copied to every connection."""
+        super().setProtocolOptions(**options)
+        self.protocol = with_options(type(self).protocol, self)
 
     @property
     def welcome(self) -> bytes:
