@@ -5,11 +5,11 @@ not counted), opened the way a busy server sees them (many handshakes
 before the first nick), then registered and joined to rooms of 10.
 
 The bounds sit between what chatd needs today (about 2,900 bytes per
-WebSocket, 1,850 per line connection) and what it needed before the
-idle-memory work (9,650 and 2,490; docs/performance.md, "Memory"): a
-WebSocket kept Autobahn's options, handshake and send queue, and a line
-connection set its last attributes after dozens of others existed, which
-gave each its own dictionary.  The last tests check, one by one, what
+WebSocket, 1,850 per line connection, 3,000 per IRC connection) and what
+it needed before the idle-memory work (9,650, 2,490 and 5,600;
+docs/performance.md, "Memory"): a WebSocket kept Autobahn's options,
+handshake and send queue, and line and IRC connections set attributes
+after dozens of others existed, which gave each its own dictionary.  The last tests check, one by one, what
 L{chatd.frontends.wsrest} and L{chatd.frontends.timerwheel} assume of
 Autobahn, so that a later Autobahn that does otherwise fails here.
 """
@@ -44,6 +44,7 @@ N = 400
 #: Bytes of chatd's (and Autobahn's) objects per idle connection.
 WEBSOCKET_BOUND = 4500
 LINES_BOUND = 2300
+IRC_BOUND = 3600
 
 
 def per_connection(open_all: Callable[[int], List]) -> float:
@@ -145,6 +146,24 @@ def test_an_idle_line_connection_costs_under_2300_bytes(clock):
 
     cost = per_connection(open_all)
     assert cost < LINES_BOUND, f"{cost:.0f} bytes per idle line connection"
+
+
+def test_an_idle_irc_connection_costs_under_3600_bytes():
+    """An IRC client registered and in a room: its 29 attributes share their class's key table."""
+    from ircworld import IrcClient, World as IrcWorld
+
+    world = IrcWorld()
+
+    def open_all(n: int) -> List:
+        clients = [IrcClient(world.irc) for _ in range(n)]  # every connection first, as under load
+        for i, client in enumerate(clients):
+            client.send(f"NICK u{i}", f"USER u{i} 0 * :someone", f"JOIN #room{i % (n // 10)}")
+        for client in clients:
+            assert any(line.command == "366" for line in client.read())  # end of NAMES: joined
+        return clients
+
+    cost = per_connection(open_all)
+    assert cost < IRC_BOUND, f"{cost:.0f} bytes per idle IRC connection"
 
 
 def test_the_first_nick_costs_the_server_under_2_mb():

@@ -86,6 +86,7 @@ class IrcMember(IrcConnection, Protocol):
     gate_host: Optional[str] = None
 
     def connectionMade(self) -> None:
+        self.unterminated = 0  # set before start(), with the others (see IrcConnection.start)
         settings = self.settings = self.factory.settings
         address = self.transport.getPeer()
         self.peer = peers.describe(address)

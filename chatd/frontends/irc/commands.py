@@ -16,7 +16,7 @@ from chatd.core.text import fold
 from chatd.frontends.irc import replies as r
 from chatd.frontends.irc import welcome
 from chatd.frontends.irc.chathistory import chathistory
-from chatd.frontends.irc.events import joined
+from chatd.frontends.irc.events import joined, new_sent
 from chatd.frontends.irc.modes import room_mode
 from chatd.frontends.irc.render import user_host
 from chatd.wire import irc
@@ -209,6 +209,8 @@ def privmsg(conn, message) -> None:
         return
     if action:
         text = f"* {conn.session.nick} {text}"
+    if conn.sent_privates is None:
+        conn.sent_privates = new_sent()
     conn.sent_privates.append((fold(target), text))
     d = conn.core(cmd.Msg(to=target, text=text), verb, target)
     d.addCallback(_sent_privately, conn, message, target, label)
@@ -315,7 +317,9 @@ def user_mode(conn, message) -> None:
             sign = flag
         elif flag in "iwB":
             before = flag in conn.umodes
-            (conn.umodes.add if sign == "+" else conn.umodes.discard)(flag)
+            modes = set(conn.umodes)
+            (modes.add if sign == "+" else modes.discard)(flag)
+            conn.umodes = "".join(sorted(modes))
             if before != (flag in conn.umodes):
                 changed += (sign if sign != last else "") + flag
                 last = sign

@@ -11,7 +11,7 @@ commands themselves are in L{chatd.frontends.irc.commands}; every chat rule
 is the core's.
 """
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -21,11 +21,11 @@ from chatd.core.errors import ChatError, Internal, Unavailable
 from chatd.core.events import ACTION, MESSAGE
 from chatd.frontends.irc import caps as capabilities
 from chatd.frontends.irc.commands import HANDLERS, LOCAL
-from chatd.frontends.irc.events import new_sent, show
+from chatd.frontends.irc.events import show
 from chatd.frontends.irc.registration import REGISTRATION, UNCHARGED
 from chatd.frontends.irc.render import Profile, renderer, source
 from chatd.frontends.irc.replies import (ERR_NOTREGISTERED, ERR_SASLFAIL, ERR_UNKNOWNCOMMAND, RPL_LOGGEDIN, RPL_SASLSUCCESS,
-                                         Replies)
+                                         Replies, replies_of)
 from chatd.frontends.irc.welcome import welcome
 from chatd.wire import irc
 
@@ -39,6 +39,9 @@ EARLY_MAX = 32
 
 #: Over-long lines in a row before the connection is closed (as on the line port).
 OVERLONG_MAX = 5
+
+#: The capabilities of a client that asked for none (shared: a set each was 216 bytes).
+_NO_CAPS = frozenset()
 
 #: Commands a client may send before it is registered.
 BEFORE_REGISTRATION = frozenset({"CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"})
@@ -70,20 +73,30 @@ class IrcConnection:
     multiline = None
 
     def start(self) -> None:
+        # Every attribute an idle client ever has, set now and no more than
+        # 29 of them: CPython shares one key table among a class's
+        # instances for the names its first instances set, up to 30; a
+        # name first set once dozens of connections exist (registration,
+        # the first line, the first ping) gives every connection its own
+        # dictionary, 1.6 KB.
+        self.nick_wanted = None
+        self.user_given = self.registered = self.negotiating = self._awaiting_pong = False
+        self.size = self.overlong = 0
         self.cap_version = 0
-        self.held: List = []
-        #: Lines sent after NICK and USER, before registration was done.
-        self.early: List = []
+        #: Until registration is done: the events held for the client, and
+        #: the lines it sent after NICK and USER (then None).
+        self.waiting: Optional[Tuple[List, List]] = ([], [])
         #: Rooms being joined by this connection: the scrollback held until NAMES was sent.
         self.joining: Dict[str, List] = {}
         self.last_quit = None
         #: Labels of PRIVMSGs waiting for their echo, by the cid chatd carries back.
         self.echo_labels: Dict[str, str] = {}
-        self.sent_privates = new_sent()
-        self.umodes: set = set()
+        #: Privates sent, not yet seen coming back: made at the first one.
+        self.sent_privates = None
+        #: User modes (i, w, B) as a string of flags: empty for most, shared.
+        self.umodes = ""
         self._batches = 0
-        self.replies = Replies(self.settings.server)
-        self.set_caps(set())
+        self.set_caps(_NO_CAPS)
         clock = self.settings.clock
         self._registration_timer = clock.callLater(self.settings.registration_timeout, self._registration_over)
         self._ping_timer = clock.callLater(self.settings.ping_interval, self._ping)
@@ -158,6 +171,11 @@ class IrcConnection:
         return f"b{self._batches}"
 
     @property
+    def replies(self) -> Replies:
+        """The server's lines to this client (one builder per server name, shared)."""
+        return replies_of(self.settings.server)
+
+    @property
     def me(self) -> str:
         return self.session.nick or self.nick_wanted or "*"
 
@@ -174,10 +192,11 @@ class IrcConnection:
         verb = message.command
 
         if not self.registered and verb not in BEFORE_REGISTRATION:
-            if self.nick_wanted is not None and self.user_given and len(self.early) < EARLY_MAX:
+            early = self.waiting[1]
+            if self.nick_wanted is not None and self.user_given and len(early) < EARLY_MAX:
                 # NICK and USER are in and registration waits for the store
                 # (the nick, a login): what follows them runs after 001.
-                self.early.append((text, size))
+                early.append((text, size))
             elif verb in HANDLERS:
                 self.numeric(ERR_NOTREGISTERED, "You have not registered")
             return
@@ -319,10 +338,10 @@ class IrcConnection:
             self._registration_timer.cancel()
         self._registration_timer = None
         self.lines(welcome(self))
-        held, self.held = self.held, None
-        for event in held or ():
+        waiting, self.waiting = self.waiting, None
+        held, early = waiting or ((), ())
+        for event in held:
             self.deliver(event)
-        early, self.early = self.early, []
         for text, size in early:
             self.line_received(text, size)
 
@@ -336,8 +355,9 @@ class IrcConnection:
         else is L{show}n.
         """
         if not self.registered:
-            if self.held is not None and len(self.held) < HELD_MAX:
-                self.held.append(event)
+            waiting = self.waiting
+            if waiting is not None and len(waiting[0]) < HELD_MAX:
+                waiting[0].append(event)
             return
         t = event.type
         if (t == MESSAGE or t == ACTION) and not self.joining and event.via != self.session.serial:

@@ -251,3 +251,14 @@ class Replies:
         if topic.nick:
             out.append(self.numeric(nick, RPL_TOPICWHOTIME, topic.room, topic.nick, str(int(topic.ts))))
         return out
+
+
+_shared: Dict[str, Replies] = {}
+
+
+def replies_of(server: str) -> Replies:
+    """The one L{Replies} of a server name, shared by its connections (it keeps nothing else)."""
+    found = _shared.get(server)
+    if found is None:
+        found = _shared[server] = Replies(server)
+    return found
