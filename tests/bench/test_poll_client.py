@@ -61,6 +61,7 @@ class LongPollServer:
     def __init__(self, answer):
         self.answer = answer
         self.events = []
+        self.closed = False
         self.changed = threading.Condition()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -76,26 +77,36 @@ class LongPollServer:
             threading.Thread(target=self.serve, args=(sock,), daemon=True).start()
 
     def serve(self, sock):
+        try:
+            self.read_requests(sock)
+        except OSError:
+            pass  # the generator is gone: that connection is over
+        finally:
+            sock.close()
+
+    def read_requests(self, sock):
         data = b""
-        with sock:
-            while True:
-                while b"\r\n\r\n" not in data:
-                    got = sock.recv(65536)
-                    if not got:
-                        return
-                    data += got
-                head, data = data.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ")
-                length = 0
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                while len(data) < length:
-                    data += sock.recv(65536)
-                body, data = data[:length], data[length:]
-                self.respond(sock, method, target, body)
+        while True:
+            while b"\r\n\r\n" not in data:
+                got = sock.recv(65536)
+                if not got:
+                    return
+                data += got
+            head, data = data.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ")
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            while len(data) < length:
+                got = sock.recv(65536)
+                if not got:
+                    return
+                data += got
+            body, data = data[:length], data[length:]
+            self.respond(sock, method, target, body)
 
     def respond(self, sock, method, target, body):
         url = urlsplit(target)
@@ -111,12 +122,17 @@ class LongPollServer:
         else:
             after = int(parse_qs(url.query)["after"][0])
             with self.changed:
-                self.changed.wait_for(lambda: len(self.events) > after, timeout=10)
+                self.changed.wait_for(lambda: len(self.events) > after or self.closed, timeout=10)
+                if self.closed:
+                    return
                 events = self.events[after:]
                 last = len(self.events)
             self.answer(sock, b'{"events":[%s],"last":%d}' % (b",".join(events), last))
 
     def close(self):
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
         self.listener.close()
 
 
