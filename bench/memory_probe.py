@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -338,6 +339,7 @@ class Daemon:
         deadline = time.monotonic() + 180  # tracemalloc slows start-up down
         while "chatd is ready" not in self.log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise SystemExit(f"probe: chatd did not start:\n{self.log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.05)
         self.ports = {kind: int(port) for kind, _, port, _ in READY.findall(self.log.read_text(errors="replace"))}
@@ -488,6 +490,7 @@ def main(argv=None) -> None:
             report(base, trimmed, checkpoints[-1], 0)
     finally:
         daemon.stop()
+        shutil.rmtree(daemon.workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
