@@ -22,6 +22,7 @@ from twisted.internet.defer import gatherResults
 from twisted.internet.task import deferLater
 from twisted.logger import formatEvent
 
+from chatd.store import turnwriter
 from chatd.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
 
 
@@ -399,8 +400,9 @@ def test_a_callback_follows_each_batch_handed_back(reactor, tmp_path):
 
 
 @pytest_twisted.inlineCallbacks
-def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path):
-    """The reactor's connection never checkpoints (a checkpoint syncs); a pool thread does, soon after commits."""
+def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path, monkeypatch):
+    """The reactor's connection never checkpoints (a checkpoint syncs); a pool thread does, some time after commits."""
+    monkeypatch.setattr(turnwriter, "CHECKPOINT_EVERY", 0.2)
     path = tmp_path / "ckpt.db"
     store = SQLiteStore(str(path), reactor, in_reactor=True)
     yield store.open()
@@ -412,5 +414,25 @@ def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path):
         while path.stat().st_size == empty and time.monotonic() < deadline:
             yield deferLater(reactor, 0.05, lambda: None)
         assert path.stat().st_size > 300 * 2000
+    finally:
+        yield store.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_many_commits_bring_the_checkpoint_forward(reactor, tmp_path, monkeypatch):
+    """Past CHECKPOINT_COMMITS commits the log is checkpointed at once, not after CHECKPOINT_EVERY seconds."""
+    monkeypatch.setattr(turnwriter, "CHECKPOINT_EVERY", 60.0)
+    monkeypatch.setattr(turnwriter, "CHECKPOINT_COMMITS", 5)
+    path = tmp_path / "many.db"
+    store = SQLiteStore(str(path), reactor, in_reactor=True)
+    yield store.open()
+    try:
+        empty = path.stat().st_size
+        for _ in range(6):
+            yield say(store, "#a", "y" * 20000)  # one commit each
+        deadline = time.monotonic() + 5
+        while path.stat().st_size == empty and time.monotonic() < deadline:
+            yield deferLater(reactor, 0.05, lambda: None)
+        assert path.stat().st_size > 5 * 20000
     finally:
         yield store.close()
