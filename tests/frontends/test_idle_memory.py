@@ -24,11 +24,9 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
-import txaio
 from twisted.internet.address import IPv4Address
-from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
-from test_websocket import RELAXED, Client, World
+from test_websocket import RELAXED, Client, World, clock  # noqa: F401 (a fixture: txaio on a Clock)
 
 from chatd.config import Config, WebConfig
 from chatd.core.hub import Hub
@@ -64,14 +62,6 @@ def per_connection(open_all: Callable[[int], List]) -> float:
     grown = sum(stat.size_diff for stat in after.filter_traces(ours).compare_to(before.filter_traces(ours), "filename"))
     assert kept
     return grown / N
-
-
-@pytest.fixture
-def clock():
-    clock = Clock()
-    saved, txaio.config.loop = txaio.config.loop, clock
-    yield clock
-    txaio.config.loop = saved
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from typing import List, Optional
 
 import msgpack
 import pytest
-import txaio
 from twisted.internet.task import Clock
 
-from test_websocket import RELAXED, Client
+from test_websocket import RELAXED, Client, clock  # noqa: F401 (a fixture: txaio on a Clock)
 from wampworld import CLIENT_ROLES
 
 from chatd.config import Config, WebConfig
@@ -80,14 +79,6 @@ class World:
 
     def connect(self, protocols: str = "wamp.2.json", **kw) -> WampClient:
         return WampClient(self.factory, protocols, **kw)
-
-
-@pytest.fixture
-def clock():
-    clock = Clock()
-    saved, txaio.config.loop = txaio.config.loop, clock
-    yield clock
-    txaio.config.loop = saved
 
 
 @pytest.fixture
