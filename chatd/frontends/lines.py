@@ -35,6 +35,10 @@ log = Logger(namespace="chatd.lines")
 MAX_OVERLONG = 5
 
 
+_MESSAGE, _ACTION = ev.MESSAGE, ev.ACTION
+_render_event = wire.render_event
+
+
 @implementer(ISink)
 class LineMember(Protocol):
     """One telnet or nc connection: a core session's sink."""
@@ -228,8 +232,14 @@ class LineMember(Protocol):
     def deliver(self, event) -> None:
         t = event.type
         session = self.session
-        if (t == ev.MESSAGE or t == ev.ACTION) and event.via == session.serial:
-            return  # the terminal already shows what was typed on it
+        if t == _MESSAGE or t == _ACTION:
+            # The fan-out's common case, first: someone else's line, in the
+            # room's shared rendering.
+            if event.via != session.serial:  # the terminal already shows what was typed on it
+                outbox = self.outbox
+                if outbox is not None:
+                    outbox.write(event.encoded(_render_event))
+            return
         mine = event.nick == session.nick
         if t == ev.JOIN and mine:
             self.current = event.room
