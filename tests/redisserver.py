@@ -12,6 +12,7 @@ own directory, with AOF on by default, and always stopped by its PID.
 In CI (CI=true) a missing redis-server fails the test; elsewhere it skips.
 """
 
+import random
 import shutil
 import signal
 import socket
@@ -34,10 +35,22 @@ def need_redis() -> str:
     return path
 
 
+#: Ports are picked below Linux's ephemeral range (32768-60999): a port the
+#: kernel hands out (bind to 0) can be taken by any outgoing connection of
+#: the suite before its server binds it again ("Address already in use").
+_LOW, _HIGH = 20000, 32000
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, that no outgoing connection will take meanwhile."""
+    while True:
+        port = random.randrange(_LOW, _HIGH)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class RedisServer:
