@@ -386,20 +386,10 @@ def build(config, shared) -> Built:
 
     factory.irc = IrcFactory(settings_for(config, shared))
     factory.irc.gate = shared.gate
-    version = config.lines_proxy_protocol
+    from chatd.frontends.proxyheader import behind_balancer
 
-    def reload(old, new) -> List[str]:
-        report = factory.reload(old, new)
-        if new.lines_proxy_protocol != version:
-            report.append("needs a restart to take effect: [lines] proxy_protocol")
-        return report
-
-    if version == "off":
-        return Built(factory, reload)
-    from chatd.frontends.proxyheader import ProxyHeaderFactory
-
-    return Built(factory, reload, outer=lambda inner: ProxyHeaderFactory(
-        inner, version, shared.gate, shared.reactor, "lines", lines_refusal))
+    return behind_balancer(factory, factory.reload, config.lines_proxy_protocol, "[lines] proxy_protocol", shared,
+                           "lines", lines_refusal)
 
 
 FRONT_END = FrontEnd("lines", lambda config: config.lines_listeners(), build)

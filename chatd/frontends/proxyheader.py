@@ -270,3 +270,27 @@ class ProxyHeaderFactory(WrappingFactory):
 
 
 __all__ = ["HEADER_TIMEOUT", "ProxyHeaderFactory", "ProxyHeaderReader", "read_header"]
+
+
+def behind_balancer(factory, reload, version: str, setting: str, shared, kind: str, refusal):
+    """
+    A stream front end as built, read through a PROXY header first when
+    C{version} (C{setting}, e.g. C{[lines] proxy_protocol}) is not C{off}.
+    Changing C{version} needs a restart: its reload says so.
+    """
+    from chatd.frontends.registry import Built
+
+    def reloaded(old, new) -> list:
+        report = reload(old, new)
+        if _setting(new, setting) != version:
+            report.append(f"needs a restart to take effect: {setting}")
+        return report
+
+    if version == "off":
+        return Built(factory, reloaded)
+    return Built(factory, reloaded, outer=lambda inner: ProxyHeaderFactory(
+        inner, version, shared.gate, shared.reactor, kind, refusal))
+
+
+def _setting(config, setting: str) -> str:
+    return config.irc.proxy_protocol if setting.startswith("[irc]") else config.lines_proxy_protocol

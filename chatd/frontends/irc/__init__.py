@@ -177,21 +177,15 @@ def build(config, shared) -> Built:
     settings = settings_for(config, shared)
     factory = IrcFactory(settings)
     factory.gate = shared.gate
-    version = config.irc.proxy_protocol
 
     def reload(old, new) -> List[str]:
         apply(settings, new)
-        report = ["irc settings updated"] if (old.irc, old.motd) != (new.irc, new.motd) else []
-        if new.irc.proxy_protocol != version:
-            report.append("needs a restart to take effect: [irc] proxy_protocol")
-        return report
+        return ["irc settings updated"] if (old.irc, old.motd) != (new.irc, new.motd) else []
 
-    if version == "off":
-        return Built(factory, reload)
-    from chatd.frontends.proxyheader import ProxyHeaderFactory
+    from chatd.frontends.proxyheader import behind_balancer
 
-    return Built(factory, reload, outer=lambda inner: ProxyHeaderFactory(
-        inner, version, shared.gate, shared.reactor, "irc", irc_refusal))
+    return behind_balancer(factory, reload, config.irc.proxy_protocol, "[irc] proxy_protocol", shared, "irc",
+                           irc_refusal)
 
 
 FRONT_END = FrontEnd("irc", lambda config: config.irc_listeners(), build)
