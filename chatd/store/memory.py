@@ -13,12 +13,15 @@ from typing import Dict, Optional, Tuple
 from twisted.internet.defer import fail, succeed
 from zope.interface import implementer
 
-from chatd.core.events import stored
+from chatd.core.events import ACTION, MESSAGE, stored
 from chatd.core.interfaces import IAccountStore, IModerationStore, IStore
 from chatd.core.text import fold
 from chatd.store.memory_accounts import MemoryAccounts, MemoryModeration
 from chatd.store.records import RoomRecord, Settings
 from chatd.store.streams import EventStream
+
+#: The row types that are messages (the others, reactions, point at one).
+_MESSAGES = frozenset({MESSAGE, ACTION})
 
 
 class _Room(EventStream):
@@ -71,14 +74,14 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
     def close(self):
         return succeed(None)
 
-    def append(self, room, type, nick, text, ts, identity, cid, via=None, account=None):
+    def append(self, room, type, nick, text, ts, identity, cid, via=None, account=None, extra=None):
         if cid is not None:
             seen = self._cids.get((identity, cid))
             if seen is not None and ts - seen[1] < self._cid_window:
                 return succeed((seen[0], seen[1], False))
         r = self._room(room)
         r.last_id = id = r.last_id + 1
-        r.events.append(stored(type, r.name, nick, text, id, ts, cid))
+        r.events.append(stored(type, r.name, nick, text, id, ts, cid, extra))
         if len(r.events) > self._keep:
             r.drop_oldest()
         if cid is not None:
@@ -90,9 +93,22 @@ class MemoryStore(MemoryAccounts, MemoryModeration):
         return succeed(r.page(limit, before, after, oldest) if r is not None else ([], False))
 
     def message(self, room, id):
+        """A message or action; a reaction's id is not a message."""
         r = self._rooms.get(fold(room))
         i = r.find(id) if r is not None else -1
-        return succeed(r.events[i] if i >= 0 else None)
+        return succeed(r.events[i] if i >= 0 and r.events[i].type in _MESSAGES else None)
+
+    def reactions(self, room, ids):
+        """
+        The reaction rows aimed at C{ids}, oldest first: a scan of the
+        room's kept rows (at most C{keep}), which is what memory is for.
+        Those aimed at a pruned message are not given, as in every store.
+        """
+        r = self._rooms.get(fold(room))
+        if r is None:
+            return succeed([])
+        wanted = {id for id in ids if id >= r.pruned_below}
+        return succeed([e for e in r.events if e.type not in _MESSAGES and e.message in wanted])
 
     def delete_message(self, room, id):
         """Forget one message; the room's counter keeps its id from being given out again."""

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.store.test_memory -*-
 """
-Accounts, tokens and private messages (L{MemoryAccounts}), and roles,
+Accounts, tokens, private messages, read markers and preferences
+(L{MemoryAccounts}), and roles,
 bans and room marks (L{MemoryModeration}), in memory: mixed into
 L{chatd.store.memory.MemoryStore}, with the same answers as the SQLite
 store's L{chatd.store.tables_accounts} and L{chatd.store.tables_moderation}.
@@ -35,6 +36,8 @@ class MemoryAccounts:
         self._looks: Dict[str, str] = {}
         self._tokens: Dict[str, Tuple[str, float]] = {}
         self._private_streams: Dict[str, EventStream] = {}
+        self._reads: Dict[str, Dict[str, int]] = {}
+        self._preferences: Dict[str, Dict[str, str]] = {}
 
     def create_account(self, record):
         if not isinstance(record, AccountRecord):
@@ -67,6 +70,8 @@ class MemoryAccounts:
         if record is not None:
             del self._looks[record.look]
             del self._private_streams[key]
+        self._reads.pop(key, None)
+        self._preferences.pop(key, None)
         self._tokens = {digest: t for digest, t in self._tokens.items() if t[0] != key}
         self._forget_roles(key)
         return succeed(None)
@@ -106,6 +111,27 @@ class MemoryAccounts:
         stream = self._private_streams.get(key)
         return succeed(stream.page(limit, before, after) if stream is not None else ([], False))
 
+    # -- read markers and preferences ---------------------------------------------------
+
+    def reads(self, key):
+        return succeed(dict(self._reads.get(key, {})))
+
+    def set_read(self, key, target, id):
+        """Move the marker forward only: a device that read less says nothing new."""
+        if key not in self._accounts:
+            return fail(no_account(key))
+        reads = self._reads.setdefault(key, {})
+        reads[target] = kept = max(reads.get(target, 0), id)
+        return succeed(kept)
+
+    def preferences(self, key):
+        return succeed(dict(self._preferences.get(key, {})))
+
+    def set_preference(self, key, name, value):
+        if key not in self._accounts:
+            return fail(no_account(key))
+        self._preferences.setdefault(key, {})[name] = value
+        return succeed(None)
 
 
 class MemoryModeration:
