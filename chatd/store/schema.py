@@ -13,9 +13,9 @@ import sqlite3
 from typing import Dict, NamedTuple, Tuple
 
 #: The version this chatd writes; each older one has a migration below.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-#: Rooms and their messages: the tables of version 2.
+#: Rooms and their messages: the tables of version 2 (with the columns of 5).
 _CREATE = """
 CREATE TABLE rooms (
     rid INTEGER PRIMARY KEY,
@@ -30,6 +30,7 @@ CREATE TABLE rooms (
 CREATE TABLE messages (
     rid INTEGER NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL,
     nick TEXT NOT NULL, text TEXT NOT NULL, ts REAL NOT NULL, cid TEXT,
+    extra TEXT, ref INTEGER,                 -- version 5 (below)
     PRIMARY KEY (rid, id)
 ) WITHOUT ROWID;
 CREATE TABLE cids (
@@ -95,6 +96,29 @@ CREATE TABLE marks (
 CREATE INDEX marks_by_until ON marks (until) WHERE until IS NOT NULL;
 """
 
+#: What version 5 added: what a row of a room keeps besides its text (a
+#: reply's quote, a reaction's message, as JSON, NULL for a plain message),
+#: the message a reaction is on (C{ref}, indexed so that a history page
+#: finds its reactions without a scan), and per account read markers and
+#: preferences.
+_ROWS = """
+ALTER TABLE messages ADD COLUMN extra TEXT;
+ALTER TABLE messages ADD COLUMN ref INTEGER;
+"""
+_REACTIONS = """
+CREATE INDEX messages_by_ref ON messages (rid, ref) WHERE ref IS NOT NULL;
+CREATE TABLE reads (
+    key TEXT NOT NULL,                       -- the account's key
+    target TEXT NOT NULL,                    -- a room's key, or '@' and a folded nick
+    id INTEGER NOT NULL,                     -- the last message read
+    PRIMARY KEY (key, target)
+) WITHOUT ROWID;
+CREATE TABLE preferences (
+    key TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (key, name)
+) WITHOUT ROWID;
+"""
+
 #: From version N to N + 1.
 _MIGRATIONS: Dict[int, str] = {
     # Rooms become records with settings (for owners and modes); the
@@ -108,6 +132,9 @@ _MIGRATIONS: Dict[int, str] = {
     2: _ACCOUNTS,
     # Room marks: a new table only.
     3: _MARKS,
+    # Replies and reactions: two columns (NULL in every row kept) and an
+    # index; read markers and preferences: new tables.
+    4: _ROWS + _REACTIONS,
 }
 
 _SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
@@ -163,7 +190,7 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
             " Run the newer chatd that wrote it, or restore a backup."
         )
     if version == 0:
-        _run(db, _CREATE + _ACCOUNTS + _MARKS)
+        _run(db, _CREATE + _ACCOUNTS + _MARKS + _REACTIONS)
     else:
         for step in range(version, SCHEMA_VERSION):
             _run(db, _MIGRATIONS[step])

@@ -55,7 +55,10 @@ _WHAT = {"append": "Storing the message", "recent": "Reading the history", "set_
          "privates": "Reading the private messages", "roles": "Reading the roles",
          "set_role": "Storing the role", "bans": "Reading the bans", "add_ban": "Storing the ban",
          "remove_ban": "Lifting the ban", "marks": "Reading the room's mutes and invitations",
-         "set_mark": "Storing the mute or invitation", "remove_mark": "Lifting the mute or invitation"}
+         "set_mark": "Storing the mute or invitation", "remove_mark": "Lifting the mute or invitation",
+         "reactions": "Reading the reactions", "reads": "Reading the read markers",
+         "set_read": "Storing the read marker", "preferences": "Reading the preferences",
+         "set_preference": "Storing the preference"}
 
 #: C{PRAGMA synchronous} read back, in tap.cfg's words.
 _SYNCHRONOUS = {0: "off", 1: "normal", 2: "full", 3: "extra"}
@@ -147,8 +150,8 @@ class SQLiteStore:
 
     def append(self, room: str, type: str, nick: str, text: str, ts: float,
                identity: str, cid: Optional[str], via: Optional[int] = None,
-               account: Optional[str] = None) -> Deferred:
-        return self._submit("append", (fold(room), room, type, nick, text, ts, identity, cid))
+               account: Optional[str] = None, extra: Optional[dict] = None) -> Deferred:
+        return self._submit("append", (fold(room), room, type, nick, text, ts, identity, cid, extra))
 
     def recent(self, room: str, limit: int, before: Optional[int] = None,
                after: Optional[int] = None, oldest: bool = False) -> Deferred:
@@ -194,6 +197,9 @@ class SQLiteStore:
     def delete_message(self, room: str, id: int) -> Deferred:
         return self._submit("delete_message", (fold(room), id))
 
+    def reactions(self, room: str, ids) -> Deferred:
+        return self._submit("reactions", (fold(room), list(ids)))
+
     # -- accounts (IAccountStore) ---------------------------------------------
 
     def create_account(self, record: AccountRecord) -> Deferred:
@@ -211,7 +217,10 @@ class SQLiteStore:
         return self._submit("set_password", (key, password_hash))
 
     def drop_account(self, key: str) -> Deferred:
-        """The account with its tokens, roles and private messages; bans and room marks on it stay."""
+        """
+        The account with its tokens, roles, private messages, read markers
+        and preferences; bans and room marks on it stay.
+        """
         return self._submit("drop_account", (key,))
 
     def add_token(self, digest: str, key: str, expires: float) -> Deferred:
@@ -229,6 +238,18 @@ class SQLiteStore:
     def privates(self, key: str, limit: int, before: Optional[int] = None,
                  after: Optional[int] = None) -> Deferred:
         return self._submit("privates", (key, limit, before, after))
+
+    def reads(self, key: str) -> Deferred:
+        return self._submit("reads", (key,))
+
+    def set_read(self, key: str, target: str, id: int) -> Deferred:
+        return self._submit("set_read", (key, target, id))
+
+    def preferences(self, key: str) -> Deferred:
+        return self._submit("preferences", (key,))
+
+    def set_preference(self, key: str, name: str, value: str) -> Deferred:
+        return self._submit("set_preference", (key, name, value))
 
     # -- roles, bans and marks (IModerationStore) -------------------------------
 

@@ -17,7 +17,7 @@ import json
 import sqlite3
 from typing import Dict, List, Optional, Tuple
 
-from chatd.core.events import Event, stored
+from chatd.core.events import ACTION, MESSAGE, Event, stored
 from chatd.store.records import RoomRecord, Settings
 from chatd.store.schema import Opened
 from chatd.store.streams import RowStream
@@ -33,6 +33,13 @@ _EXPIRED = (
     "DELETE FROM bans WHERE seq IN (SELECT seq FROM bans WHERE until <= ? LIMIT ?)",
     "DELETE FROM marks WHERE seq IN (SELECT seq FROM marks WHERE until <= ? LIMIT ?)",
 )
+
+
+#: The row types that are messages; the others (reactions) name one in C{ref}.
+_MESSAGES = (MESSAGE, ACTION)
+
+#: A room's rows as L{_event} reads them.
+_COLUMNS = "type, nick, text, id, ts, cid, extra"
 
 
 @dataclasses.dataclass(slots=True)
@@ -69,7 +76,7 @@ class Tables(AccountTables, ModerationTables):
         self._cid_window = cid_window
         self._prune_chunk = prune_chunk
         self._rooms: Dict[str, _Row] = {}
-        self._messages = RowStream(db, "messages", "rid", "type, nick, text, id, ts, cid")
+        self._messages = RowStream(db, "messages", "rid", _COLUMNS)
         self._privates = RowStream(db, "privates", "key", "nick, recipient, text, id, ts")
         self.reload()
 
@@ -94,7 +101,7 @@ class Tables(AccountTables, ModerationTables):
         return r
 
     def append(self, key: str, name: str, type: str, nick: str, text: str, ts: float,
-               identity: str, cid: Optional[str]) -> Tuple[int, float, bool]:
+               identity: str, cid: Optional[str], extra: Optional[dict] = None) -> Tuple[int, float, bool]:
         db = self.db
         if cid is not None:
             seen = db.execute("SELECT id, ts FROM cids WHERE identity = ? AND cid = ?",
@@ -104,8 +111,14 @@ class Tables(AccountTables, ModerationTables):
         r = self._row(key, name)
         r.last_id += 1
         db.execute("UPDATE rooms SET last_id = ? WHERE rid = ?", (r.last_id, r.rid))
-        db.execute("INSERT INTO messages (rid, id, type, nick, text, ts, cid) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (r.rid, r.last_id, type, nick, text, ts, cid))
+        if extra is None:  # the common case: no JSON to make
+            db.execute("INSERT INTO messages (rid, id, type, nick, text, ts, cid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (r.rid, r.last_id, type, nick, text, ts, cid))
+        else:
+            ref = None if type in _MESSAGES else extra.get("message")
+            db.execute("INSERT INTO messages (rid, id, type, nick, text, ts, cid, extra, ref)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (r.rid, r.last_id, type, nick, text, ts, cid, json.dumps(extra, ensure_ascii=False), ref))
         if cid is not None:
             db.execute("INSERT OR REPLACE INTO cids (identity, cid, id, ts) VALUES (?, ?, ?, ?)",
                        (identity, cid, r.last_id, ts))
@@ -117,15 +130,31 @@ class Tables(AccountTables, ModerationTables):
         if r is None:
             return ([], False)
         rows, more = self._messages.page(r.rid, r.last_id, r.pruned_below, limit, before, after, oldest)
-        return ([stored(t, r.name, nick, text, id, ts, cid) for t, nick, text, id, ts, cid in rows], more)
+        return ([_event(r.name, *row) for row in rows], more)
 
     def message(self, key: str, id: int) -> Optional[Event]:
+        """A message or action; a reaction's id is not a message."""
         r = self._rooms.get(key)
         row = self._messages.one(r.rid, id) if r is not None else None
-        if row is None:
+        if row is None or row[0] not in _MESSAGES:
             return None
-        t, nick, text, id, ts, cid = row
-        return stored(t, r.name, nick, text, id, ts, cid)
+        return _event(r.name, *row)
+
+    def reactions(self, key: str, ids: List[int]) -> List[Event]:
+        """The reaction rows aimed at C{ids} (not pruned), oldest first, by the index on C{ref}."""
+        r = self._rooms.get(key)
+        wanted = sorted({id for id in ids if id >= r.pruned_below}) if r is not None else []
+        if not wanted:
+            return []
+        found: List[tuple] = []
+        for start in range(0, len(wanted), 500):  # within SQLite's limit on parameters
+            chunk = wanted[start:start + 500]
+            found += self.db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE rid = ? AND ref IN ({', '.join('?' * len(chunk))})",
+                (r.rid, *chunk),
+            ).fetchall()
+        found.sort(key=lambda row: row[3])
+        return [_event(r.name, *row) for row in found]
 
     def delete_message(self, key: str, id: int) -> bool:
         """Delete one message; the room's counter keeps its id from being given out again."""
@@ -192,6 +221,18 @@ class Tables(AccountTables, ModerationTables):
             r.pruned_below = bound
             self.db.execute("UPDATE rooms SET pruned_below = ? WHERE rid = ?", (bound, r.rid))
         return n, done
+
+
+def _event(room: str, type: str, nick: str, text: str, id: int, ts: float, cid: Optional[str],
+           extra: Optional[str]) -> Event:
+    """A row of C{room} as the store hands it back."""
+    if extra is None:
+        return stored(type, room, nick, text, id, ts, cid)
+    try:
+        kept = json.loads(extra)
+    except ValueError as e:
+        raise sqlite3.DatabaseError(f"message {id} of room {room} cannot be read ({e})") from e
+    return stored(type, room, nick, text, id, ts, cid, kept)
 
 
 def _settings(text: str, room: str) -> Settings:

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.store.test_sqlite_accounts -*-
 """
-Accounts, their login tokens and their private messages, as the SQLite
-store's writer thread runs them (mixed into L{chatd.store.tables.Tables}).
+Accounts, their login tokens, private messages, read markers and
+preferences, as the SQLite store's writer thread runs them (mixed into
+L{chatd.store.tables.Tables}).
 
 Accounts are not cached: they are read far less often than rooms, and
 there may be many more of them.  Whatever names an account (a token, a
@@ -58,7 +59,7 @@ class AccountTables:
 
     def drop_account(self, key: str) -> None:
         """The account, and everything that names it but bans: a ban outlives its target."""
-        for table in ("accounts", "tokens", "roles", "privates"):
+        for table in ("accounts", "tokens", "roles", "privates", "reads", "preferences"):
             self.db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))
 
     # -- tokens ---------------------------------------------------------------------
@@ -109,6 +110,31 @@ class AccountTables:
             Private(nick=nick, to=to, text=text, id=id, ts=ts) for nick, to, text, id, ts in rows
         ]
         return (events, more)
+
+    # -- read markers and preferences ---------------------------------------------------
+
+    def reads(self, key: str) -> dict:
+        return dict(self.db.execute("SELECT target, id FROM reads WHERE key = ?", (key,)))
+
+    def set_read(self, key: str, target: str, id: int) -> object:
+        """Move the marker forward only, in one statement: a device that read less says nothing new."""
+        if not self._exists(key):
+            return Refused(no_account(key))
+        self.db.execute(
+            "INSERT INTO reads (key, target, id) VALUES (?, ?, ?)"
+            " ON CONFLICT (key, target) DO UPDATE SET id = max(id, excluded.id)",
+            (key, target, id),
+        )
+        return self.db.execute("SELECT id FROM reads WHERE key = ? AND target = ?", (key, target)).fetchone()[0]
+
+    def preferences(self, key: str) -> dict:
+        return dict(self.db.execute("SELECT name, value FROM preferences WHERE key = ?", (key,)))
+
+    def set_preference(self, key: str, name: str, value: str) -> Optional[Refused]:
+        if not self._exists(key):
+            return Refused(no_account(key))
+        self.db.execute("INSERT OR REPLACE INTO preferences (key, name, value) VALUES (?, ?, ?)", (key, name, value))
+        return None
 
     def private_streams(self) -> Tuple[Tuple[str, str], ...]:
         """The accounts that have private messages, for pruning."""

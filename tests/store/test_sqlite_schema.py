@@ -2,7 +2,8 @@
 """
 Tests for L{chatd.store.schema}: a file written by an older chatd opens,
 keeps its messages, topics, settings and ids, and is brought to the current
-schema (and can then keep accounts, roles, bans and room marks);
+schema (and can then keep accounts, roles, bans, room marks, replies,
+reactions, read markers and preferences);
 a file that cannot be migrated is left as it was.
 """
 
@@ -175,6 +176,32 @@ def write_version_3(path):
         conn.commit()
 
 
+#: The table version 4 added, as it was (chatd/store/schema.py before
+#: replies, reactions and read markers).
+V4_MARKS = """
+CREATE TABLE marks (
+    seq INTEGER PRIMARY KEY,
+    room TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    who TEXT NOT NULL,
+    by TEXT NOT NULL, since REAL NOT NULL, until REAL,
+    UNIQUE (room, kind, who)
+);
+CREATE INDEX marks_by_until ON marks (until) WHERE until IS NOT NULL;
+"""
+
+
+def write_version_4(path):
+    """A file as chatd 4 left it: L{write_version_3}'s, and a mute in #Den."""
+    write_version_3(path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(V4_MARKS)
+        conn.execute("INSERT INTO marks (room, kind, who, by, since, until) VALUES"
+                     " ('#den', 'mute', '~a:bob', 'alice', 9.0, NULL)")
+        conn.execute("PRAGMA user_version = 4")
+        conn.commit()
+
+
 def columns(path, table):
     return sorted(row[1:] for row in query(path, f"PRAGMA table_info({table})"))
 
@@ -286,7 +313,44 @@ def test_version_3_opens(open_store, tmp_path, logged):
     assert (yield privates(store, "alice", 10)) == ([2, 3, 4], False)
 
 
-@pytest.mark.parametrize("write", [write_version_1, write_version_2, write_version_3])
+@pytest_twisted.inlineCallbacks
+def test_version_4_opens(open_store, tmp_path, logged):
+    """
+    A version 4 file keeps its messages, accounts and marks, and can keep
+    replies, reactions, read markers and preferences at once.
+    """
+    path = tmp_path / "chat.sqlite3"
+    write_version_4(path)
+    store = yield open_store()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert [e["migrated"] for e in logged if "migrated" in e] == [" (migrated from version 4)"]
+    rows, more = yield store.recent("#den", 10, after=0)
+    assert more
+    assert [(e.type, e.nick, e.text, e.id, e.ts, e.cid, e.reply_to) for e in rows] == [
+        ("message", "alice", "two", 2, 102.0, "c2", None),
+        ("action", "bob", "waves", 3, 103.0, None, None),
+    ]
+    assert (yield store.message("#den", 3)).text == "waves"
+    assert [m.who for m in (yield store.marks("#den"))] == ["~a:bob"]
+    assert (yield privates(store, "alice", 10, after=0)) == ([2, 3], True)
+    extra = {"reply_to": 2, "reply_nick": "alice", "reply_text": "two"}
+    assert (yield store.append("#den", "message", "bob", "yes", 110.0, "bob", None, extra=extra))[0] == 4
+    assert (yield store.append("#den", "react", "bob", "👍", 111.0, "bob", None, extra={"message": 2}))[0] == 5
+    assert (yield store.set_read("alice", "#den", 4)) == 4
+    yield store.set_preference("alice", "timestamps", "on")
+
+    yield store.close()
+    logged.clear()
+    store = yield open_store()
+    assert [e["migrated"] for e in logged if "migrated" in e] == [""]
+    assert (yield store.message("#den", 4)).reply_to == 2
+    assert [(e.type, e.message, e.reaction) for e in (yield store.reactions("#den", [2, 3]))] == [
+        ("react", 2, "👍")]
+    assert (yield store.reads("alice")) == {"#den": 4}
+    assert (yield store.preferences("alice")) == {"timestamps": "on"}
+
+
+@pytest.mark.parametrize("write", [write_version_1, write_version_2, write_version_3, write_version_4])
 @pytest_twisted.inlineCallbacks
 def test_migrated_is_like_new(open_store, tmp_path, write):
     """A migrated file has the tables, indexes, columns and defaults of a new one."""
@@ -333,6 +397,20 @@ def test_failed_migration_from_3_changes_nothing(open_store, tmp_path):
     assert query(path, "PRAGMA user_version") == [(3,)]
     assert query(path, "SELECT name FROM sqlite_master WHERE name = 'marks'") == []
     assert query(path, "SELECT count(*) FROM accounts") == [(1,)]
+
+
+@pytest_twisted.inlineCallbacks
+def test_failed_migration_from_4_changes_nothing(open_store, tmp_path):
+    """A version 4 file whose migration fails keeps none of it: no new column nor table, still version 4."""
+    path = tmp_path / "chat.sqlite3"
+    write_version_4(path)
+    change(path, "CREATE TABLE preferences (x)")  # the last thing the migration adds
+    with pytest.raises(StoreError, match="Opening the store failed .*preferences already exists"):
+        yield open_store()
+    assert query(path, "PRAGMA user_version") == [(4,)]
+    assert "extra" not in [name for _, name, *_ in query(path, "PRAGMA table_info(messages)")]
+    assert query(path, "SELECT name FROM sqlite_master WHERE name = 'reads'") == []
+    assert query(path, "SELECT count(*) FROM messages") == [(2,)]
 
 
 @pytest_twisted.inlineCallbacks
