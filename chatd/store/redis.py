@@ -24,7 +24,7 @@ from typing import Optional, Tuple
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
-from chatd.core.events import ACTION, Action, Event, Message
+from chatd.core.events import ACTION, MESSAGE, Action, Event, Message, stored
 from chatd.core.interfaces import IAccountStore, IModerationStore, IStore
 from chatd.core.text import fold
 from chatd.store import redis_keys as keys
@@ -40,6 +40,9 @@ from chatd.wire import cluster
 
 __all__ = ["RedisStore"]
 
+#: The row types that are messages; the others (reactions) are on one.
+_MESSAGES = (MESSAGE, ACTION)
+
 
 def _event(entry) -> Event:
     """
@@ -52,6 +55,18 @@ def _event(entry) -> Event:
     entry_id, fields = entry
     event = cluster.decode(fields[3])  # t, <ts>, v, <value>
     return dataclasses.replace(event, id=entry_number(entry_id), account=None)
+
+
+def _message(found) -> Optional[Event]:
+    """An XRANGE of one entry as a message, or None: nothing there, or a reaction."""
+    if not found:
+        return None
+    event = _event(found[0])
+    return event if event.type in _MESSAGES else None
+
+
+def _by_id(event: Event) -> int:
+    return event.id
 
 
 @implementer(IStore, IAccountStore, IModerationStore)
@@ -102,10 +117,23 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
     # -- room messages ----------------------------------------------------------
 
     def append(self, room: str, type: str, nick: str, text: str, ts: float, identity: str,
-               cid: Optional[str], via: Optional[int] = None, account: Optional[str] = None) -> Deferred:
+               cid: Optional[str], via: Optional[int] = None, account: Optional[str] = None,
+               extra: Optional[dict] = None) -> Deferred:
+        """
+        The stream entry is the event as the bus carries it (a reply's
+        quote and a reaction's message are its fields), so C{extra} needs
+        no column of its own; a reaction also goes in the room's index.
+        """
         key = fold(room)
-        event = (Action if type == ACTION else Message)(room=None, nick=nick, text=text, ts=ts, cid=cid, via=via,
-                                                        account=account)
+        on = ""
+        if extra is None:  # the common case, as cheap as before
+            event = (Action if type == ACTION else Message)(room=None, nick=nick, text=text, ts=ts, cid=cid,
+                                                            via=via, account=account)
+        else:
+            event = dataclasses.replace(stored(type, None, nick, text, None, ts, cid, extra), via=via,
+                                        account=account)
+            if type not in _MESSAGES:
+                on = "%d" % extra["message"]
         value = cluster.encode(event)
         if not 0x80 <= value[0] < 0x8F:  # append.lua adds "room" to a fixmap of at most 14 fields
             return self._calls.refuse(ValueError(f"A message of {len(value)} fields cannot be stored."))
@@ -114,9 +142,9 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
         return self._calls.script(
             "Storing the message", "append",
             [keys.room(key), keys.history(key), keys.cid(identity, cid or ""), keys.CIDS, keys.CLUSTER,
-             keys.STORED_ROOMS],
+             keys.STORED_ROOMS, keys.reactions(key)],
             [key, room, value, ts_text, "" if cid is None else "1", self._keep, repr(self._cid_window),
-             self._cid_ms, epoch.known, epoch.candidate, keys.channel(key)],
+             self._cid_ms, epoch.known, epoch.candidate, keys.channel(key), on],
             then=lambda answer: self._appended(answer, ts),
         )
 
@@ -144,7 +172,23 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
             return self._calls.answer(None)
         entry = stream_id(id)
         return self._calls.command("Reading the message", "XRANGE", keys.history(fold(room)), entry, entry,
-                                   then=lambda found: _event(found[0]) if found else None)
+                                   then=_message)
+
+    def reactions(self, room: str, ids) -> Deferred:
+        """
+        By the room's index of reactions (a sorted set scored by message),
+        not by reading the stream from the oldest message asked for: a page
+        deep in a long history costs its own reactions, not the history's.
+        """
+        wanted = sorted({id for id in ids if isinstance(id, int) and id > 0})
+        if not wanted:
+            return self._calls.answer([])
+        key = fold(room)
+        return self._calls.script(
+            "Reading the reactions", "reactions", [keys.history(key), keys.reactions(key)],
+            ["%d" % wanted[0], "%d" % wanted[-1], *("%d" % id for id in wanted)],
+            then=lambda rows: sorted((_event(entry) for entry in rows), key=_by_id),
+        )
 
     def delete_message(self, room: str, id: int) -> Deferred:
         """Forget one message; the room's counter keeps its id from being given out again, its cid stays."""

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.store.test_redis -*-
 """
-Accounts, login tokens and private messages in Redis (mixed into
+Accounts, login tokens, private messages, read markers and preferences
+in Redis (mixed into
 L{chatd.store.redis.RedisStore}), answering as
 L{chatd.store.memory_accounts.MemoryAccounts} does.
 
@@ -84,7 +85,7 @@ class RedisAccounts:
         return self._calls.script(
             "Dropping the account", "drop_account",
             [keys.account(key), keys.ACCOUNTS, keys.privates(key), keys.account_tokens(key),
-             keys.account_roles(key), keys.TOKEN_EXPIRY],
+             keys.account_roles(key), keys.TOKEN_EXPIRY, keys.reads(key), keys.preferences(key)],
             [key, keys.LOOK, keys.TOKEN, keys.ROLES], then=lambda _: None,
         )
 
@@ -135,3 +136,31 @@ class RedisAccounts:
         return self._calls.script("Reading the private messages", "history",
                                   [keys.account(key), keys.privates(key)],
                                   ["privates_pruned_below", high, low, count], then=rows)
+
+    # -- read markers and preferences ---------------------------------------------------
+
+    def reads(self, key: str) -> Deferred:
+        return self._calls.command("Reading the read markers", "HGETALL", keys.reads(key),
+                                   then=lambda found: {k: int(v) for k, v in _fields(found).items()})
+
+    def set_read(self, key: str, target: str, id: int) -> Deferred:
+        """Forward only, in one script, so two nodes moving it at once keep the higher."""
+        def kept(marker: int) -> int:
+            if marker < 0:
+                raise no_account(key)
+            return marker
+
+        return self._calls.script("Storing the read marker", "set_read", [keys.account(key), keys.reads(key)],
+                                  [target, "%d" % id], then=kept)
+
+    def preferences(self, key: str) -> Deferred:
+        return self._calls.command("Reading the preferences", "HGETALL", keys.preferences(key),
+                                   then=lambda found: {k: v.decode() for k, v in _fields(found).items()})
+
+    def set_preference(self, key: str, name: str, value: str) -> Deferred:
+        def kept(done) -> None:
+            if not done:
+                raise no_account(key)
+
+        return self._calls.script("Storing the preference", "set_preference",
+                                  [keys.account(key), keys.preferences(key)], [name, value], then=kept)

@@ -49,6 +49,9 @@ ROLES = "chatd:roles:"
 ACCOUNT_ROLES = "chatd:account-roles:"
 BANS = "chatd:bans:"
 MARKS = "chatd:marks:"
+REACTIONS = "chatd:reactions:"
+READS = "chatd:reads:"
+PREFERENCES = "chatd:preferences:"
 
 
 def room(key: str) -> str:
@@ -68,6 +71,12 @@ def history(key: str) -> str:
     return HISTORY + key
 
 
+def reactions(key: str) -> str:
+    """Sorted set: the ids of a room's reactions, each scored by the id of the
+    message it is on (a history page's reactions without reading the stream)."""
+    return REACTIONS + key
+
+
 def cid(identity: str, cid: str) -> str:
     """String C{"<id> <ts>"}: a client message id, kept for the window (PX).
     The identity's length comes first, so no two (identity, cid) share a key."""
@@ -78,6 +87,16 @@ def account(key: str) -> str:
     """Hash: an account (C{name}, C{key}, C{look}, C{password_hash}, C{email},
     C{created}, C{last_private}, C{privates_pruned_below})."""
     return ACCOUNT + key
+
+
+def reads(key: str) -> str:
+    """Hash: an account's read markers, target (a room's key, or C{@} and a folded nick) -> id."""
+    return READS + key
+
+
+def preferences(key: str) -> str:
+    """Hash: an account's preferences, name -> value."""
+    return PREFERENCES + key
 
 
 def look(look: str) -> str:

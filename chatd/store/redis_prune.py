@@ -51,13 +51,14 @@ class RedisRetention:
                                       [repr(horizon), repr(now), budget, keys.TOKEN, keys.ACCOUNT_TOKENS])
         limits = ["" if keep is None else "%d" % keep, "" if cutoff is None else repr(cutoff), budget]
         deleted = 0
-        streams = ((keys.STORED_ROOMS, keys.room, keys.history, "pruned_below"),
-                   (keys.ACCOUNTS, keys.account, keys.privates, "privates_pruned_below"))
-        for owners, owner, stream, field in streams:
+        streams = ((keys.STORED_ROOMS, (keys.room, keys.history, keys.reactions), "pruned_below"),
+                   (keys.ACCOUNTS, (keys.account, keys.privates), "privates_pruned_below"))
+        for owners, named, field in streams:
             async for key in self._members(owners):
                 done = False
                 while not done:
-                    n, done = await calls.run(_WHAT, "prune_stream", [owner(key), stream(key)], [field, *limits])
+                    n, done = await calls.run(_WHAT, "prune_stream", [name(key) for name in named],
+                                              [field, *limits])
                     deleted += n
         return deleted
 

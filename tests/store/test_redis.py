@@ -150,6 +150,31 @@ def test_history_is_what_was_published(open_redis, subscribe):
 
 
 @pytest_twisted.inlineCallbacks
+def test_replies_and_reactions_are_published_whole(open_redis, subscribe, redis):
+    """
+    The room's channel carries a reply with its quote and a reaction with
+    its message, its sender's account and connection, as the bus gives
+    them to the other nodes; the room's index of reactions is a key like
+    the others, and pruning empties it with the messages.
+    """
+    sub = subscribe()
+    store = yield open_redis()
+    yield store.append("#a", "message", "alice", "first\nsecond", 5.0, "alice #a", None)
+    reply = {"reply_to": 1, "reply_nick": "alice", "reply_text": "first"}
+    yield store.append("#a", "message", "bob", "yes", 6.0, "bob #a", "c2", via=4, account="Bob", extra=reply)
+    yield store.append("#a", "react", "bob", "👍", 7.0, "bob #a", None, via=4, account="Bob", extra={"message": 1})
+    frames = [decode_frame(f) for f in sub.frames(3)]
+    assert [(e.type, e.id, e.room, e.nick) for e in frames] == [
+        ("message", 1, "#a", "alice"), ("message", 2, "#a", "bob"), ("react", 3, "#a", "bob")]
+    assert frames[0].text == "first\nsecond"
+    assert (frames[1].reply_to, frames[1].reply_nick, frames[1].reply_text, frames[1].cid) == (1, "alice", "first", "c2")
+    assert (frames[2].message, frames[2].reaction, frames[2].account, frames[2].via) == (1, "👍", "Bob", 4)
+    assert redis.cli("ZRANGE", "chatd:reactions:#a", "0", "-1", "WITHSCORES") == "3\n1"
+    yield store.prune(1, None, now=10.0)
+    assert redis.cli("EXISTS", "chatd:reactions:#a") == "0"
+
+
+@pytest_twisted.inlineCallbacks
 def test_retry_after_redis_kill_9(open_redis, redis, subscribe, reactor):
     """
     Redis killed with SIGKILL and started again on its append-only file:

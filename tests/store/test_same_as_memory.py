@@ -26,6 +26,13 @@ _ops = st.lists(
     st.one_of(
         st.tuples(st.just("append"), st.sampled_from(["#a", "#b"]), st.sampled_from([None, "c1", "c2"]),
                   st.sampled_from(["alice", "bob"]), st.floats(0, 200_000)),
+        st.tuples(st.just("react"), st.sampled_from(["#a", "#b"]), st.sampled_from(["react", "unreact"]),
+                  st.sampled_from(["alice", "bob"]), st.integers(1, 12), st.sampled_from(["+1", "🎉"]),
+                  st.floats(0, 200_000)),
+        st.tuples(st.just("reply"), st.sampled_from(["#a", "#b"]), st.integers(1, 12), st.floats(0, 200_000)),
+        st.tuples(st.just("read"), st.sampled_from(["alice", "bob", "ghost"]), st.sampled_from(["#a", "@bob"]),
+                  st.integers(0, 12)),
+        st.tuples(st.just("set"), st.sampled_from(["alice", "bob", "ghost"]), st.sampled_from(["on", "off"])),
         st.tuples(st.just("delete"), st.sampled_from(["#a", "#b"]), st.integers(0, 12)),
         st.tuples(st.just("dm"), st.sampled_from(["alice", "bob", "ghost"]), st.floats(0, 200_000)),
         st.tuples(st.just("prune"), st.one_of(st.none(), st.integers(0, 5)),
@@ -53,7 +60,13 @@ _ops = st.lists(
 
 def _rows(result):
     rows, more = result
-    return [(e.type, e.room, e.nick, getattr(e, "to", None), e.text, e.id, e.ts) for e in rows], more
+    return [_row(e) for e in rows], more
+
+
+def _row(e):
+    return (e.type, e.room, e.nick, getattr(e, "to", None), getattr(e, "text", None), e.id, e.ts,
+            getattr(e, "reply_to", None), getattr(e, "reply_text", None), getattr(e, "message", None),
+            getattr(e, "reaction", None))
 
 
 async def _same(stores, ops):
@@ -75,6 +88,19 @@ async def _same(stores, ops):
         if kind == "append":
             room, cid, nick, ts = args
             await both("append", room, "message", nick, "text", ts, nick, cid)
+        elif kind == "react":
+            room, type, nick, message, reaction, ts = args
+            await both("append", room, type, nick, reaction, ts, nick, None, None, None, {"message": message})
+        elif kind == "reply":
+            room, to, ts = args
+            extra = {"reply_to": to, "reply_nick": "alice", "reply_text": "quoted"}
+            await both("append", room, "message", "bob", "text", ts, "bob", None, None, None, extra)
+        elif kind == "read":
+            await both("set_read", *args)
+            await both("reads", args[0])
+        elif kind == "set":
+            await both("set_preference", args[0], "timestamps", args[1])
+            await both("preferences", args[0])
         elif kind == "delete":
             await both("delete_message", *args)
         elif kind == "dm":
@@ -122,15 +148,17 @@ async def _same(stores, ops):
             await both("last_id", room)
             await both("room", room)
             for id in range(13):
-                await both("message", room, id, seen=lambda e: e and (e.type, e.nick, e.id, e.ts, e.cid))
+                await both("message", room, id, seen=lambda e: e and (_row(e), e.cid))
+            await both("reactions", room, range(13), seen=lambda rows: [_row(e) for e in rows])
+            await both("reactions", room, [2, 5], seen=lambda rows: [_row(e) for e in rows])
 
 
 @settings(max_examples=60, deadline=None)
 @given(ops=_ops)
 @pytest_twisted.ensureDeferred
 async def test_same_as_memory(ops):
-    """Messages, client ids, deletions, private messages, accounts, tokens, roles, bans, marks, pruning and reads
-    answer as MemoryStore does."""
+    """Messages, replies, reactions, client ids, deletions, private messages, accounts, tokens, read markers,
+    preferences, roles, bans, marks, pruning and reads answer as MemoryStore does."""
     from twisted.internet import reactor
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,12 +1,15 @@
--- Store one room message, give it its id, and publish it: the cid check,
--- the next id, the history entry, retention and the publish all in one
--- script, so that the room's channel carries messages in id order.
+-- Store one room message (or reaction), give it its id, and publish it:
+-- the cid check, the next id, the history entry, retention and the
+-- publish all in one script, so that the room's channel carries messages
+-- in id order.  A reaction is also put in the room's index of reactions,
+-- scored by the message it is on.
 --
--- KEYS: 1 room record, 2 history stream, 3 cid key, 4 cid index, 5 cluster record, 6 stored rooms
+-- KEYS: 1 room record, 2 history stream, 3 cid key, 4 cid index, 5 cluster record, 6 stored rooms,
+--   7 the room's reactions index
 -- ARGV: 1 room key, 2 display name (if the record is new), 3 value (MessagePack map without
 --   the room: the script adds the record's name), 4 ts, 5 "1" if there is a cid, 6 keep,
 --   7 cid window in seconds, 8 in milliseconds, 9 the epoch the node knows, 10 a new epoch
---   (if one is needed), 11 the room's channel
+--   (if one is needed), 11 the room's channel, 12 the message a reaction is on ("": not a reaction)
 -- Returns {id, 1[, epoch to learn]} for a new message, {id, 0, ts} for a repeated cid.
 
 local ts = ARGV[4]
@@ -46,7 +49,13 @@ value = string.char(string.byte(value, 1) + 1) .. string.sub(value, 2) .. '\164r
 
 redis.call('XADD', KEYS[2], int(id) .. '-0', 't', ts, 'v', value)
 redis.call('HSET', KEYS[1], 'last', int(id))
-trim(KEYS[1], 'pruned_below', KEYS[2], tonumber(ARGV[6]))
+if ARGV[12] ~= '' then
+  redis.call('ZADD', KEYS[7], ARGV[12], int(id))
+end
+local trimmed, bound = trim(KEYS[1], 'pruned_below', KEYS[2], tonumber(ARGV[6]))
+if trimmed > 0 then
+  forget_reactions(KEYS[7], bound)
+end
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[3], int(id) .. ' ' .. ts, 'PX', ARGV[8])
   redis.call('ZADD', KEYS[4], ts, KEYS[3])

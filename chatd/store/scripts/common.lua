@@ -45,6 +45,7 @@ end
 
 -- Retention by count: delete the oldest entries of a stream beyond
 -- `keep`, and remember below which id its owner's entries may be gone.
+-- Returns how many went and (if any did) that id.
 local function trim(owner, field, stream, keep)
   local over = redis.call('XLEN', stream) - keep
   if over <= 0 then
@@ -54,5 +55,11 @@ local function trim(owner, field, stream, keep)
   local bound = entry_id(oldest[#oldest][1]) + 1
   redis.call('XTRIM', stream, 'MINID', int(bound))
   redis.call('HSET', owner, field, int(bound))
-  return over
+  return over, bound
+end
+
+-- A room's reactions aimed at messages below `bound` are of no use once
+-- those messages are pruned: forget them from the room's index.
+local function forget_reactions(index, bound)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. int(bound))
 end

@@ -4,7 +4,7 @@
 -- goes, so that its owner's pruned_below alone says what was taken: an
 -- old entry behind a newer one waits for it.
 --
--- KEYS: 1 owner (room record or account), 2 stream
+-- KEYS: 1 owner (room record or account), 2 stream, 3 (a room's) reactions index
 -- ARGV: 1 the owner's pruned_below field, 2 keep ("": any number), 3 cutoff time ("": any
 --   age), 4 budget
 -- Returns {how many were deleted, 1 if nothing more is due}.
@@ -41,6 +41,9 @@ if last then
   local bound = entry_id(last) + 1
   redis.call('XTRIM', KEYS[2], 'MINID', int(bound))
   redis.call('HSET', KEYS[1], ARGV[1], int(bound))
+  if KEYS[3] then
+    forget_reactions(KEYS[3], bound)
+  end
 end
 if done then
   return {deleted, 1}
