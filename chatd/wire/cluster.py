@@ -7,7 +7,9 @@ A value is MessagePack: an event or directive is a map of its fields with
 its class named under C{"~"} (C{"e:message"}, C{"d:kick-out"}); tuples
 travel as arrays and come back as tuples; the few plain records inside
 events (L{RoomInfo}, L{BanInfo}) are maps named the same way.  What a node
-keeps only for itself (an event's encoding cache) never travels.
+keeps only for itself (an event's encoding cache) never travels, nor does
+a field left at its default of nothing (C{None}, or an empty tuple such as
+a live message's C{reactions}): the other side has the same default.
 
 A room's bus carries frames: C{b"ID\\n" + value} for a numbered message
 (the value holds no id: the frame's prefix is the one id, which the store's
@@ -15,7 +17,7 @@ script writes), C{b"\\n" + value} for an unnumbered event.
 """
 
 import dataclasses
-from typing import Dict, Optional, Tuple
+from typing import Dict, FrozenSet, Optional, Tuple
 
 import msgpack
 
@@ -24,8 +26,9 @@ from chatd.core import events as ev
 
 #: Classes by their tag.
 _CLASSES: Dict[str, type] = {}
-#: Each class's tag and field names (without the cache).
-_SHAPES: Dict[type, Tuple[str, Tuple[str, ...]]] = {}
+#: Each class's tag, field names (without the cache), and the names of
+#: those whose default is an empty tuple.
+_SHAPES: Dict[type, Tuple[str, Tuple[str, ...], FrozenSet[str]]] = {}
 
 
 class ClusterWireError(ValueError):
@@ -34,9 +37,10 @@ class ClusterWireError(ValueError):
 
 def register(cls: type, tag: str) -> type:
     """Make a frozen dataclass travel under C{tag} (front ends add their own directives)."""
-    names = tuple(f.name for f in dataclasses.fields(cls) if f.name != "_cache")
+    fields = [f for f in dataclasses.fields(cls) if f.name != "_cache"]
+    empty = frozenset(f.name for f in fields if f.default == ())
     _CLASSES[tag] = cls
-    _SHAPES[cls] = (tag, names)
+    _SHAPES[cls] = (tag, tuple(f.name for f in fields), empty)
     return cls
 
 
@@ -51,11 +55,11 @@ register(ev.BanInfo, "BanInfo")
 def _plain(value):
     shape = _SHAPES.get(type(value))
     if shape is not None:
-        tag, names = shape
+        tag, names, empty = shape
         out = {"~": tag}
         for name in names:
             field = getattr(value, name)
-            if field is not None:
+            if field is not None and not (field == () and name in empty):
                 out[name] = _plain(field)
         return out
     if isinstance(value, (tuple, list)):
