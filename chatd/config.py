@@ -160,6 +160,7 @@ _KEYS: Dict[Tuple[str, str], Tuple[str, str, str]] = {
     ("limits", "max_connections"): ("top", "max_connections", "int"),
     ("limits", "sendq"): ("top", "sendq", "int"),
     ("limits", "max_message"): ("rules", "max_message", "int"),
+    ("limits", "max_lines"): ("rules", "max_lines", "int"),
     ("limits", "max_topic"): ("rules", "max_topic", "int"),
     ("limits", "rooms_per_session"): ("rules", "rooms_per_session", "int"),
     ("limits", "max_rooms"): ("rules", "max_rooms", "int"),

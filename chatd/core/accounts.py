@@ -215,6 +215,7 @@ class Accounts:
             expires = self.hub.now() + self.hub.rules.token_days * 86400.0
             d.addCallback(lambda _: self.hub.store.add_token(digest(token), record.key, expires))
         d.addCallback(lambda _: self._remember_token(token))
+        d.addCallback(lambda _: self.load_preferences())
         d.addCallback(lambda _: self.replay_privates(since))
         return d.addCallback(lambda _: LoggedIn(record.name, self.nick, token))
 

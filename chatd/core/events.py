@@ -47,9 +47,16 @@ WHOIS = "whois"
 PRIVATES = "privates"
 ACCOUNT = "account"
 AWAY = "away"
+REACT = "react"
+UNREACT = "unreact"
+TYPING = "typing"
+READ = "read"
 
 #: Types that are stored and numbered.
-NUMBERED = frozenset({MESSAGE, ACTION})
+NUMBERED = frozenset({MESSAGE, ACTION, REACT, UNREACT})
+
+#: What a room's stored message may carry besides its text (a reply).
+REPLY_FIELDS = ("reply_to", "reply_nick", "reply_text")
 
 _event = dataclass(frozen=True, slots=True, eq=False, kw_only=True)
 
@@ -109,6 +116,17 @@ class Message(Event):
     #: the wire): a terminal does not echo what it typed itself, but shows
     #: what its user typed on another connection.
     via: Optional[int] = None
+    #: The id of the message of the same room it answers, who wrote that
+    #: one and an excerpt of it (stored with the reply, so history and
+    #: resume show the quote without looking the original up).
+    reply_to: Optional[int] = None
+    reply_nick: Optional[str] = None
+    reply_text: Optional[str] = None
+    #: On a history page only: C{((reaction, (nick, ...)), ...)}, in the
+    #: order each reaction was first added.  Live messages and resumes
+    #: carry none: the C{react} and C{unreact} events that follow them in
+    #: the room's stream do.
+    reactions: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
 
 @_event
@@ -116,6 +134,62 @@ class Action(Message):
     """Acted in a room (C{/me waves}); the same fields as L{Message}."""
 
     type: ClassVar[str] = ACTION
+
+
+@_event
+class React(Event):
+    """
+    C{nick} reacted with C{reaction} (an emoji or a short word) to the
+    message C{message} (its id) of C{room}.  Stored and numbered in the
+    room's stream like a message, so a resume replays it exactly once.
+    """
+
+    type: ClassVar[str] = REACT
+    room: str
+    nick: str
+    message: int
+    reaction: str
+    id: Optional[int] = None
+    cid: Optional[str] = None
+    account: Optional[str] = None
+    via: Optional[int] = None
+
+
+@_event
+class Unreact(React):
+    """C{nick} took its C{reaction} back from C{message}; the same fields as L{React}."""
+
+    type: ClassVar[str] = UNREACT
+
+
+@_event
+class Typing(Event):
+    """
+    C{nick} is typing (C{state} C{active}), stopped for a while
+    (C{paused}) or gave up (C{done}), in C{room} or in a private
+    conversation with C{to}.  Never stored: receivers forget an C{active}
+    after 6 seconds and a C{paused} after 30 without a newer one.
+    """
+
+    type: ClassVar[str] = TYPING
+    nick: str
+    state: str
+    room: Optional[str] = None
+    to: Optional[str] = None
+
+
+@_event
+class ReadMarker(Event):
+    """
+    The account has read up to C{message} (an id; 0: nothing yet) in
+    C{room}, or in its private conversation with C{to}.  Sent to every
+    connection of the account, so each of its devices knows.
+    """
+
+    type: ClassVar[str] = READ
+    message: int
+    room: Optional[str] = None
+    to: Optional[str] = None
 
 
 # -- presence in a room ----------------------------------------------------------
@@ -437,11 +511,32 @@ BY_TYPE: Dict[str, Type[Event]] = {
     cls.type: cls
     for cls in (Message, Action, Join, Part, Quit, Kick, Topic, Nick, Private, Notice, Members, Rooms, History,
                 Privates, Role, ModeChange, BanSet, BanLifted, Muted, Unmuted, Invited, Deleted, RoomChanged, Modes,
-                BanList, WhoIs, AccountChanged, AwayChanged)
+                BanList, WhoIs, AccountChanged, AwayChanged, React, Unreact, Typing, ReadMarker)
 }
 
 
-def stored(type: str, room: str, nick: str, text: str, id: int, ts: float, cid: Optional[str] = None) -> Event:
-    """A stored message or action as the store hands it back."""
+def stored(type: str, room: str, nick: str, text: str, id: int, ts: float, cid: Optional[str] = None,
+           extra: Optional[dict] = None) -> Event:
+    """
+    A stored row of a room as the store hands it back: a message or an
+    action (C{extra}: its reply fields, if it is a reply), or a reaction
+    (C{text} the reaction, C{extra["message"]} the message it is on).
+    """
+    if type == REACT or type == UNREACT:
+        cls = React if type == REACT else Unreact
+        return cls(room=room, nick=nick, reaction=text, message=(extra or {}).get("message", 0), id=id, ts=ts,
+                   cid=cid)
     cls = Action if type == ACTION else Message
+    if extra:
+        return cls(room=room, nick=nick, text=text, id=id, ts=ts, cid=cid, reply_to=extra.get("reply_to"),
+                   reply_nick=extra.get("reply_nick"), reply_text=extra.get("reply_text"))
     return cls(room=room, nick=nick, text=text, id=id, ts=ts, cid=cid)
+
+
+def extra_of(event: Event) -> Optional[dict]:
+    """What L{stored} needs besides the common columns to rebuild C{event}: the inverse of its C{extra}."""
+    if event.type == REACT or event.type == UNREACT:
+        return {"message": event.message}
+    if getattr(event, "reply_to", None) is not None:
+        return {"reply_to": event.reply_to, "reply_nick": event.reply_nick, "reply_text": event.reply_text}
+    return None

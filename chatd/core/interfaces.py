@@ -56,9 +56,10 @@ class IStore(Interface):
     def close():
         """Flush pending writes and close; Deferred firing when done."""
 
-    def append(room, type, nick, text, ts, identity, cid, via=None, account=None):
+    def append(room, type, nick, text, ts, identity, cid, via=None, account=None, extra=None):
         """
-        Store a message or action and give it its id.
+        Store a message, an action, or a reaction (C{type} C{react} or
+        C{unreact}, C{text} the reaction), and give it the room's next id.
 
         @param room: the room's display name (the name of its record, if
             this is the first thing stored about the room).
@@ -70,6 +71,10 @@ class IStore(Interface):
             the event; others ignore it.
         @param account: the sender's account (as registered), or C{None};
             like C{via}, only carried on the bus, never kept in history.
+        @param extra: None, or a small dict of plain values kept with the
+            row and given back through L{chatd.core.events.stored}: a
+            reply's C{reply_to}, C{reply_nick} and C{reply_text}, a
+            reaction's C{message}.
         @return: Deferred firing with C{(id, ts, new)}: C{new} is false
             when C{(identity, cid)} was already stored, in which case C{id}
             and C{ts} are those of the earlier copy.  The Deferred fires
@@ -141,7 +146,16 @@ class IStore(Interface):
         Deferred firing with the stored message C{id} of C{room} (any
         spelling) as L{IStore.recent} gives it (a message or action event,
         with its C{cid}), or None if there is none: never stored, deleted,
-        or pruned.
+        pruned, or a reaction's id (a reaction is no message to answer or
+        react to).
+        """
+
+    def reactions(room, ids):
+        """
+        Deferred firing with the list of the C{React} and C{Unreact} rows
+        of C{room} aimed at a message whose id is in C{ids} (a collection
+        of ints), oldest first, for a history page to fold.  Rows aimed at
+        a message that retention pruned are left out; deleted rows too.
         """
 
     def delete_message(room, id):
@@ -245,6 +259,31 @@ class IAccountStore(Interface):
         Deferred firing with C{(rows, more)}, rows being
         L{chatd.core.events.Private} events with C{id}, C{nick}, C{to},
         C{text} and C{ts}.  An unknown account has C{([], False)}.
+        """
+
+    def reads(key):
+        """
+        Deferred firing with account C{key}'s read markers, a dict
+        C{{target: id}}: a target is a folded room name, or C{"@"} and a
+        folded nick for a private conversation.  An unknown account has C{{}}.
+        """
+
+    def set_read(key, target, id):
+        """
+        Move account C{key}'s marker of C{target} to C{id} if that is
+        further (never back: a device that read less changes nothing).
+        Deferred firing with the marker kept, or failing with
+        L{chatd.core.errors.NoSuchAccount}.
+        """
+
+    def preferences(key):
+        """Deferred firing with account C{key}'s preferences, a dict of name -> text (C{{}} if none)."""
+
+    def set_preference(key, name, value):
+        """
+        Keep preference C{name} (text) of account C{key}; Deferred firing
+        with None, or failing with L{chatd.core.errors.NoSuchAccount}.
+        Dropping the account drops its markers and preferences.
         """
 
 

@@ -149,22 +149,34 @@ class Membership:
         self.sink.deliver(members)
         rules = self.hub.rules
         if since is not None:
+            # A resume replays the stream as it is, reactions included.
             d = self.hub.store.recent(room.name, rules.replay_max, after=since)
+            d.addCallback(lambda page: (page[0], page[1], page[0][-1].id if page[0] else since))
         else:
-            d = self.hub.store.recent(room.name, rules.scrollback)
+            # A first look shows messages with their reactions folded in.
+            d = self.hub.store.recent(room.name, rules.scrollback).addCallback(self._folded, room)
 
         def failed(failure):
             # History could not be read: say so, then go live anyway.
-            self._release(room, held, since, [], True)
+            self._release(room, held, since, [], True, since if since is not None else -1)
             return failure
 
         return d.addCallbacks(lambda rows: self._release(room, held, since, *rows) or members, failed)
 
-    def _release(self, room: Room, held: List, since: Optional[int], rows, more: bool) -> None:
-        """Deliver the scrollback, then the events held meanwhile, then go live."""
+    def _folded(self, page, room: Room) -> Deferred:
+        """
+        Scrollback: C{(messages with their reactions, more, last id read)}.
+        Only reactions up to the last id read are folded in: later ones
+        reach the member live.
+        """
+        rows, more = page
+        last = rows[-1].id if rows else -1
+        return self._with_reactions(room.name, tuple(rows), last).addCallback(lambda shown: (shown, more, last))
+
+    def _release(self, room: Room, held: List, since: Optional[int], rows, more: bool, last: int) -> None:
+        """Deliver the scrollback, then the events held meanwhile (those after C{last}), then go live."""
         if room.waiting.get(self) is not held:
             return  # parted or quit while the history was being read
-        last = rows[-1].id if rows else (since if since is not None else -1)
         self.sink.deliver(ev.History(room=room.name, messages=tuple(rows), truncated=more, ts=self.hub.now()))
         if room.waiting.pop(self, None) is not held:
             return  # delivering the history closed the session (too slow)

@@ -14,6 +14,8 @@ from typing import Tuple
 class Rules:
     #: Longest message or action, in characters.
     max_message: int = 4000
+    #: Most lines in one message (line breaks are C{\\n}).
+    max_lines: int = 20
     #: Longest topic, in characters.
     max_topic: int = 390
     #: Longest part or quit reason, in characters (longer ones are cut).
@@ -50,7 +52,7 @@ class Rules:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
-        for name in ("max_message", "max_topic", "history_max", "rooms_per_session", "max_rooms",
+        for name in ("max_message", "max_lines", "max_topic", "history_max", "rooms_per_session", "max_rooms",
                      "flood_rate", "flood_burst", "recvq", "nick_grace", "token_days"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

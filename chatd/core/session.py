@@ -25,13 +25,16 @@ from chatd.core.errors import ChatError, Internal, NoNick, Unavailable
 from chatd.core.accounts import Accounts
 from chatd.core.away import Away
 from chatd.core.flood import Throttle
+from chatd.core.markers import Markers
 from chatd.core.membership import Membership
 from chatd.core.moderation import Moderation
 from chatd.core.multiclient import Multiclient
 from chatd.core.operators import ServerOps
+from chatd.core.reactions import Reactions
 from chatd.core.room import Deliver, Room
 from chatd.core.roomops import RoomOps
 from chatd.core.talk import Talk
+from chatd.core.typists import Typists
 from chatd.core.users import User
 
 log = Logger(namespace="chatd.session")
@@ -41,7 +44,8 @@ log = Logger(namespace="chatd.session")
 _serials = itertools.count((secrets.randbits(31) << 32) | 1)
 
 
-class Session(Membership, Talk, Away, Accounts, Multiclient, Moderation, RoomOps, ServerOps):
+class Session(Membership, Talk, Reactions, Typists, Markers, Away, Accounts, Multiclient, Moderation, RoomOps,
+              ServerOps):
     """
     The core's view of one client connection.
 
@@ -60,7 +64,7 @@ class Session(Membership, Talk, Away, Accounts, Multiclient, Moderation, RoomOps
     """
 
     __slots__ = ("hub", "sink", "peer", "host", "frontend", "secure", "serial", "user", "nick", "key", "look", "token",
-                 "rooms", "current", "closed", "throttle")
+                 "rooms", "current", "closed", "throttle", "typed")
 
     def __init__(self, hub, sink, peer: str, frontend: str, host: Optional[str] = None,
                  secure: bool = False) -> None:
@@ -82,6 +86,8 @@ class Session(Membership, Talk, Away, Accounts, Multiclient, Moderation, RoomOps
         self.current: Optional[Room] = None
         self.closed = False
         self.throttle = Throttle(self)
+        #: Typing notices told, by target: L{chatd.core.typists}.
+        self.typed = None
 
     def __repr__(self) -> str:
         return f"<Session {self.logname} {self.frontend} {self.peer}>"
@@ -223,8 +229,13 @@ _RULES = {
     cmd.Nick: lambda s, c: s.set_nick(c.nick),
     cmd.Join: lambda s, c: s.join(c.room, c.since, c.key),
     cmd.Part: lambda s, c: s.part(c.room, c.reason),
-    cmd.Say: lambda s, c: s.say(c.room, c.text, c.cid),
-    cmd.Action: lambda s, c: s.act(c.room, c.text, c.cid),
+    cmd.Say: lambda s, c: s.say(c.room, c.text, c.cid, c.reply_to),
+    cmd.Action: lambda s, c: s.act(c.room, c.text, c.cid, c.reply_to),
+    cmd.React: lambda s, c: s.react(c.room, c.id, c.reaction),
+    cmd.Unreact: lambda s, c: s.unreact(c.room, c.id, c.reaction),
+    cmd.Typing: lambda s, c: s.typing(c.room, c.to, c.state),
+    cmd.Read: lambda s, c: s.read(c.room, c.to, c.id),
+    cmd.Set: lambda s, c: s.set_preference(c.option, c.value),
     cmd.Msg: lambda s, c: s.private(c.to, c.text),
     cmd.Away: lambda s, c: s.set_away(c.text),
     cmd.Topic: lambda s, c: s.topic(c.room) if c.topic is None else s.set_topic(c.room, c.topic),

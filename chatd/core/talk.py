@@ -25,7 +25,7 @@ from chatd.core.errors import BadCommand, ChatError, EmptyText, NoNick, NoSuchNi
 from chatd.core.moderation import roles_shown
 from chatd.core.presence import away_of
 from chatd.core.room import Room
-from chatd.core.text import check_nick, check_room, clean_text
+from chatd.core.text import check_nick, check_room, clean_message, clean_text
 
 
 def _told_away(event: ev.Private, target) -> ev.Private:
@@ -106,7 +106,8 @@ class Talk:
 
     # -- talking ----------------------------------------------------------------------
 
-    def say(self, name: Optional[str], text: str, cid: Optional[str] = None) -> Deferred:
+    def say(self, name: Optional[str], text: str, cid: Optional[str] = None,
+            reply_to: Optional[int] = None) -> Deferred:
         """
         Say C{text} in a room we are in (no name: the current one).
 
@@ -116,34 +117,51 @@ class Talk:
         @param cid: the client's own id for this message; a retry with the
             same C{cid} is answered with the first copy and not stored or
             delivered again.
+        @param reply_to: the id of the message of the room this one answers.
         @return: Deferred firing with the stored C{message} event.
         """
-        return self._post(ev.Message, name, text, cid)
+        return self._post(ev.Message, name, text, cid, reply_to)
 
-    def act(self, name: Optional[str], text: str, cid: Optional[str] = None) -> Deferred:
+    def act(self, name: Optional[str], text: str, cid: Optional[str] = None,
+            reply_to: Optional[int] = None) -> Deferred:
         """Like L{say}, for an action (C{/me waves})."""
-        return self._post(ev.Action, name, text, cid)
+        return self._post(ev.Action, name, text, cid, reply_to)
 
-    def _post(self, kind, name: Optional[str], text: str, cid: Optional[str]) -> Deferred:
+    def _post(self, kind, name: Optional[str], text: str, cid: Optional[str], reply_to: Optional[int]) -> Deferred:
         nick = self._need_nick()
         room = self._joined(name)
         self.may_speak(room)
-        text = clean_text(text, "message", self.hub.rules.max_message)
+        rules = self.hub.rules
+        text = clean_message(text, rules.max_message, rules.max_lines)
         if not text.strip():
             raise EmptyText("The message is empty.")
         if cid is not None:
             cid = clean_text(cid, "cid", 64)
+        if reply_to is None:
+            return self._append(kind, room, nick, text, cid, None)
+        return self._reply_extra(room, reply_to).addCallback(
+            lambda extra: self._append(kind, room, nick, text, cid, extra))
+
+    def _append(self, kind, room: Room, nick: str, text: str, cid: Optional[str], extra: Optional[dict]) -> Deferred:
         hub = self.hub
         account = self.user.account_name
         # A cid is unique per sender and room: the same cid in another room
         # is another message.
-        d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
-                             via=self.serial, account=account)
+        if extra is None:
+            d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
+                                 via=self.serial, account=account)
+        else:
+            d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
+                                 via=self.serial, account=account, extra=extra)
 
         def stored(result) -> ev.Event:
             id, ts, new = result
-            event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
-                         account=account)
+            if extra is None:
+                event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
+                             account=account)
+            else:
+                event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
+                             account=account, **extra)
             if new:
                 hub.stats["messages_received"] += 1
                 hub.bus.publish(room.key, event)
@@ -161,7 +179,7 @@ class Talk:
         """
         nick = self._need_nick()
         key = check_nick(to)
-        text = clean_text(text, "message", self.hub.rules.max_message)
+        text = clean_message(text, self.hub.rules.max_message, self.hub.rules.max_lines)
         if not text.strip():
             raise EmptyText("The message is empty.")
         me = self.user
@@ -314,6 +332,7 @@ class Talk:
         d = self._may_read(name, room)
         d.addCallback(lambda _: timeline.window(store, display, before, after, before_ts, after_ts))
         d.addCallback(read)
+        d.addCallback(lambda r: self._with_reactions(display, tuple(r[0])).addCallback(lambda shown: (shown, r[1])))
         return d.addCallback(
-            lambda r: ev.History(room=display, messages=tuple(r[0]), truncated=r[1], ts=self.hub.now())
+            lambda r: ev.History(room=display, messages=r[0], truncated=r[1], ts=self.hub.now())
         )

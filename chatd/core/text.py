@@ -142,6 +142,58 @@ def clean_text(text: str, what: str, maximum: int) -> str:
     return text
 
 
+def clean_message(text: str, maximum: int, max_lines: int, what: str = "message") -> str:
+    """
+    Check a message that may hold line breaks (a multi-line message) and
+    return it as it will be relayed: lines joined by C{\\n} (a C{\\r\\n}
+    or lone C{\\r} from a client becomes one), empty lines at either end
+    dropped, each line checked as L{clean_text} checks one.
+
+    @raise TooLong: for more than C{max_lines} lines, or more than
+        C{maximum} characters in all.
+    """
+    if "\n" not in text and "\r" not in text:
+        return clean_text(text, what, maximum)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if len(lines) > max_lines:
+        raise TooLong(f"The {what} has {len(lines)} lines; the limit is {max_lines} ([limits] max_lines).")
+    text = "\n".join(clean_text(line, what, maximum) for line in lines)
+    if len(text) > maximum:
+        raise TooLong(f"The {what} is {len(text)} characters long; the limit is {maximum}.")
+    return text
+
+
+#: Longest reaction, in characters.
+MAX_REACTION = 32
+
+
+def check_reaction(reaction: str) -> str:
+    """
+    A reaction is one short token: an emoji (with its modifiers and
+    joiners) or a word such as C{+1}, without spaces or control characters.
+    """
+    if not isinstance(reaction, str) or not reaction:
+        raise InvalidText("The reaction is empty; react with an emoji or a short word.")
+    if len(reaction) > MAX_REACTION:
+        raise TooLong(f"The reaction is {len(reaction)} characters long; the limit is {MAX_REACTION}.")
+    for pos, ch in enumerate(reaction):
+        if ch.isspace():
+            raise InvalidText(f"The reaction holds a space at position {pos + 1}; react with one emoji or word.")
+    return clean_text(reaction, "reaction", MAX_REACTION)
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """What a reply quotes of the message it answers: its first line, cut to C{limit} characters."""
+    first = text.split("\n", 1)[0]
+    if len(first) > limit:
+        return first[:limit - 1] + "\u2026"
+    return first if first == text else first + " \u2026"
+
+
 def _check_name(name: str, what: str, error: type) -> None:
     for pos, ch in enumerate(name):
         cat = unicodedata.category(ch)

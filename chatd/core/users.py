@@ -35,7 +35,7 @@ class User:
         registered nick without being logged in to its account, or None.
     """
 
-    __slots__ = ("uid", "nick", "key", "look", "account", "account_name", "away", "sessions", "grace")
+    __slots__ = ("uid", "nick", "key", "look", "account", "account_name", "away", "sessions", "grace", "prefs")
 
     def __init__(self, session, uid: str) -> None:
         self.uid = uid
@@ -47,6 +47,8 @@ class User:
         self.away: Optional[str] = None
         self.sessions: List = [session]
         self.grace = None
+        #: Front-end preferences (L{chatd.core.markers}), or None.
+        self.prefs = None
 
     def __repr__(self) -> str:
         return f"<User {self.uid} {self.nick or '(no nick)'} account={self.account} sessions={len(self.sessions)}>"

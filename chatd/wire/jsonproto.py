@@ -142,6 +142,35 @@ def _message(e: Event) -> Dict[str, Any]:
         d["cid"] = e.cid
     if e.account is not None:
         d["account"] = e.account
+    if e.reply_to is not None:
+        d["reply_to"] = e.reply_to
+        d["reply"] = {"nick": e.reply_nick, "text": e.reply_text}
+    if e.reactions:
+        d["reactions"] = [{"reaction": r, "nicks": list(nicks)} for r, nicks in e.reactions]
+    return d
+
+
+def _reaction(e: Event) -> Dict[str, Any]:
+    return {"type": e.type, "room": e.room, "id": e.id, "nick": e.nick, "message": e.message,
+            "reaction": e.reaction, "ts": iso_ts(e.ts)}
+
+
+def _typing(e: Event) -> Dict[str, Any]:
+    d = {"type": "typing", "nick": e.nick, "state": e.state}
+    if e.room is not None:
+        d["room"] = e.room
+    else:
+        d["to"] = e.to
+    return d
+
+
+def _read(e: Event) -> Dict[str, Any]:
+    d: Dict[str, Any] = {"type": "read"}
+    if e.room is not None:
+        d["room"] = e.room
+    else:
+        d["to"] = e.to
+    d["id"] = e.message
     return d
 
 
@@ -242,7 +271,7 @@ _SHAPES = {
     ev.HISTORY: lambda e: {
         "type": "history",
         "room": e.room,
-        "messages": [_message(m) for m in e.messages],
+        "messages": [_SHAPES[m.type](m) for m in e.messages],
         "truncated": e.truncated,
     },
     ev.PRIVATES: lambda e: {
@@ -264,6 +293,10 @@ _SHAPES = {
     },
     ev.BANS: _bans,
     ev.WHOIS: _whois,
+    ev.REACT: _reaction,
+    ev.UNREACT: _reaction,
+    ev.TYPING: _typing,
+    ev.READ: _read,
 }
 
 

@@ -371,7 +371,7 @@ def test_saying_into_a_room_not_joined_is_not_in_room(world, call):
 @pytest.mark.parametrize("call", ["say", "act"])
 @pytest.mark.parametrize("text, error", [
     ("a\x1b[2Jb", InvalidText),
-    ("line\nbreak", InvalidText),
+    ("line\u2028break", InvalidText),
     ("nul\x00", InvalidText),
     ("\ud800", InvalidText),
     ("", EmptyText),

@@ -174,7 +174,7 @@ def test_action(chat):
         ({"type": "say", "room": "#elsewhere", "text": "hi"}, "not-in-room"),
         ({"type": "say", "room": "lobby", "text": "hi"}, "invalid-room"),
         ({"type": "say", "room": "#lobby", "text": "\x1b[2J"}, "invalid-text"),
-        ({"type": "say", "room": "#lobby", "text": "a\nb"}, "invalid-text"),
+        ({"type": "say", "room": "#lobby", "text": "a\u2029b"}, "invalid-text"),
         ({"type": "say", "room": "#lobby", "text": "\ud800"}, "invalid-text"),
         ({"type": "say", "room": "#lobby", "text": " "}, "empty"),
         ({"type": "say", "room": "#lobby", "text": "x" * 4001}, "too-long"),

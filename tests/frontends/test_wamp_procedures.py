@@ -49,7 +49,7 @@ def test_wrong_types_missing_and_extra_arguments_are_bad_commands(world):
     ann = world.wamp_user("ann", "#lobby")
     assert _refused(ann.call("chatd.say", 1, 2), "bad-command") == '"room" must be a string.'
     assert "text" in _refused(ann.call("chatd.say", "#lobby"), "bad-command")
-    assert "(room, text, cid)" in _refused(ann.call("chatd.say", "#lobby", "a", "b", "c"), "bad-command")
+    assert "(room, text, cid, reply_to)" in _refused(ann.call("chatd.say", "#lobby", "a", "b", 1, 2), "bad-command")
     assert "'txt'" in _refused(ann.call("chatd.say", "#lobby", txt="typo"), "bad-command")
     assert "whole number" in _refused(ann.call("chatd.history", "#lobby", None, "ten"), "bad-command")
 

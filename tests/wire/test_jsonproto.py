@@ -303,6 +303,10 @@ EVENTS = {
         messages=(ev.Message(room="#lobby", nick="alice", text="hello", id=42, ts=TS),),
         ts=TS,
     ),
+    "react": ev.React(room="#lobby", nick="bob", message=42, reaction="\U0001f44d", id=46, ts=TS),
+    "unreact": ev.Unreact(room="#lobby", nick="bob", message=42, reaction="\U0001f44d", id=47, ts=TS),
+    "typing": ev.Typing(nick="bob", state="active", room="#lobby", ts=TS),
+    "read": ev.ReadMarker(room="#lobby", message=45, ts=TS),
 }
 
 REPLY_ONLY = {"members", "rooms"}  # documented with the ref of the command they answer

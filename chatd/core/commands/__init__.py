@@ -21,7 +21,8 @@ from typing import Dict, Type
 from chatd.core.commands.accounts import Drop, Ghost, Login, Logout, Passwd, Register, Whois
 from chatd.core.commands.base import Command, fields_of
 from chatd.core.commands.chat import (
-    Action, Away, Help, History, Join, Line, Msg, Nick, Part, Quit, Refused, Rooms, Say, Topic, Who,
+    Action, Away, Help, History, Join, Line, Msg, Nick, Part, Quit, React, Read, Refused, Rooms, Say, Set, Topic,
+    Typing, Unreact, Who,
 )
 from chatd.core.commands.moderation import (
     Announce, Ban, Bans, Delete, Deop, Devoice, Invite, Kick, Kill, Mode, Mute, Op, Room, RoomCommand,
@@ -31,7 +32,7 @@ from chatd.core.commands.moderation import (
 #: The commands the JSON protocol carries, by C{type}.
 JSON_COMMANDS: Dict[str, Type[Command]] = {
     cls.name: cls for cls in (
-        Nick, Join, Part, Say, Action, Msg, Away, Topic, Who, Rooms, History,
+        Nick, Join, Part, Say, Action, Msg, Away, Topic, Who, Rooms, History, React, Unreact, Typing, Read, Set,
         Register, Login, Logout, Passwd, Ghost, Drop, Whois,
         Room, Op, Deop, Voice, Devoice, Kick, Ban, Unban, Bans, Mute, Unmute, Invite, Mode, Delete,
         Kill, Announce, ServerBan, ServerUnban, ServerBans,
@@ -43,5 +44,5 @@ __all__ = [
     "Nick", "Join", "Part", "Say", "Action", "Msg", "Away", "Topic", "Who", "Rooms", "History", "Line", "Help", "Quit",
     "Refused", "Register", "Login", "Logout", "Passwd", "Ghost", "Drop", "Whois", "RoomCommand", "Room", "Op",
     "Deop", "Voice", "Devoice", "Kick", "Ban", "Unban", "Bans", "Mute", "Unmute", "Invite", "Mode", "Delete",
-    "Kill", "Announce", "ServerBan", "ServerUnban", "ServerBans",
+    "Kill", "Announce", "ServerBan", "ServerUnban", "ServerBans", "React", "Unreact", "Typing", "Read", "Set",
 ]

@@ -41,7 +41,10 @@ class Part(Command):
 
 @_command
 class Say(Command):
-    """Say C{text} in a room; C{cid} makes a retry safe (it is stored once)."""
+    """
+    Say C{text} in a room; C{cid} makes a retry safe (it is stored once);
+    C{reply_to} names the message of the room it answers.
+    """
 
     name: ClassVar[str] = "say"
     needs_nick: ClassVar[bool] = True
@@ -49,6 +52,7 @@ class Say(Command):
     room: Optional[str] = None
     text: str
     cid: Optional[str] = None
+    reply_to: Optional[int] = None
 
 
 @_command
@@ -56,6 +60,65 @@ class Action(Say):
     """Act in a room (C{/me waves}); the same fields as L{Say}."""
 
     name: ClassVar[str] = "action"
+
+
+@_command
+class React(Command):
+    """React to message C{id} of a room with C{reaction} (an emoji or a short word)."""
+
+    name: ClassVar[str] = "react"
+    needs_nick: ClassVar[bool] = True
+    needs_room: ClassVar[bool] = True
+    room: Optional[str] = None
+    id: int
+    reaction: str
+
+
+@_command
+class Unreact(React):
+    """Take a reaction back; the same fields as L{React}."""
+
+    name: ClassVar[str] = "unreact"
+
+
+@_command
+class Typing(Command):
+    """
+    Tell a room (C{room}) or one user (C{to}) that we are typing
+    (C{active}), stopped (C{paused}) or gave up (C{done}).  Free: a
+    client sends it every few seconds while its user types, and the core
+    drops the repeats itself.
+    """
+
+    name: ClassVar[str] = "typing"
+    cost: ClassVar[int] = 0
+    needs_nick: ClassVar[bool] = True
+    room: Optional[str] = None
+    to: Optional[str] = None
+    state: str = "active"
+
+
+@_command
+class Read(Command):
+    """
+    Move the account's read marker of a room (C{room}) or private
+    conversation (C{to}) forward to C{id}; without C{id}, ask where it is.
+    """
+
+    name: ClassVar[str] = "read"
+    needs_nick: ClassVar[bool] = True
+    room: Optional[str] = None
+    to: Optional[str] = None
+    id: Optional[int] = None
+
+
+@_command
+class Set(Command):
+    """Set a preference of the user's front ends (C{timestamps} C{on}/C{off}), kept with its account."""
+
+    name: ClassVar[str] = "set"
+    option: str
+    value: str
 
 
 @_command
