@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -56,6 +57,17 @@ SAMPLES = [
     dv.Renamed(uid="~a:ann", nick="Ann", key="ann", look="ann", rooms=("#den", "#lab"),
                event=ev.Nick(nick="Ann", old="ann", ts=1.0)),
     dv.ServerBansChanged(reason="Banned from this server."),
+    ev.Message(room="#den", nick="bob", text="yes\nand no", id=4, ts=1.0, reply_to=2, reply_nick="ann",
+               reply_text="shall we…", via=3, account="Bob"),
+    ev.React(room="#den", nick="bob", message=2, reaction="👍", id=5, ts=1.0, via=3, account="Bob"),
+    ev.Unreact(room="#den", nick="bob", message=2, reaction="+1", id=6, ts=1.0),
+    ev.Typing(room="#den", nick="ann", state="paused", ts=1.0),
+    ev.History(room="#den", messages=(
+        ev.Action(room="#den", nick="a", text="x", id=1, ts=1.0, reactions=(("👍", ("bob", "eve")), ("lol", ("ann",)))),
+        ev.React(room="#den", nick="bob", message=1, reaction="👍", id=2, ts=2.0))),
+    dv.ToUser(uid="~a:bob", event=ev.ReadMarker(room="#den", message=6, ts=1.0)),
+    dv.ToUser(uid="~a:bob", event=ev.ReadMarker(to="ann", message=0, ts=1.0)),
+    dv.ToUser(uid="n1/7", event=ev.Typing(nick="ann", to="bob", state="done", ts=1.0)),
 ]
 
 
@@ -64,6 +76,14 @@ def test_events_and_directives_come_back_equal(value):
     back = cluster.decode(cluster.encode(value))
     assert type(back) is type(value)
     assert fields(back) == fields(value)
+
+
+def test_a_live_message_s_empty_reactions_do_not_travel():
+    """A message on the bus is no bigger for the reactions only history pages carry; a page's do travel."""
+    plain = msgpack.unpackb(cluster.encode(ev.Message(room="#den", nick="ann", text="hi", ts=1.0)))
+    assert sorted(plain) == ["nick", "room", "text", "ts", "~"]
+    page = ev.Message(room="#den", nick="ann", text="hi", ts=1.0, reactions=(("👍", ("bob",)),))
+    assert cluster.decode(cluster.encode(page)).reactions == (("👍", ("bob",)),)
 
 
 def test_every_event_type_travels():
