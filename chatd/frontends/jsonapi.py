@@ -40,6 +40,11 @@ def _posted(event, ref) -> Reply:
     return [jsonproto.encode(jsonproto.ok(ref, **fields))]
 
 
+def _read(marker, ref) -> Reply:
+    """A read marker that moved was told to every connection of the account: the ok only says where it is now."""
+    return [jsonproto.encode(jsonproto.ok(ref, id=marker.message))]
+
+
 def _logged_in(result, ref) -> Reply:
     """A login's or registration's ok carries the account, the nick and a new login token."""
     return [jsonproto.encode(jsonproto.ok(ref, account=result.account, nick=result.nick, token=result.token))]
@@ -50,6 +55,8 @@ _REPLIES: Dict[type, Callable] = {
     cmd.Join: _joined,
     cmd.Say: _posted,
     cmd.Action: _posted,
+    cmd.React: _posted,
+    cmd.Unreact: _posted,
     cmd.Who: _data_then_ok,
     cmd.Rooms: _data_then_ok,
     cmd.History: _data_then_ok,
@@ -59,6 +66,7 @@ _REPLIES: Dict[type, Callable] = {
     cmd.Register: _logged_in,
     cmd.Login: _logged_in,
     cmd.Away: lambda event, ref: [jsonproto.encode(jsonproto.ok(ref, away=event.away))],
+    cmd.Read: _read,
     cmd.Mode: lambda event, ref: _data_then_ok(event, ref) if event.type == "modes" else _ok(event, ref),
 }
 
@@ -81,7 +89,8 @@ def run(session, data: bytes) -> Deferred:
 def execute(session, command: cmd.Command, ref: Ref, size: int = 0) -> Deferred:
     """Like L{run}, for a command that is already decoded (long-poll decodes first, to answer 400)."""
     d = session.handle(command, size)
-    if isinstance(command, cmd.Topic) and command.topic is None:
+    if (isinstance(command, cmd.Topic) and command.topic is None) or (isinstance(command, cmd.Read) and
+                                                                      command.id is None):
         d.addCallback(_data_then_ok, ref)
     else:
         d.addCallback(_REPLIES.get(type(command), _ok), ref)
