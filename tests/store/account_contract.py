@@ -203,61 +203,6 @@ class AccountContract:
         assert (yield store.roles("#den")) == {"bob": "voice"}
 
     @pytest_twisted.inlineCallbacks
-    def test_read_markers(self, store):
-        """A marker per room and per private conversation, that only ever moves forward."""
-        yield gatherResults([store.create_account(account("alice")), store.create_account(account("bob"))])
-        assert (yield store.reads("alice")) == {}
-        assert (yield store.set_read("alice", "#den", 5)) == 5
-        assert (yield store.set_read("alice", "@bob", 2)) == 2
-        assert (yield store.set_read("alice", "#den", 3)) == 5  # an older device reads less: kept
-        assert (yield store.set_read("alice", "#den", 9)) == 9
-        assert (yield store.set_read("bob", "#den", 1)) == 1
-        assert (yield store.set_read("alice", "@carol", 0)) == 0  # read nothing yet, but opened
-        assert (yield store.reads("alice")) == {"#den": 9, "@bob": 2, "@carol": 0}
-        assert (yield store.reads("bob")) == {"#den": 1}
-
-    @pytest_twisted.inlineCallbacks
-    def test_read_markers_in_call_order(self, store):
-        """Markers set at once end at the highest, whatever order they come in."""
-        yield store.create_account(account("alice"))
-        got = yield gatherResults([store.set_read("alice", "#den", id) for id in (4, 7, 2, 7, 6)])
-        assert got == [4, 7, 7, 7, 7]
-        assert (yield store.reads("alice")) == {"#den": 7}
-
-    @pytest_twisted.inlineCallbacks
-    def test_preferences(self, store):
-        """Preferences are text by name; setting one again replaces it."""
-        yield store.create_account(account("alice"))
-        assert (yield store.preferences("alice")) == {}
-        assert (yield store.set_preference("alice", "timestamps", "on")) is None
-        yield store.set_preference("alice", "colour", "blue")
-        yield store.set_preference("alice", "timestamps", "off")
-        assert (yield store.preferences("alice")) == {"timestamps": "off", "colour": "blue"}
-
-    @pytest_twisted.inlineCallbacks
-    def test_markers_and_preferences_need_account(self, store):
-        """Nothing is kept for an account that is not there."""
-        with pytest.raises(NoSuchAccount):
-            yield store.set_read("ghost", "#den", 1)
-        with pytest.raises(NoSuchAccount):
-            yield store.set_preference("ghost", "timestamps", "on")
-        assert (yield store.reads("ghost")) == {}
-        assert (yield store.preferences("ghost")) == {}
-
-    @pytest_twisted.inlineCallbacks
-    def test_drop_forgets_markers_and_preferences(self, store):
-        """A dropped name registered again starts with no marker and no preference."""
-        yield gatherResults([store.create_account(account("alice")), store.create_account(account("bob"))])
-        yield gatherResults([store.set_read("alice", "#den", 5), store.set_preference("alice", "timestamps", "on"),
-                             store.set_read("bob", "#den", 3), store.set_preference("bob", "timestamps", "on")])
-        yield store.drop_account("alice")
-        assert ((yield store.reads("alice")), (yield store.preferences("alice"))) == ({}, {})
-        yield store.create_account(account("alice"))
-        assert ((yield store.reads("alice")), (yield store.preferences("alice"))) == ({}, {})
-        assert (yield store.set_read("alice", "#den", 1)) == 1
-        assert ((yield store.reads("bob")), (yield store.preferences("bob"))) == ({"#den": 3}, {"timestamps": "on"})
-
-    @pytest_twisted.inlineCallbacks
     def test_prune_privates(self, store):
         """Retention keeps the same count of private messages per account as of room messages; ids go on."""
         yield gatherResults([store.create_account(account("alice")), store.create_account(account("bob"))])
@@ -462,14 +407,3 @@ class DurableAccountContract:
         assert (yield store.append("#den", "message", "bob", "x", 9.0, "bob", None))[0] == 4
         with pytest.raises(AccountExists):
             yield store.create_account(account("ALICE"))
-
-    @pytest_twisted.inlineCallbacks
-    def test_restart_keeps_markers_and_preferences(self, store, reopen):
-        """Read markers and preferences survive a restart, and still only move forward."""
-        yield store.create_account(account("alice"))
-        yield gatherResults([store.set_read("alice", "#den", 5), store.set_read("alice", "@bob", 2),
-                             store.set_preference("alice", "timestamps", "on")])
-        store = yield reopen(store)
-        assert (yield store.reads("alice")) == {"#den": 5, "@bob": 2}
-        assert (yield store.preferences("alice")) == {"timestamps": "on"}
-        assert (yield store.set_read("alice", "#den", 4)) == 5

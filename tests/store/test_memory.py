@@ -3,12 +3,13 @@
 
 import pytest
 from account_contract import AccountContract, ModerationContract
+from conversation_contract import ConversationContract
 from store_contract import StoreContract
 
 from chatd.store.memory import MemoryStore
 
 
-class TestMemoryStore(StoreContract, AccountContract, ModerationContract):
+class TestMemoryStore(StoreContract, AccountContract, ModerationContract, ConversationContract):
     @pytest.fixture
     def store(self):
         return MemoryStore()

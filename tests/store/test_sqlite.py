@@ -16,6 +16,7 @@ from contextlib import closing
 import pytest
 import pytest_twisted
 from account_contract import AccountContract, DurableAccountContract, ModerationContract
+from conversation_contract import ConversationContract, DurableConversationContract
 from sqlite_files import change, query
 from store_contract import DurableContract, StoreContract, fill, ids, say
 from twisted.internet.defer import gatherResults
@@ -38,7 +39,7 @@ def open_store(request, open_store):
 
 
 class TestSQLiteContract(StoreContract, DurableContract, AccountContract, ModerationContract,
-                         DurableAccountContract):
+                         DurableAccountContract, ConversationContract, DurableConversationContract):
     @pytest.fixture
     def store(self, open_store):
         return pytest_twisted.blockon(open_store())

@@ -63,7 +63,8 @@ SAMPLES = [
     ev.Unreact(room="#den", nick="bob", message=2, reaction="+1", id=6, ts=1.0),
     ev.Typing(room="#den", nick="ann", state="paused", ts=1.0),
     ev.History(room="#den", messages=(
-        ev.Action(room="#den", nick="a", text="x", id=1, ts=1.0, reactions=(("👍", ("bob", "eve")), ("lol", ("ann",)))),
+        ev.Action(room="#den", nick="a", text="x", id=1, ts=1.0,
+                  reactions=(("👍", ("bob", "eve")), ("lol", ("ann",)))),
         ev.React(room="#den", nick="bob", message=1, reaction="👍", id=2, ts=2.0))),
     dv.ToUser(uid="~a:bob", event=ev.ReadMarker(room="#den", message=6, ts=1.0)),
     dv.ToUser(uid="~a:bob", event=ev.ReadMarker(to="ann", message=0, ts=1.0)),
