@@ -179,7 +179,7 @@ class WampPeer(Opening, Topics, Calling):
 
     def route(self, event: ev.Event) -> None:
         """Publish C{event} on the topic it belongs to, if this session subscribed to it."""
-        if event.room is not None:
+        if event.room is not None and event.type != ev.READ:  # a read marker is the account's, not the room's
             key = event.encoded(_room_key)
             if key in self.session.rooms:
                 if event.type in (ev.MESSAGE, ev.ACTION) and event.via == self.session.serial:

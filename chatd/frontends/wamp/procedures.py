@@ -70,6 +70,10 @@ def result_of(command: cmd.Command, result, session) -> Dict[str, Any]:
         if result.cid is not None:
             d["cid"] = result.cid
         return d
+    if isinstance(command, (cmd.React, cmd.Unreact)):
+        return {"id": result.id, "room": result.room, "ts": jsonproto.iso_ts(result.ts)}
+    if isinstance(command, cmd.Read):
+        return _fields(result)
     if isinstance(command, (cmd.Register, cmd.Login)):
         return {"account": result.account, "nick": result.nick, "token": result.token}
     if isinstance(command, cmd.Nick):
