@@ -29,7 +29,8 @@ CAPABILITIES: Dict[str, str] = {
     "away-notify": "",
     "invite-notify": "",
     "standard-replies": "",
-    "draft/multiline": "max-bytes=4096,max-lines=32",
+    "draft/multiline": "max-bytes=4000,max-lines=20",
+    "draft/read-marker": "",
 }
 
 #: Capabilities that change how events are rendered (L{chatd.frontends.irc.render.Profile}).
@@ -39,9 +40,14 @@ RENDERING = ("message-tags", "server-time", "account-tag", "extended-join", "dra
 _LS_BUDGET = 400
 
 
-def ls_lines(version: int) -> List[str]:
-    """The capability list as C{CAP LS} parameters: several lines (C{*} continuation) if long."""
-    words = [f"{name}={value}" if value and version >= 302 else name for name, value in CAPABILITIES.items()]
+def ls_lines(version: int, values: Optional[Dict[str, str]] = None) -> List[str]:
+    """
+    The capability list as C{CAP LS} parameters: several lines (C{*}
+    continuation) if long.  C{values} replaces the default values (the
+    multiline limits come from the rules in force).
+    """
+    values = dict(CAPABILITIES, **(values or {}))
+    words = [f"{name}={value}" if value and version >= 302 else name for name, value in values.items()]
     out, current = [], []
     for word in words:
         if current and sum(len(w) + 1 for w in current) + len(word) > _LS_BUDGET:

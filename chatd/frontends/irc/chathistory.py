@@ -9,29 +9,24 @@ C{timestamp=} reference selects by message time.  Every answer is one
 C{chathistory} batch, oldest message first.
 """
 
-import calendar
 import math
-import time
 from typing import Optional, Tuple
 
 from chatd.core import commands as cmd
 from chatd.frontends.irc.events import history_lines
-from chatd.frontends.irc.render import parse_msgid
+from chatd.frontends.irc.render import parse_msgid, parse_timestamp
 from chatd.wire import irc
 
 
-class _Invalid(Exception):
+class BadReference(Exception):
     """A reference or limit the client got wrong: C{FAIL CHATHISTORY INVALID_PARAMS}."""
 
 
 def _timestamp(text: str) -> float:
-    """C{2026-11-30T12:00:00.000Z} as POSIX seconds."""
-    main, _, frac = text.rstrip("Z").partition(".")
-    try:
-        seconds = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
-        return seconds + (float("0." + frac) if frac.isdigit() else 0.0)
-    except ValueError:
-        raise _Invalid(f"{text} is not a timestamp like 2026-11-30T12:00:00.000Z")
+    seconds = parse_timestamp(text)
+    if seconds is None:
+        raise BadReference(f"{text} is not a timestamp like 2026-11-30T12:00:00.000Z")
+    return seconds
 
 
 def _reference(text: str, room: str) -> Tuple[str, float]:
@@ -40,11 +35,11 @@ def _reference(text: str, room: str) -> Tuple[str, float]:
     if kind == "msgid" and eq:
         number = parse_msgid(value, room)
         if number is None:
-            raise _Invalid(f"{value} is not a msgid of {room}")
+            raise BadReference(f"{value} is not a msgid of {room}")
         return "id", number
     if kind == "timestamp" and eq:
         return "ts", _timestamp(value)
-    raise _Invalid(f"{text} is not a reference: use msgid=... or timestamp=...")
+    raise BadReference(f"{text} is not a reference: use msgid=... or timestamp=...")
 
 
 def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tuple[str, float]]]:
@@ -53,7 +48,7 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
     the answer with (LATEST after a reference, BETWEEN backwards).
     """
     if sub not in ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN"):
-        raise _Invalid(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
+        raise BadReference(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
     def window(ref, side: str, **more) -> dict:
         kind, value = ref
         if kind == "id":
@@ -86,7 +81,7 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
         if other[1] < ref[1]:  # backwards: the newest before the first reference
             return [dict(limit=limit, **window(ref, "before"))], other
         return [dict(limit=limit, **window(ref, "after"), **window(other, "before"))], None
-    raise _Invalid(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
+    raise BadReference(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
 
 
 def chathistory(conn, message) -> None:
@@ -111,7 +106,7 @@ def chathistory(conn, message) -> None:
     except ValueError:
         conn.lines([_fail(conn, "INVALID_PARAMS", sub, f"{params[-1]} is not a positive number of messages")])
         return
-    except _Invalid as e:
+    except BadReference as e:
         conn.lines([_fail(conn, "INVALID_PARAMS", sub, str(e))])
         return
     except IndexError:

@@ -16,7 +16,9 @@ from chatd.core.text import fold
 from chatd.frontends.irc import replies as r
 from chatd.frontends.irc import welcome
 from chatd.frontends.irc.chathistory import chathistory
-from chatd.frontends.irc.events import joined, new_sent
+from chatd.frontends.irc.events import joined
+from chatd.frontends.irc.markers import markread
+from chatd.frontends.irc.messages import batch, privmsg, tagmsg
 from chatd.frontends.irc.modes import room_mode
 from chatd.frontends.irc.render import user_host
 from chatd.wire import irc
@@ -172,109 +174,7 @@ def invite(conn, message) -> None:
 # -- talking --------------------------------------------------------------------------------------------
 
 
-def privmsg(conn, message) -> None:
-    verb = message.command
-    batch = message.tags.get("batch")
-    if batch is not None and conn.multiline is not None and batch == conn.multiline[0]:
-        _multiline_line(conn, message)
-        return
-    if not message.params:
-        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NORECIPIENT, f"No recipient given ({verb})")])
-        return
-    if len(message.params) < 2 or not message.params[1]:
-        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_NOTEXTTOSEND, "No text to send")])
-        return
-    target, raw = message.params[0], message.params[1]
-    if "," in target:
-        conn.reply(message, [conn.replies.numeric(conn.me, r.ERR_TOOMANYTARGETS, target,
-                                                   "Too many targets: one per message")])
-        return
-    action = False
-    found = irc.ctcp(raw)
-    if found is not None:
-        verb_ctcp, rest = found
-        if verb_ctcp != "ACTION":
-            return  # CTCP queries (VERSION, PING, ...) have nobody to answer them in chatd
-        action, raw = True, rest
-    text = _text(raw)
-    label = conn.label_of(message)
-    if target.startswith("#"):
-        cid = None
-        if label is not None and "echo-message" in conn.caps:
-            cid = conn.echo_label(label)
-        kind = cmd.Action if action else cmd.Say
-        d = conn.core(kind(room=target, text=text, cid=cid), verb, target)
-        if label is not None and "echo-message" not in conn.caps:
-            d.addCallback(lambda result: conn.reply(message, []) if result is not None else None)
-        return
-    if action:
-        text = f"* {conn.session.nick} {text}"
-    if conn.sent_privates is None:
-        conn.sent_privates = new_sent()
-    conn.sent_privates.append((fold(target), text))
-    d = conn.core(cmd.Msg(to=target, text=text), verb, target)
-    d.addCallback(_sent_privately, conn, message, target, label)
-
-
-def _sent_privately(result, conn, message, target: str, label) -> None:
-    """A private message went out: 301 if its recipient is away (told to this connection only)."""
-    if result is None:
-        return
-    away = getattr(result, "away", None)
-    if away and message.command == "PRIVMSG":
-        conn.reply(message, [conn.replies.numeric(conn.me, r.RPL_AWAY, target, away)])
-    elif label is not None:
-        conn.reply(message, [])
-
-
-#: What a draft/multiline batch may hold (the CAP LS value says the same).
-MULTILINE_BYTES = 4096
-MULTILINE_LINES = 32
-
-
-def batch(conn, message) -> None:
-    """A client's C{draft/multiline} batch: its lines become one chatd message."""
-    if not message.params:
-        return
-    ref = message.params[0]
-    if ref.startswith("+"):
-        if len(message.params) < 3 or message.params[1] != "draft/multiline" or "draft/multiline" not in conn.caps:
-            conn.lines([irc.line("FAIL", "BATCH", "INVALID_BATCH", "Only draft/multiline batches are accepted",
-                                 source=conn.settings.server)])
-            return
-        conn.multiline = (ref[1:], message.params[2], [], 0)
-        return
-    if not ref.startswith("-") or conn.multiline is None or ref[1:] != conn.multiline[0]:
-        return
-    _, target, lines, _ = conn.multiline
-    conn.multiline = None
-    if lines is None:
-        return  # refused already (too long)
-    text = ""
-    for n, (concat, part) in enumerate(lines):
-        text += part if concat or n == 0 else " " + part  # chatd messages are one line (for now): lines meet at a space
-    if text:
-        privmsg(conn, irc.Message("PRIVMSG", (target, text), tags=message.tags))
-
-
-def _multiline_line(conn, message) -> None:
-    ref, target, lines, size = conn.multiline
-    if lines is None:
-        return  # the rest of a batch refused as too long
-    text = message.params[1] if len(message.params) > 1 else ""
-    size += len(text.encode("utf-8"))
-    if size > MULTILINE_BYTES or len(lines) >= MULTILINE_LINES:
-        conn.multiline = (ref, target, None, size)
-        code = "MULTILINE_MAX_BYTES" if size > MULTILINE_BYTES else "MULTILINE_MAX_LINES"
-        conn.lines([irc.line("FAIL", "BATCH", code, str(MULTILINE_BYTES if size > MULTILINE_BYTES else MULTILINE_LINES),
-                             "The multiline batch is too long; it was not sent", source=conn.settings.server)])
-        return
-    lines.append(("draft/multiline-concat" in message.tags, text))
-    conn.multiline = (ref, target, lines, size)
-
-
-def tagmsg(conn, message) -> None:
-    """Client-only tags (typing, reactions) are not relayed yet: accepted and dropped."""
+# PRIVMSG, NOTICE, TAGMSG and BATCH: L{chatd.frontends.irc.messages}.
 
 
 # -- who I am ---------------------------------------------------------------------------------------------
@@ -366,7 +266,7 @@ def ison(conn, message) -> None:
 
 #: Answered by the front end itself (charged one flood token and run in
 #: order); every other handler hands the core commands that charge their own cost.
-LOCAL = frozenset({"LUSERS", "MOTD", "USERHOST", "ISON", "TAGMSG", "BATCH"})
+LOCAL = frozenset({"LUSERS", "MOTD", "USERHOST", "ISON", "MARKREAD"})
 
 HANDLERS = {
     "JOIN": join,
@@ -390,5 +290,6 @@ HANDLERS = {
     "ISON": ison,
     "CHATHISTORY": chathistory,
     "BATCH": batch,
+    "MARKREAD": markread,
 }
 

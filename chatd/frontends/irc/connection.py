@@ -69,8 +69,10 @@ class IrcConnection:
     size = 0
     overlong = 0
     account: Optional[str] = None
-    #: A draft/multiline batch the client is sending: (reference, target, lines, bytes).
+    #: A draft/multiline batch the client is sending (L{chatd.frontends.irc.multiline.Incoming}).
     multiline = None
+    #: (peer, id, time) of private messages seen, with draft/read-marker (L{chatd.frontends.irc.markers}).
+    privates_seen = None
 
     def start(self) -> None:
         # Every attribute an idle client ever has, set now and no more than
@@ -158,13 +160,14 @@ class IrcConnection:
                        + [_tagged(line, {"batch": ref}) for line in lines]
                        + [irc.line("BATCH", "-" + ref, source=server)])
 
-    def echo_label(self, label: str) -> str:
-        """A cid for a labelled PRIVMSG, so its echo carries the label back."""
-        self._batches += 1
-        cid = f"irc-{self._batches}"
+    def echo_label(self, label: str, key: Optional[str] = None) -> str:
+        """A cid for a labelled PRIVMSG (or a reaction's C{key}), so its echo carries the label back."""
+        if key is None:
+            self._batches += 1
+            key = f"irc-{self._batches}"
         if len(self.echo_labels) < 256:
-            self.echo_labels[cid] = label
-        return cid
+            self.echo_labels[key] = label
+        return key
 
     def batch_id(self) -> str:
         self._batches += 1

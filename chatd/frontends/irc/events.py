@@ -14,27 +14,39 @@ order.
 from collections import deque
 from typing import List, Optional
 
+from twisted.logger import Logger
+
 from chatd.core import events as ev
 from chatd.core.text import fold
+from chatd.frontends.irc import markers
 from chatd.wire import irc
+
+log = Logger(namespace="chatd.irc")
 
 
 def show(conn, event) -> None:
     t = event.type
     session = conn.session
-    if t == ev.MESSAGE or t == ev.ACTION:
+    if t == ev.MESSAGE or t == ev.ACTION or t == ev.REACT or t == ev.UNREACT:
         if event.via == session.serial:
             if "echo-message" not in conn.caps:
                 return
-            label = conn.echo_labels.pop(event.cid, None) if event.cid else None
+            label = conn.echo_labels.pop(echo_key(event), None) if conn.echo_labels else None
             if label is not None:
-                conn.lines(conn.renderer.message_lines(event, extra={"label": label}))
+                render = conn.renderer.message_lines if t == ev.MESSAGE or t == ev.ACTION else \
+                    conn.renderer.reaction_lines
+                conn.lines(render(event, extra={"label": label}))
                 return
         held = conn.joining.get(fold(event.room)) if conn.joining else None
         if held is not None:
             held.append(event)
             return
         conn.send_event(event)
+    elif t == ev.TYPING:
+        if fold(event.nick) != fold(session.nick or ""):  # one's own typing is news to nobody
+            conn.send_event(event)
+    elif t == ev.READ:
+        markers.moved(conn, event)
     elif t == ev.JOIN:
         if event.nick == session.nick:
             _own_join(conn, event)
@@ -57,6 +69,7 @@ def show(conn, event) -> None:
     elif t == ev.PRIVATES:
         out: List[str] = []
         for message in event.messages:
+            markers.remember(conn, message)
             out += _private_lines(conn, message)
         conn.lines(out)
     elif t == ev.QUIT:
@@ -100,11 +113,36 @@ def _own_join(conn, event) -> None:
     conn.joining.setdefault(fold(event.room), [])
 
 
+class _Marking(list):
+    """The events held for a room being joined while its read marker is looked up."""
+
+
 def joined(conn, key: str, members) -> None:
     """
     The room's members are known (C{members}; None if the join was
-    refused): send the topic and names, then what was held.
+    refused): send the topic and names (with C{draft/read-marker}, the
+    room's C{MARKREAD} before their end, once it is known), then what was
+    held.
     """
+    held = conn.joining.get(key)
+    if type(held) is _Marking:
+        return  # its read marker is being looked up: that finishes the join
+    if members is None or markers.CAP not in conn.caps:
+        _names(conn, key, members, None)
+        return
+    conn.joining[key] = _Marking(held or ())
+    d = markers.for_join(conn, members.room)
+    d.addErrback(_marker_failed, conn, members.room)
+    d.addCallback(lambda line: _names(conn, key, members, line))
+
+
+def _marker_failed(failure, conn, room: str) -> None:
+    log.failure("Reading the read marker of {room} for {peer} failed; it joined without one", failure,
+                room=room, peer=conn.peer)
+    return None
+
+
+def _names(conn, key: str, members, marker: Optional[str]) -> None:
     held = conn.joining.pop(key, None)
     if members is not None:
         nick = conn.session.nick
@@ -112,7 +150,8 @@ def joined(conn, key: str, members) -> None:
             conn.lines([conn.replies.numeric(nick, "332", members.room, members.topic)] + (
                 [conn.replies.numeric(nick, "333", members.room, members.nick, str(int(members.ts)))]
                 if members.nick else []))
-        conn.lines(conn.replies.names(nick, members, "multi-prefix" in conn.caps, "userhost-in-names" in conn.caps))
+        conn.lines(([marker] if marker else []) + conn.replies.names(
+            nick, members, "multi-prefix" in conn.caps, "userhost-in-names" in conn.caps))
     for event in held or ():
         show(conn, event)
 
@@ -128,15 +167,25 @@ def history_lines(conn, room: str, messages, label: Optional[str] = None) -> Lis
         tags = {"label": label} if label else None
         out.append(irc.line("BATCH", "+" + ref, "chathistory", room, source=server, tags=tags))
         extra = {"batch": ref}
+    render = conn.renderer
     for message in messages:
         if message.type in (ev.MESSAGE, ev.ACTION):
-            out += conn.renderer.message_lines(message, extra=extra)
+            out += render.message_lines(message, extra=extra)
+            for reaction, nicks in message.reactions:
+                # A page folds the reactions into their message: each is
+                # told as the TAGMSG its reactor would have sent.
+                for nick in nicks:
+                    out += render.reaction_lines(ev.React(room=message.room, nick=nick, message=message.id,
+                                                          reaction=reaction, ts=message.ts), extra)
+        elif message.type in (ev.REACT, ev.UNREACT):
+            out += render.reaction_lines(message, extra)
     if batch:
         out.append(irc.line("BATCH", "-" + ref, source=server))
     return out
 
 
 def _private(conn, event) -> None:
+    markers.remember(conn, event)
     if event.nick == conn.session.nick and event.to != conn.session.nick:
         sent = conn.sent_privates
         if sent and sent[0] == (fold(event.to), event.text):
@@ -150,6 +199,16 @@ def _private_lines(conn, event) -> List[str]:
     me = conn.session.nick
     target = event.to if event.nick == me else me
     return conn.renderer.message_lines(event, target=target)
+
+
+def echo_key(event) -> str:
+    """
+    What a labelled message or reaction is known by when its echo comes
+    back: its cid, or for a reaction (which has none) what it is.
+    """
+    if event.type == ev.REACT or event.type == ev.UNREACT:
+        return f"{event.type} {fold(event.room)} {event.message} {event.reaction}"
+    return event.cid or ""
 
 
 def new_sent() -> deque:

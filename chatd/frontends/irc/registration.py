@@ -6,6 +6,7 @@ The commands of IRC registration: CAP, NICK, USER, PASS, AUTHENTICATE
 
 from chatd.core import commands as cmd
 from chatd.frontends.irc import caps as capabilities
+from chatd.frontends.irc import multiline
 from chatd.frontends.irc.replies import (ERR_ALREADYREGISTERED, ERR_NEEDMOREPARAMS, ERR_NONICKNAMEGIVEN,
                                          ERR_SASLABORTED, ERR_SASLALREADY, ERR_SASLFAIL, RPL_SASLMECHS)
 from chatd.wire import irc
@@ -22,7 +23,8 @@ def _cap(conn, message) -> None:
         conn.cap_version = max(conn.cap_version, int(params[1]) if len(params) > 1 and params[1].isdigit() else 0)
         if not conn.registered:
             conn.negotiating = True
-        lines = capabilities.ls_lines(conn.cap_version)
+        lines = capabilities.ls_lines(conn.cap_version,
+                                      {"draft/multiline": multiline.limits(conn.session.hub.rules)})
         out = [irc.line("CAP", nick, "LS", "*", text, source=server) for text in lines[:-1]]
         out.append(irc.line("CAP", nick, "LS", lines[-1], source=server))
         conn.lines(out)

@@ -9,13 +9,16 @@ L{chatd.core.events.Event.encoded}.  A thousand irssi users in a room cost
 one rendering and a thousand writes.
 
 What IRC cannot say in one line is cut here: a chatd message (up to 4,000
-characters) becomes as many PRIVMSGs as its text needs, each within the
-512 bytes RFC 1459 allows a line, counting the full prefix chatd sends,
-cut at UTF-8 boundaries and preferably at spaces; the msgid rides on the
-first part, so a client that resumes from it resumes after the whole
-message.
+characters, and several lines) becomes as many PRIVMSGs as its text
+needs, one or more per line, each within the 512 bytes RFC 1459 allows a
+line, counting the full prefix chatd sends, cut at UTF-8 boundaries and
+preferably at spaces.  Clients with C{draft/multiline} get them as one
+batch; for the others the msgid rides on the first part, so a client that
+resumes from it resumes after the whole message.  Replies, reactions and
+typing notices are the client-only tags IRCv3 clients use for them.
 """
 
+import calendar
 import hashlib
 import time
 from functools import lru_cache
@@ -44,6 +47,16 @@ def timestamp(ts: float) -> str:
     ms = int(ts * 1000)
     seconds, ms = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+
+
+def parse_timestamp(text: str) -> Optional[float]:
+    """A server-time C{2026-11-30T12:00:00.000Z} as POSIX seconds, or None if it is not one."""
+    main, _, frac = text.rstrip("Z").partition(".")
+    try:
+        seconds = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return seconds + (float("0." + frac) if frac.isdigit() else 0.0)
 
 
 @lru_cache(maxsize=4096)
@@ -85,6 +98,9 @@ def source(nick: str, server: Optional[str] = None) -> str:
     return f"{nick}!~{nick}@user/{nick}"
 
 
+#: Tags of a message that belong on its first line only (or on its multiline batch).
+_FIRST_ONLY = ("msgid", "label", "+draft/reply")
+
 #: Role -> the MODE change that shows it (IRC has no "member" mode: remove both).
 _ROLE_MODES = {
     "founder": ("+o", 1),
@@ -121,6 +137,9 @@ class Renderer:
             ev.UNMUTE: self._unmute,
             ev.DELETE: self._delete,
             ev.ROOM: self._room,
+            ev.REACT: self.reaction_lines,
+            ev.UNREACT: self.reaction_lines,
+            ev.TYPING: self._typing,
             "account": self._account,
         }
 
@@ -147,6 +166,9 @@ class Renderer:
         account = getattr(event, "account", None)
         if account and p.account_tag:
             tags["account"] = account
+        reply = getattr(event, "reply_to", None)
+        if reply is not None and p.message_tags and event.room is not None:
+            tags["+draft/reply"] = msgid(event.room, reply)
         if extra:  # batch and label: only given to connections that negotiated them
             tags.update(extra)
         return tags or None
@@ -160,44 +182,77 @@ class Renderer:
                       verb: str = "PRIVMSG") -> List[str]:
         """
         A message as PRIVMSGs within L{LINE_MAX} bytes each (the tags have
-        their own budget), the msgid on the first.
+        their own budget).  One that needs several lines (line breaks, or
+        too long for one) is one C{draft/multiline} batch for clients that
+        negotiated it, nested in C{extra}'s batch if there is one; for the
+        others, a PRIVMSG per part of each line, without the blank lines,
+        the msgid and reply on the first.
         """
         target = target or event.room
         src = self.source(event.nick)
         action = event.type == ev.ACTION
         head = len(f":{src} {verb} {target} :".encode("utf-8")) + 2
-        budget = LINE_MAX - head - (9 if action else 0)
+        budget = max(LINE_MAX - head - (9 if action else 0), 16)
         tags = self.tags(event, extra)
-        if len(event.text.encode("utf-8")) <= budget:
-            return [irc.line(verb, target, irc.action(event.text) if action else event.text, source=src, tags=tags)]
-        parts = irc.split_text(event.text, max(budget, 16))
-        if self.profile.multiline and not action and "batch" not in (extra or {}):
-            return self._multiline(event, target, src, verb, parts, tags)
+        text = event.text
+        if "\n" not in text and len(text.encode("utf-8")) <= budget:
+            return [irc.line(verb, target, irc.action(text) if action else text, source=src, tags=tags)]
+        lines = [irc.split_text(line, budget) if line.strip() else [line] for line in text.split("\n")]
+        if self.profile.multiline and not action:
+            return self._multiline(event, target, src, verb, lines, tags)
         out = []
-        for n, part in enumerate(parts):
-            if n == 1 and tags and "msgid" in tags:
-                tags = {k: v for k, v in tags.items() if k != "msgid"}
-            out.append(irc.line(verb, target, irc.action(part) if action else part, source=src, tags=tags))
+        for parts in lines:
+            if not parts[0].strip():
+                continue  # IRC has no empty message: a blank line is not sent
+            for part in parts:
+                out.append(irc.line(verb, target, irc.action(part) if action else part, source=src, tags=tags))
+                if tags and len(out) == 1:
+                    tags = {k: v for k, v in tags.items() if k not in _FIRST_ONLY} or None
         return out
 
-    def _multiline(self, event, target: str, src: str, verb: str, parts: List[str],
+    def _multiline(self, event, target: str, src: str, verb: str, lines: List[List[str]],
                    tags: Optional[Dict[str, str]]) -> List[str]:
         """
-        One C{draft/multiline} batch: the msgid on the batch, each part
-        after the first marked C{draft/multiline-concat} (chatd's message
-        is one line of text, cut only to fit).
+        One C{draft/multiline} batch: the msgid, reply and label on the
+        C{BATCH} line (which joins an outer batch if C{tags} names one),
+        a PRIVMSG per line, and the parts a long line was cut into after
+        the first marked C{draft/multiline-concat}.
         """
         ref = "m" + (msgid(event.room, event.id).replace(".", "") if event.id is not None and event.room else
                      str(int(event.ts * 1000)))
         outer = dict(tags or {})
-        inner = {k: v for k, v in outer.items() if k not in ("msgid", "label")}
+        inner = {k: v for k, v in outer.items() if k not in _FIRST_ONLY}
         inner["batch"] = ref
+        concat = dict(inner, **{"draft/multiline-concat": ""})
         out = [irc.line("BATCH", "+" + ref, "draft/multiline", target, source=src, tags=outer or None)]
-        for n, part in enumerate(parts):
-            line_tags = inner if n == 0 else dict(inner, **{"draft/multiline-concat": ""})
-            out.append(irc.line(verb, target, part, source=src, tags=line_tags))
-        out.append(irc.line("BATCH", "-" + ref, source=src))
+        for parts in lines:
+            for n, part in enumerate(parts):
+                out.append(irc.line(verb, target, part, source=src, tags=concat if n else inner))
+        out.append(irc.line("BATCH", "-" + ref, source=src, tags={"batch": outer["batch"]} if "batch" in outer
+                            else None))
         return out
+
+    def reaction_lines(self, event, extra: Optional[Dict[str, str]] = None) -> List[str]:
+        """
+        A C{react} or C{unreact} as the TAGMSG IRCv3 clients send for one
+        (C{+draft/react} or C{+draft/unreact}, and C{+draft/reply} naming
+        the message); nothing for a client without C{message-tags}, which
+        has no way to show one.
+        """
+        if not self.profile.message_tags:
+            return []
+        tags = self.tags(event, extra)
+        tags["+draft/unreact" if event.type == ev.UNREACT else "+draft/react"] = event.reaction
+        tags["+draft/reply"] = msgid(event.room, event.message)
+        return [irc.line("TAGMSG", event.room, source=self.source(event.nick), tags=tags)]
+
+    def _typing(self, event) -> List[str]:
+        """A typing notice: a C{+typing} TAGMSG to the room, or to the one it is for, if the client reads tags."""
+        if not self.profile.message_tags:
+            return []
+        tags = self.tags(event)
+        tags["+typing"] = event.state
+        return [irc.line("TAGMSG", event.room or event.to, source=self.source(event.nick), tags=tags)]
 
     def _message(self, event) -> List[str]:
         return self.message_lines(event)

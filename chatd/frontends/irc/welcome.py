@@ -43,6 +43,8 @@ def isupport(settings, rules) -> List[str]:
         f"KICKLEN={rules.max_reason}",
         f"AWAYLEN={AWAY_MAX}",
         "BOT=B",
+        # The client-only tags chatd carries (replies, reactions, typing); others are dropped.
+        "CLIENTTAGDENY=*,-draft/reply,-draft/react,-draft/unreact,-typing",
     ]
 
 
