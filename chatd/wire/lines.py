@@ -5,6 +5,9 @@ The line protocol, sans-IO: what telnet and nc users type and read.
 L{parse} (from L{chatd.wire.slash}) turns a line (from
 L{chatd.wire.telnet.LineDecoder}) into a core command; the C{render}
 functions turn core events into the bytes a terminal shows.
+
+Multi-line messages, replies, reactions and timestamps are shaped by
+L{chatd.wire.lineblocks}.
 """
 
 import time
@@ -13,12 +16,14 @@ from typing import Optional
 from chatd.core import events as ev
 from chatd.core.events import Event
 from chatd.wire.helptext import HELP, HELP_TOPICS, USAGE, help_text
-from chatd.wire.slash import parse, parse_duration
+from chatd.wire.lineblocks import block as _block, clock as _clock, reacted as _reacted, said as _said, stamp
+from chatd.wire.slash import parse, parse_duration, says
 
 __all__ = [
     "CRLF", "HELP", "HELP_TOPICS", "USAGE", "help_text", "parse", "parse_duration", "line", "render_event",
     "render_own_join", "render_sent_private", "render_away", "render_members", "render_topic", "render_rooms", "render_history",
-    "render_privates", "render_invitation", "render_error", "render_info", "span", "PREFIXES",
+    "render_privates", "render_invitation", "render_error", "render_info", "span", "PREFIXES", "render_own_part",
+    "render_stamped", "stamp", "says",
 ]
 
 CRLF = b"\r\n"
@@ -31,10 +36,6 @@ def line(text: str) -> bytes:
     return text.encode("utf-8") + CRLF
 
 
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M", time.gmtime(ts))
-
-
 def _reason(e: Event) -> str:
     return f" ({e.reason})" if e.reason else ""
 
@@ -45,10 +46,12 @@ def render_event(e: Event) -> bytes:
     so a room's line members share one encoding.
     """
     t = e.type
-    if t == ev.MESSAGE:
-        return f"[{e.room}] <{e.nick}> {e.text}\r\n".encode("utf-8")
-    if t == ev.ACTION:
-        return f"[{e.room}] * {e.nick} {e.text}\r\n".encode("utf-8")
+    if t == ev.MESSAGE or t == ev.ACTION:
+        if e.reply_to is None and "\n" not in e.text:  # the common case, first
+            if t == ev.MESSAGE:
+                return f"[{e.room}] <{e.nick}> {e.text}\r\n".encode("utf-8")
+            return f"[{e.room}] * {e.nick} {e.text}\r\n".encode("utf-8")
+        return _said(f"[{e.room}] ", e).encode("utf-8")
     if t == ev.JOIN:
         return line(f"[{e.room}] -!- {e.nick} has joined")
     if t == ev.PART:
@@ -64,9 +67,9 @@ def render_event(e: Event) -> bytes:
             return line(f"[{e.room}] -!- {e.nick} set the topic to: {e.topic}")
         return line(f"[{e.room}] -!- {e.nick} cleared the topic")
     if t == ev.PRIVATE:
-        return line(f"*{e.nick}* {e.text}")
+        return _block(f"*{e.nick}* ", e.text).encode("utf-8")
     if t == ev.NOTICE:
-        return line(f"-!- Notice from {e.nick}: {e.text}")
+        return _block(f"-!- Notice from {e.nick}: ", e.text).encode("utf-8")
     if t == ev.MEMBERS:
         return render_members(e)
     if t == ev.ROOMS:
@@ -83,8 +86,13 @@ def render_own_join(e: Event) -> bytes:
     return line(f"[{e.room}] -!- You joined {e.room}")
 
 
+def render_own_part(e: Event) -> bytes:
+    """Our own part, as its user sees it (the room sees L{render_event}'s C{has left})."""
+    return line(f"[{e.room}] -!- You left {e.room}{_reason(e)}")
+
+
 def render_sent_private(e: Event) -> bytes:
-    sent = line(f"-> *{e.to}* {e.text}")
+    sent = _block(f"-> *{e.to}* ", e.text).encode("utf-8")
     if e.away is not None:
         sent += line(f"-!- {e.to} is away: {e.away}")
     return sent
@@ -126,23 +134,32 @@ def render_rooms(e: Event) -> bytes:
     return b"".join(out)
 
 
-def render_history(e: Event, announce_empty: bool = True) -> bytes:
-    """Scrollback, clearly marked off from live traffic."""
+def render_history(e: Event, announce_empty: bool = True, ids: bool = False, stamped: bool = False) -> bytes:
+    """
+    Scrollback, clearly marked off from live traffic; each message with
+    its UTC time (first, C{[20:08]}, when C{stamped}), its id with C{ids}
+    (what C{/reply}, C{/react} and C{/delete} take), and the reactions
+    to it on a line under it.
+    """
     if not e.messages:
-        return line(f"[{e.room}] -!- No messages yet") if announce_empty else b""
-    out = [line(f"[{e.room}] -!- Scrollback ({len(e.messages)} message{'s' if len(e.messages) != 1 else ''}):")]
+        return _stamped(line(f"[{e.room}] -!- No messages yet"), e.ts, stamped) if announce_empty else b""
+    n = len(e.messages)
+    head = [line(f"[{e.room}] -!- Scrollback ({n} message{'s' if n != 1 else ''}):")]
     if e.truncated:
-        out.append(line(f"[{e.room}] -!- (older messages not shown; /history N shows more)"))
+        head.append(line(f"[{e.room}] -!- (older messages not shown; /history N shows more)"))
+    out = [_stamped(b"".join(head), e.ts, stamped)]
     for m in e.messages:
-        if m.type == ev.ACTION:
-            out.append(line(f"[{e.room}] {_clock(m.ts)} * {m.nick} {m.text}"))
-        else:
-            out.append(line(f"[{e.room}] {_clock(m.ts)} <{m.nick}> {m.text}"))
-    out.append(line(f"[{e.room}] -!- End of scrollback"))
+        where = f"[{e.room}] " if stamped else f"[{e.room}] {_clock(m.ts)} "
+        if m.type == ev.MESSAGE or m.type == ev.ACTION:
+            shown = _said(where + (f"({m.id}) " if ids and m.id is not None else ""), m).encode("utf-8")
+        else:  # a reaction, among the messages
+            shown = line(where + _reacted(m))
+        out.append(stamp(shown, m.ts) if stamped else shown)
+    out.append(_stamped(line(f"[{e.room}] -!- End of scrollback"), e.ts, stamped))
     return b"".join(out)
 
 
-def render_privates(e: Event, me: Optional[str] = None) -> bytes:
+def render_privates(e: Event, me: Optional[str] = None, stamped: bool = False) -> bytes:
     """
     A login's replay of stored private messages, marked off like
     scrollback; with C{me} (the reader's nick) the ones it sent show as
@@ -151,25 +168,41 @@ def render_privates(e: Event, me: Optional[str] = None) -> bytes:
     if not e.messages:
         return b""
     n = len(e.messages)
-    out = [line(f"-!- Stored private messages ({n}):")]
+    head = [line(f"-!- Stored private messages ({n}):")]
     if e.truncated:
-        out.append(line("-!- (older private messages not shown)"))
+        head.append(line("-!- (older private messages not shown)"))
+    out = [_stamped(b"".join(head), e.ts, stamped)]
     today = _day(e.ts)
     for m in e.messages:
         when = _clock(m.ts) if _day(m.ts) == today else f"{_day(m.ts)} {_clock(m.ts)}"
+        when = f"[{when}] " if stamped else f"{when} "
         if me is None:
-            out.append(line(f"{when} *{m.nick}* to {m.to}: {m.text}"))
+            said = _block(f"{when}*{m.nick}* to {m.to}: ", m.text)
         elif m.nick == me and m.to != me:
-            out.append(line(f"{when} -> *{m.to}* {m.text}"))
+            said = _block(f"{when}-> *{m.to}* ", m.text)
         else:
-            out.append(line(f"{when} *{m.nick}* {m.text}"))
-    out.append(line("-!- End of private messages"))
+            said = _block(f"{when}*{m.nick}* ", m.text)
+        out.append(said.encode("utf-8"))
+    out.append(_stamped(line("-!- End of private messages"), e.ts, stamped))
     return b"".join(out)
 
 
 def render_invitation(e: Event) -> bytes:
     """The invitation as its invitee sees it."""
     return line(f"-!- {e.nick} invited you to {e.room} (/join {e.room})")
+
+
+def _stamped(data: bytes, ts: float, stamped: bool) -> bytes:
+    return stamp(data, ts) if stamped else data
+
+
+def render_stamped(e: Event) -> bytes:
+    """L{render_event} with times, for the users who set C{timestamps} on: a codec key of its own."""
+    if e.type == ev.HISTORY:
+        return render_history(e, stamped=True)
+    if e.type == ev.PRIVATES:
+        return render_privates(e, stamped=True)
+    return stamp(render_event(e), e.ts)
 
 
 # -- moderation ---------------------------------------------------------------------------
@@ -299,6 +332,10 @@ _RENDER = {
     ev.WHOIS: _whois,
     ev.ACCOUNT: lambda e: b"",  # a terminal shows logins only in /whois
     ev.AWAY: lambda e: b"",  # away shows in /whois, and to whoever messages the user
+    ev.REACT: lambda e: line(f"[{e.room}] {_reacted(e)}"),
+    ev.UNREACT: lambda e: line(f"[{e.room}] {_reacted(e)}"),
+    ev.TYPING: lambda e: b"",  # a terminal cannot show who is typing (the front end drops these)
+    ev.READ: lambda e: b"",  # read markers are for clients that show unread lines
 }
 
 

@@ -229,11 +229,37 @@ def _mode(room, rest):
     return cmd.Mode(room=room, modes=words[0], arg=words[1] if len(words) == 2 else None)
 
 
+def _message_id(word: str) -> Optional[int]:
+    """A message id as typed (C{41}), or None for anything else."""
+    if not (word.isascii() and word.isdigit()) or len(word) > 18:
+        return None
+    return int(word)
+
+
 def _delete(room, rest):
     words = _words(rest)
-    if len(words) != 1 or not (words[0].isascii() and words[0].isdigit()) or len(words[0]) > 18:
-        return None
-    return cmd.Delete(room=room, id=int(words[0]))
+    id = _message_id(words[0]) if len(words) == 1 else None
+    return cmd.Delete(room=room, id=id) if id is not None else None
+
+
+def _reply(room, rest):
+    """C{ID text}: the text may go on over several lines (L{says})."""
+    head, text = _split(rest)
+    id = _message_id(head)
+    return cmd.Say(room=room, text=text, reply_to=id) if id is not None and text else None
+
+
+def _reacting(cls):
+    def parse_react(room, rest):
+        words = _words(rest)
+        id = _message_id(words[0]) if len(words) == 2 else None
+        return cls(room=room, id=id, reaction=words[1]) if id is not None else None
+    return parse_react
+
+
+def _set(rest):
+    words = _words(rest)
+    return cmd.Set(option=words[0].lower(), value=words[1].lower()) if len(words) == 2 else None
 
 
 _PLAIN: Dict[str, Callable[[str], Optional[cmd.Command]]] = {
@@ -263,6 +289,7 @@ _PLAIN: Dict[str, Callable[[str], Optional[cmd.Command]]] = {
     "gban": lambda rest: _gban(None, rest),
     "gunban": _one(lambda mask: cmd.ServerUnban(mask=mask)),
     "gbans": _no_arguments(cmd.ServerBans),
+    "set": _set,
 }
 
 _IN_ROOM: Dict[str, Callable[[Optional[str], str], Optional[cmd.Command]]] = {
@@ -280,7 +307,24 @@ _IN_ROOM: Dict[str, Callable[[Optional[str], str], Optional[cmd.Command]]] = {
     "invite": _on_nick(cmd.Invite),
     "mode": _mode,
     "delete": _delete,
+    "reply": _reply,
+    "react": _reacting(cmd.React),
+    "unreact": _reacting(cmd.Unreact),
 }
+
+#: The commands whose text is a message, which may go on over several lines.
+_SAYING = frozenset({"me", "reply"})
+
+
+def says(line: str) -> bool:
+    """
+    Whether C{line} says something in a room (a plain line, C{/me},
+    C{/reply}): only such a line may go on in the next one when it ends
+    in a backslash, so a password that ends in one stays as typed.
+    """
+    if not line.startswith("/") or line.startswith("//"):
+        return True
+    return _split(line[1:])[0].lower() in _SAYING
 
 
 def parse(line: str) -> Optional[cmd.Command]:

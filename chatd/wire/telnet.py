@@ -7,13 +7,15 @@ LF, CRLF, bare CR or CR NUL (nc sends bare LF, telnet CRLF or CR NUL),
 strips telnet option negotiation (refusing every option politely, so real
 telnet clients fall back to plain line mode), bounds line length, decodes
 UTF-8, and applies what a terminal sends on its own (L{terminal_input}).
-L{chatd.wire.lines} turns the lines into commands.
+L{Continuation} joins a message typed over several lines (each but the
+last ending in a backslash).  L{chatd.wire.lines} turns the lines into
+commands.
 """
 
 import re
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
-from chatd.core.errors import ChatError, InvalidUTF8, LineTooLong
+from chatd.core.errors import ChatError, InvalidUTF8, LineTooLong, TooLong
 
 # Telnet (RFC 854) command bytes.
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
@@ -255,3 +257,63 @@ def terminal_input(line: str) -> str:
                 kept.append(ch)
         line = "".join(kept)
     return line
+
+
+def line_end(line: str) -> Tuple[str, bool]:
+    """
+    A line's text, and whether the message goes on in the next line: a
+    line ending in a backslash continues, and at the end of a line two
+    backslashes stand for one (C{C:\\\\} sends C{C:\\}).
+    """
+    if not line.endswith("\\"):
+        return line, False
+    text = line.rstrip("\\")
+    n = len(line) - len(text)
+    return text + "\\" * (n // 2), n % 2 == 1
+
+
+class Continuation:
+    """
+    A message typed over several lines, each but the last ending in a
+    backslash (L{line_end}), joined with line breaks.
+
+    It is bounded, at C{max_lines} lines and C{max_bytes} bytes, so that
+    a client cannot make the server hold an endless message: past a bound
+    the message is refused once, and its remaining lines are dropped as
+    they come, up to its last line.
+    """
+
+    __slots__ = ("lines", "size", "max_lines", "max_bytes", "refused")
+
+    def __init__(self, max_lines: int, max_bytes: int) -> None:
+        self.lines: List[str] = []
+        self.size = 0
+        self.max_lines = max_lines
+        self.max_bytes = max_bytes
+        #: Over a bound: the lines still to come are dropped.
+        self.refused = False
+
+    def add(self, text: str) -> Optional[ChatError]:
+        """Take one more line; the error that refuses the message the first time it goes over a bound."""
+        if self.refused:
+            return None
+        self.size += len(text.encode("utf-8")) + 1
+        if len(self.lines) >= self.max_lines:
+            problem = f"over {self.max_lines} lines"
+        elif self.size > self.max_bytes + 1:
+            problem = f"over {self.max_bytes} bytes"
+        else:
+            self.lines.append(text)
+            return None
+        self.refused, self.lines = True, []
+        return TooLong(f"That message is {problem}; it was discarded (a line ending in \\ continues it).")
+
+    def text(self) -> str:
+        """The message: its lines joined with line breaks, without blank lines before or after it."""
+        lines = self.lines
+        start, end = 0, len(lines)
+        while start < end and not lines[start].strip():
+            start += 1
+        while end > start and not lines[end - 1].strip():
+            end -= 1
+        return "\n".join(lines[start:end])

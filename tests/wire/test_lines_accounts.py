@@ -96,6 +96,13 @@ def test_other_forms(event, text):
 def test_every_event_type_renders():
     """No core event type is without a terminal form."""
     samples = {e.type: e for e in EVENTS + [e for e, _ in ANSWERS]}
+    conversation = [
+        ev.React(room="#a", nick="bob", message=41, reaction="+1", id=42, ts=TS),
+        ev.Unreact(room="#a", nick="bob", message=41, reaction="+1", id=43, ts=TS),
+        ev.Typing(room="#a", nick="bob", state="active", ts=TS),
+        ev.ReadMarker(room="#a", message=41, ts=TS),
+    ]
+    samples.update((e.type, e) for e in conversation)
     for t in set(ev.BY_TYPE) - set(samples):
         assert t in {"message", "action", "join", "part", "quit", "topic", "nick", "notice", "rooms", "history",
                      "account", "away"}
