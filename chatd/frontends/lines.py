@@ -7,7 +7,8 @@ into core commands for L{chatd.core.session.Session.handle}; core events
 come back through L{LineMember.deliver} and are rendered once per event for
 every line member (L{Event.encoded}).  No chat rule lives here; the only
 state kept is presentation: the name of the current room, for the notices
-that name it.
+that name it, the codec its user reads (with times, or without), and a
+message being typed over several lines (L{Continuation}).
 """
 
 from typing import List, Optional
@@ -27,7 +28,7 @@ from chatd.frontends.gate import Refusal, let_go, lines_refusal
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.frontends.registry import Built, FrontEnd
 from chatd.wire import lines as wire
-from chatd.wire.telnet import LineDecoder
+from chatd.wire.telnet import Continuation, LineDecoder, line_end
 
 log = Logger(namespace="chatd.lines")
 
@@ -35,8 +36,8 @@ log = Logger(namespace="chatd.lines")
 MAX_OVERLONG = 5
 
 
-_MESSAGE, _ACTION = ev.MESSAGE, ev.ACTION
-_render_event = wire.render_event
+_MESSAGE, _ACTION, _TYPING, _READ = ev.MESSAGE, ev.ACTION, ev.TYPING, ev.READ
+_render_event, _render_stamped = wire.render_event, wire.render_stamped
 
 
 @implementer(ISink)
@@ -51,6 +52,10 @@ class LineMember(Protocol):
     outbox: Optional[Outbox] = None
     _timer = None
     gate_host: Optional[str] = None
+    #: How this user's events are rendered: with times (C{/set timestamps on}) or not.
+    codec = staticmethod(_render_event)
+    #: A message being typed over several lines, or None.
+    joining: Optional[Continuation] = None
 
     def connectionMade(self) -> None:
         # Every attribute a connection ever has, set now: CPython shares
@@ -61,6 +66,8 @@ class LineMember(Protocol):
         self.named = False
         self.current = None
         self._opening = b""
+        self.codec = _render_event
+        self.joining = None
         self._timer = None
         factory = self.factory
         self.decoder = LineDecoder(factory.max_line)
@@ -92,8 +99,27 @@ class LineMember(Protocol):
             timer.reset(self.factory.idle_timeout)
 
     def write(self, data: bytes) -> None:
+        """Show what the server says now (answers, notices): with the time first when the user wants times."""
+        if self.outbox is not None:
+            if self.codec is _render_stamped:
+                data = wire.stamp(data, self.factory.clock.seconds())
+            self.outbox.write(data)
+
+    def _show(self, data: bytes) -> None:
+        """Show an event rendered already (with its own time, if any)."""
         if self.outbox is not None:
             self.outbox.write(data)
+
+    def _refresh(self, result=None):
+        """
+        Read the user's C{timestamps} preference again (it may change with
+        any command: C{/set}, a login) and pick the codec it asks for; an
+        event's rendering then costs a lookup, not a question to the core.
+        """
+        session = self.session
+        if session is not None and not session.closed:
+            self.codec = _render_stamped if session.preference("timestamps") == "on" else _render_event
+        return result
 
     def error(self, code: str, message: str) -> None:
         self.write(wire.render_error(code, message))
@@ -134,13 +160,43 @@ class LineMember(Protocol):
             if self.session is None or self.session.closed:
                 return
             if isinstance(item, ChatError):
+                if self.joining is not None:
+                    self.joining = None
+                    self.write(wire.render_info("The message you were continuing was discarded with that line."))
                 self.handle(cmd.Refused(error=item), 0)
                 continue
+            if self.joining is not None or (self.named and wire.says(item)):
+                item = self._continued(item)
+                if item is None:
+                    continue
+                if isinstance(item, ChatError):
+                    self.handle(cmd.Refused(error=item), 0)
+                    continue
             command = wire.parse(item)
             if command is not None:
                 self.handle(command, len(item))
         if decoder.overlong >= MAX_OVERLONG or decoder.discarded > 64 * decoder.max_line:
             self.disconnect("You keep sending lines over the length limit.")
+
+    def _continued(self, line: str):
+        """
+        A line of a message that may go on over several lines: the whole
+        message once its last line (one not ending in a backslash) has
+        come, None while it goes on, or the error that refuses it (too
+        many lines, or bytes: C{[limits] max_lines} and C{[lines] max_line}).
+        """
+        text, more = line_end(line)
+        joining = self.joining
+        if joining is None:
+            if not more:
+                return text
+            joining = self.joining = Continuation(self.factory.hub.rules.max_lines, self.factory.max_line)
+        error = joining.add(text)
+        if not more:
+            self.joining = None
+            if error is None and not joining.refused:
+                return joining.text()
+        return error
 
     def _become_irc(self, data: bytes) -> None:
         """
@@ -174,6 +230,7 @@ class LineMember(Protocol):
         rate) and show its answer.
         """
         d = self.session.handle(command, size)
+        d.addBoth(self._refresh)
         answer = _ANSWERS.get(type(command))
         if answer is not None and not (self.named and type(command) is cmd.Line):  # a line said: nothing to show
             d.addCallback(lambda result: answer(self, result, command))
@@ -198,8 +255,9 @@ class LineMember(Protocol):
             self._registered()
             nick = self.session.nick
             self.write(wire.render_info(f"You are now {nick}. /join #lobby to start chatting; /help lists commands."))
-        else:
-            self.write(wire.render_info(f"You are now known as {self.session.nick}"))
+        elif result is None:
+            self.write(wire.render_info(f"You are {self.session.nick} already."))
+        # A change is shown by its nick event, which the user gets as the rooms do.
 
     def _answer_join(self, members, _) -> None:
         self.write(wire.render_info(f"Your current room is {members.room}; plain lines are said there."))
@@ -210,6 +268,15 @@ class LineMember(Protocol):
             self.current = current.name if current is not None else None
             if self.current:
                 self.write(wire.render_info(f"Your current room is now {self.current}"))
+
+    def _answer_set(self, _, command) -> None:
+        if command.value == "on":
+            self.write(wire.render_info("Timestamps are on: every line starts with its time, [HH:MM] in UTC."))
+        else:
+            self.write(wire.render_info("Timestamps are off."))
+
+    def _answer_history(self, event, _) -> None:
+        self._show(wire.render_history(event, ids=True, stamped=self.codec is _render_stamped))
 
     def _answer_topic(self, event, command) -> None:
         if command.topic is None:  # read; a topic set is shown as the room's event
@@ -238,23 +305,32 @@ class LineMember(Protocol):
             if event.via != session.serial:  # the terminal already shows what was typed on it
                 outbox = self.outbox
                 if outbox is not None:
-                    outbox.write(event.encoded(_render_event))
+                    outbox.write(event.encoded(self.codec))
             return
+        if t == _TYPING or t == _READ:
+            return  # a terminal shows neither who is typing nor where its user read up to
+        self._refresh()
+        stamped = self.codec is _render_stamped
         mine = event.nick == session.nick
         if t == ev.JOIN and mine:
             self.current = event.room
             data = wire.render_own_join(event)
+        elif t == ev.PART and mine:
+            data = wire.render_own_part(event)
         elif t == ev.PRIVATE and mine and event.to != session.nick:
             data = wire.render_sent_private(event)
         elif t == ev.HISTORY:
-            data = wire.render_history(event, announce_empty=False)
+            self._show(wire.render_history(event, announce_empty=False, stamped=stamped))
+            return
         elif t == ev.PRIVATES:
-            data = wire.render_privates(event, session.nick)
+            self._show(wire.render_privates(event, session.nick, stamped=stamped))
+            return
         elif t == ev.INVITE and event.to == session.nick:
             data = wire.render_invitation(event)
         else:
-            data = event.encoded(wire.render_event)
-        self.write(data)
+            self._show(event.encoded(self.codec))
+            return
+        self._show(wire.stamp(data, event.ts) if stamped else data)
 
     def disconnect(self, reason: str) -> None:
         self.write(wire.render_info(reason))
@@ -350,7 +426,8 @@ _ANSWERS = {
     cmd.Topic: LineMember._answer_topic,
     cmd.Who: lambda member, event, _: member.write(wire.render_members(event)),
     cmd.Rooms: lambda member, event, _: member.write(wire.render_rooms(event)),
-    cmd.History: lambda member, event, _: member.write(wire.render_history(event)),
+    cmd.History: LineMember._answer_history,
+    cmd.Set: LineMember._answer_set,
     cmd.Help: lambda member, _, command: member.write(b"".join(map(wire.line, wire.help_text(command.topic)))),
     cmd.Quit: LineMember._answer_quit,
     cmd.Mode: _reads(ev.MODES),
