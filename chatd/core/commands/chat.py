@@ -85,13 +85,12 @@ class Unreact(React):
 class Typing(Command):
     """
     Tell a room (C{room}) or one user (C{to}) that we are typing
-    (C{active}), stopped (C{paused}) or gave up (C{done}).  Free: a
-    client sends it every few seconds while its user types, and the core
-    drops the repeats itself.
+    (C{active}), stopped (C{paused}) or gave up (C{done}).  It costs
+    flood tokens like any command (a client sends one every few seconds
+    while its user types), so a client cannot flood the room with them.
     """
 
     name: ClassVar[str] = "typing"
-    cost: ClassVar[int] = 0
     needs_nick: ClassVar[bool] = True
     room: Optional[str] = None
     to: Optional[str] = None
