@@ -13,7 +13,7 @@ from typing import Optional
 from twisted.internet.defer import Deferred, succeed
 
 from chatd.core import events as ev
-from chatd.core.errors import BadCommand
+from chatd.core.errors import BadCommand, NoSuchNick
 from chatd.core.text import check_nick, check_room, clean_text
 
 #: Preferences a client may set, with the values each takes.
@@ -60,7 +60,28 @@ class Markers:
                 self.hub.deliver_to_user(self.user, event)
             return event
 
-        return store.set_read(account, target, id).addCallback(moved)
+        # Markers are kept for rooms one is in and for people who exist,
+        # so an account cannot fill the store with made-up names.
+        if name is not None:
+            self._joined(name)
+            return store.set_read(account, target, id).addCallback(moved)
+        return self._someone(target[1:], to).addCallback(lambda _: store.set_read(account, target, id)).addCallback(
+            moved)
+
+    def _someone(self, key: str, to: str) -> Deferred:
+        """Fires if C{key} is someone online or an account; else fails with C{no-such-nick}."""
+
+        def online(person):
+            if person is not None:
+                return person
+            return self.hub.store.account(key).addCallback(registered)
+
+        def registered(record):
+            if record is None:
+                raise NoSuchNick(f"Nobody is called {to} right now, and no account has that name.")
+            return record
+
+        return self.hub.presence.find(key).addCallback(online)
 
     def set_preference(self, option: str, value: str) -> Deferred:
         """Set a front-end preference: kept with the account, or for this connection's user while a guest."""

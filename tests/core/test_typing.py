@@ -100,6 +100,7 @@ def test_a_read_marker_reaches_every_connection_of_the_account_and_only_moves_fo
 
 def test_a_marker_is_kept_for_the_next_login(world):
     alice, _ = logged_in(world, "alice", "#den")
+    world.member("bob")
     result(alice.handle(cmd.Read(to="bob", id=12)))
     alice.close()
     later, _ = second_device(world, "alice")
@@ -113,6 +114,15 @@ def test_guests_have_no_read_markers(world):
     alice, _ = logged_in(world, "alice")
     fails(alice.handle(cmd.Read(room="#den", to="bob", id=1)), BadCommand)
     fails(alice.handle(cmd.Read(room="#den", id=-1)), BadCommand)
+
+
+def test_markers_are_kept_only_for_rooms_one_is_in_and_people_who_exist(world):
+    alice, _ = logged_in(world, "alice", "#den")
+    fails(alice.handle(cmd.Read(room="#elsewhere", id=3)), NotInRoom)
+    fails(alice.handle(cmd.Read(to="nobody", id=3)), NoSuchNick)
+    logged_in(world, "bob")[0].close()  # an account, offline
+    assert result(alice.handle(cmd.Read(to="bob", id=3))).message == 3
+    assert result(alice.handle(cmd.Read(room="#elsewhere"))).message == 0  # asking is always fine
 
 
 def test_a_preference_is_kept_with_the_account(world):
