@@ -112,6 +112,16 @@ def test_a_labelled_markread_is_answered_with_its_label():
     assert [(m.command, m.tags["label"], m.params) for m in got] == [("MARKREAD", "m1", ["#lobby", "*"])]
 
 
+def test_a_labelled_markread_that_moves_the_marker_is_answered_with_its_label(talk):
+    world, laptop, phone, _, times = talk
+    laptop.send("CAP REQ labeled-response")
+    laptop.read()
+    laptop.send(f"@label=m2 MARKREAD #lobby timestamp={times[0]}")
+    answers = [(m.tags.get("label") if m.tags else None, m.params) for m in only(laptop.read(), "MARKREAD")]
+    assert ("m2", ["#lobby", f"timestamp={times[0]}"]) in answers
+    assert markreads(phone.read()) == [["#lobby", f"timestamp={times[0]}"]]
+
+
 def test_a_guest_has_no_marker_and_cannot_set_one():
     world = World()
     guest = world.irc_user("guest", "#lobby", caps=MARKERS)

@@ -141,11 +141,9 @@ def _set(id, conn, message, target: str) -> None:
     def moved(event):
         if event is None:
             return None
-        if event.message == id and CAP in conn.caps:
+        if event.message == id and CAP in conn.caps and conn.label_of(message) is None:
             # It moved: every connection of the account (this one too)
             # hears it from the core, and that MARKREAD is the answer.
-            if conn.label_of(message) is not None:
-                conn.reply(message, [])
             return None
         return _answer(conn, message, target, event.message)
 
