@@ -374,7 +374,7 @@ def test_invite_only_refuses_alike_until_invited(den):
     den.ann.shows("[#den] -!- paul has joined")
     # An invitation is good for one join.
     den.tom.send("/part")
-    den.tom.expect("has left|Your current room")
+    den.tom.expect("You left #den|Your current room")
     den.tom.send("/join #den")
     assert den.tom.refused("invite-only") == message
 
