@@ -56,6 +56,24 @@ def fold(changes: Iterable[ev.Event]) -> Dict[int, Tuple[Tuple[str, Tuple[str, .
     }
 
 
+#: Further reads a history page makes to fill up what reaction rows took.
+_MORE_READS = 4
+
+
+def _cut(rows: List[ev.Event], limit: int, forward: bool, more: bool):
+    """The newest (paging back) or oldest (forward) C{limit} messages of C{rows}, with their reaction rows."""
+    count, cut = 0, len(rows) if forward else 0
+    order = range(len(rows)) if forward else range(len(rows) - 1, -1, -1)
+    for i in order:
+        if rows[i].type not in (ev.REACT, ev.UNREACT):
+            count += 1
+            if count > limit:
+                cut = i
+                more = True
+                break
+    return (rows[:cut], more) if forward else (rows[cut + 1:] if count > limit else rows, more)
+
+
 class Reactions:
     """The rules, as methods of L{chatd.core.session.Session}."""
 
@@ -111,6 +129,39 @@ class Reactions:
             return event
 
         return self._original(room, id, "react to").addCallback(append).addCallback(stored)
+
+    def _page(self, display: str, limit: int, window, forward: bool) -> Deferred:
+        """
+        C{(rows, more)}: up to C{limit} messages of a history page within
+        C{window} (the ids it lies between), reading on past reaction
+        rows (which a page folds away) a few times, so that reactions do
+        not make a page short of messages.
+        """
+        store = self.hub.store
+        kept: List[ev.Event] = []
+
+        def read(before, after, reads: int) -> Deferred:
+            if forward:
+                d = store.recent(display, limit, before=before, after=after, oldest=True)
+            else:
+                d = store.recent(display, limit, before=before)
+            return d.addCallback(got, before, after, reads)
+
+        def got(page, before, after, reads: int):
+            rows, more = page
+            if forward:
+                kept.extend(rows)
+            else:
+                kept[:0] = rows
+            count = sum(1 for r in kept if r.type not in (ev.REACT, ev.UNREACT))
+            # A page the store did not fill holds all there is: its "more" says something was pruned.
+            if count >= limit or not more or len(rows) < limit or reads >= _MORE_READS:
+                return _cut(kept, limit, forward, more)
+            if forward:
+                return read(before, rows[-1].id, reads + 1)
+            return read(rows[0].id, after, reads + 1)
+
+        return read(window[0], window[1], 0)
 
     def _with_reactions(self, display: str, messages: Tuple[ev.Event, ...],
                         upto: Optional[int] = None) -> Deferred:

@@ -324,14 +324,10 @@ class Talk:
         display = room.name if room is not None else name
         store = self.hub.store
 
-        def read(window):
-            if after is None and after_ts is None:
-                return store.recent(display, limit, before=window[0])
-            return store.recent(display, limit, before=window[0], after=window[1], oldest=True)
-
+        forward = after is not None or after_ts is not None
         d = self._may_read(name, room)
         d.addCallback(lambda _: timeline.window(store, display, before, after, before_ts, after_ts))
-        d.addCallback(read)
+        d.addCallback(lambda window: self._page(display, limit, window, forward))
         d.addCallback(lambda r: self._with_reactions(display, tuple(r[0])).addCallback(lambda shown: (shown, r[1])))
         return d.addCallback(
             lambda r: ev.History(room=display, messages=r[0], truncated=r[1], ts=self.hub.now())

@@ -171,3 +171,18 @@ def test_a_muted_member_may_not_react(world):
     m = said(alice, "hello")
     result(alice.handle(cmd.Mute(room="#den", nick="bob")))
     assert fails(bob.handle(cmd.React(room="#den", id=m.id, reaction="+1")), Muted).code == "muted"
+
+
+def test_reactions_do_not_make_a_history_page_short(world):
+    alice, _ = world.member("alice", "#den")
+    bob, _ = world.member("bob", "#den")
+    ids = [said(alice, f"m{i}").id for i in range(4)]
+    for reaction in ("a", "b", "c"):
+        result(bob.handle(cmd.React(room="#den", id=ids[-1], reaction=reaction)))
+    back = result(alice.handle(cmd.History(room="#den", limit=2)))
+    assert [m.text for m in back.messages] == ["m2", "m3"] and back.truncated
+    assert [r for r, _ in back.messages[-1].reactions] == ["a", "b", "c"]
+    forward = result(alice.handle(cmd.History(room="#den", limit=3, after=ids[1])))
+    assert [m.text for m in forward.messages] == ["m2", "m3"] and not forward.truncated
+    first = result(alice.handle(cmd.History(room="#den", limit=1, after=0)))
+    assert [m.text for m in first.messages] == ["m0"] and first.truncated
