@@ -362,3 +362,26 @@ def test_a_batch_arrives_whole_and_in_order_behind_held_input():
     for _ in range(20):
         world.clock.advance(1)
     assert texts(other.read()) == ["before 1", "before 2", "before 3", "batched", "lines", "after"]
+
+
+def test_history_nests_a_multiline_batch_in_the_chathistory_batch(world):
+    """CHATHISTORY: a multi-line message is a draft/multiline batch inside the chathistory one, both ends tagged."""
+    sender = world.irc_user("sender", "#lobby", caps=MULTILINE)
+    historian = world.irc_user("historian", caps=MULTILINE)
+    older = world.irc_user("older", caps=("message-tags", "batch"))
+    sender.read()
+    send_batch(sender, "#lobby", "one", "two")
+    historian.read()
+    historian.send("CHATHISTORY LATEST #lobby * 10")
+    got = historian.read()
+    assert [(m.command, m.params[0][:1]) for m in got] == [("BATCH", "+"), ("BATCH", "+"), ("PRIVMSG", "#"),
+                                                           ("PRIVMSG", "#"), ("BATCH", "-"), ("BATCH", "-")]
+    outer, inner = got[0].params[0][1:], got[1].params[0][1:]
+    assert got[0].params[1] == "chathistory" and got[1].params[1:] == ["draft/multiline", "#lobby"]
+    assert got[1].tags["batch"] == outer and "msgid" in got[1].tags
+    assert [m.tags["batch"] for m in got[2:4]] == [inner, inner] and texts(got) == ["one", "two"]
+    assert got[4].params == ["-" + inner] and got[4].tags["batch"] == outer
+    older.read()
+    older.send("CHATHISTORY LATEST #lobby * 10")
+    lines = only(older.read(), "PRIVMSG")
+    assert texts(lines) == ["one", "two"] and ["msgid" in m.tags for m in lines] == [True, False]
