@@ -48,7 +48,9 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
     the answer with (LATEST after a reference, BETWEEN backwards).
     """
     if sub not in ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN"):
-        raise BadReference(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
+        raise BadReference(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN "
+                           "or TARGETS")
+
     def window(ref, side: str, **more) -> dict:
         kind, value = ref
         if kind == "id":
@@ -81,7 +83,8 @@ def _query(sub: str, room: str, params, limit: int) -> Tuple[list, Optional[Tupl
         if other[1] < ref[1]:  # backwards: the newest before the first reference
             return [dict(limit=limit, **window(ref, "before"))], other
         return [dict(limit=limit, **window(ref, "after"), **window(other, "before"))], None
-    raise BadReference(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or TARGETS")
+    raise BadReference(f"{sub} is not a CHATHISTORY subcommand: use LATEST, BEFORE, AFTER, AROUND, BETWEEN or "
+                       "TARGETS")
 
 
 def chathistory(conn, message) -> None:
