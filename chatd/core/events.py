@@ -9,89 +9,27 @@ An event that is fanned out to a room is encoded once per wire format:
 L{Event.encoded} caches each codec's bytes on the event, so ten thousand
 members cost one encoding and ten thousand writes.
 
-Numbering: L{Message} and L{Action} carry an C{id} handed out by the store,
-increasing by one per room and across restarts (the room's stream
-position).  Presence events (join, part, quit, nick, topic, kick) are not
-stored, so they are not numbered.
+Numbering: L{Message}, L{Action}, L{React} and L{Unreact} carry an C{id}
+handed out by the store, increasing by one per room and across restarts
+(the room's stream position).  Presence events (join, part, quit, nick,
+topic, kick) and typing are not stored, so they are not numbered.
+
+The wire names and the base class are in L{chatd.core.eventbase}, the
+moderation events in L{chatd.core.modevents}; both are re-exported here.
 """
 
-from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
+from dataclasses import dataclass
+from typing import ClassVar, Dict, Optional, Tuple, Type
 
-#: Wire names of the event types.
-MESSAGE = "message"
-ACTION = "action"
-JOIN = "join"
-PART = "part"
-QUIT = "quit"
-NICK = "nick"
-TOPIC = "topic"
-KICK = "kick"
-PRIVATE = "private"
-NOTICE = "notice"
-MEMBERS = "members"
-ROOMS = "rooms"
-HISTORY = "history"
-ROLE = "role"
-MODE = "mode"
-BAN = "ban"
-UNBAN = "unban"
-MUTE = "mute"
-UNMUTE = "unmute"
-INVITE = "invite"
-DELETE = "delete"
-ROOM = "room"
-MODES = "modes"
-BANS = "bans"
-WHOIS = "whois"
-PRIVATES = "privates"
-ACCOUNT = "account"
-AWAY = "away"
-REACT = "react"
-UNREACT = "unreact"
-TYPING = "typing"
-READ = "read"
-
-#: Types that are stored and numbered.
-NUMBERED = frozenset({MESSAGE, ACTION, REACT, UNREACT})
-
-#: What a room's stored message may carry besides its text (a reply).
-REPLY_FIELDS = ("reply_to", "reply_nick", "reply_text")
-
-_event = dataclass(frozen=True, slots=True, eq=False, kw_only=True)
-
-
-@_event
-class Event:
-    """
-    Something that happened, as every front end will render it.
-
-    Fields a type does not have read as C{None} (C{room}, C{nick}, C{id}),
-    so code that routes events can ask any event where it belongs.
-
-    @ivar ts: UTC time as POSIX seconds, from the core's injected clock.
-    """
-
-    type: ClassVar[str] = ""
-    room = None
-    nick = None
-    id = None
-    ts: float = 0.0
-    _cache: dict = field(default_factory=dict, init=False, repr=False)
-
-    def encoded(self, codec: Callable[["Event"], bytes]) -> bytes:
-        """
-        Return C{codec(self)}, computing it at most once per codec.
-
-        Codecs are plain functions (or bound methods of a per-format encoder)
-        and are used as cache keys, so every member served by the same codec
-        shares the same bytes.
-        """
-        cache = self._cache
-        data = cache.get(codec)
-        if data is None:
-            data = cache[codec] = codec(self)
-        return data
+from chatd.core.eventbase import *  # noqa: F401,F403 (the wire names, Event)
+from chatd.core.eventbase import (
+    ACCOUNT, ACTION, AWAY, HISTORY, JOIN, KICK, MEMBERS, MESSAGE, NICK, NOTICE, PART, PRIVATE, PRIVATES, QUIT,
+    REACT, READ, ROOMS, TOPIC, TYPING, UNREACT, Event, _event,
+)
+from chatd.core.modevents import (  # noqa: F401 (re-exported)
+    BanInfo, BanLifted, BanList, BanSet, Deleted, Invited, ModeChange, Modes, Muted, Role, RoomChanged, Unmuted,
+    WhoIs,
+)
 
 
 # -- stored and numbered -------------------------------------------------------
@@ -361,149 +299,6 @@ class Privates(Event):
     type: ClassVar[str] = PRIVATES
     messages: Tuple[Event, ...] = ()
     truncated: bool = False
-
-
-# -- moderation ----------------------------------------------------------------------------
-
-
-@_event
-class Role(Event):
-    """C{nick} now has C{role} (C{founder}, C{operator}, C{voice}, or C{member}) in C{room}, by C{by}."""
-
-    type: ClassVar[str] = ROLE
-    room: str
-    nick: str
-    role: str
-    by: str
-
-
-@_event
-class ModeChange(Event):
-    """C{nick} changed the room's modes (C{+t}, C{-i}, C{+k} with its key in C{arg}, ...)."""
-
-    type: ClassVar[str] = MODE
-    room: str
-    nick: str
-    modes: str
-    arg: Optional[str] = None
-
-
-@_event
-class BanSet(Event):
-    """C{mask} is banned from C{room} (C{room} None: the whole server) until C{until} (None: for ever)."""
-
-    type: ClassVar[str] = BAN
-    room: Optional[str]
-    mask: str
-    by: str
-    reason: Optional[str] = None
-    until: Optional[float] = None
-
-
-@_event
-class BanLifted(Event):
-    type: ClassVar[str] = UNBAN
-    room: Optional[str]
-    mask: str
-    by: str
-
-
-@_event
-class Muted(Event):
-    """C{nick} can read C{room} but not speak, until C{until} (None: until unmuted)."""
-
-    type: ClassVar[str] = MUTE
-    room: str
-    nick: str
-    by: str
-    until: Optional[float] = None
-
-
-@_event
-class Unmuted(Event):
-    type: ClassVar[str] = UNMUTE
-    room: str
-    nick: str
-    by: str
-
-
-@_event
-class Invited(Event):
-    """C{nick} invited C{to} into C{room} (sent to both)."""
-
-    type: ClassVar[str] = INVITE
-    room: str
-    nick: str
-    to: str
-
-
-@_event
-class Deleted(Event):
-    """
-    Message C{message} (its id) of C{room} was deleted by C{by}: show it
-    as deleted.  The event is not itself numbered: its C{id} is None, as
-    every presence event's, so a room's feed delivers it as it comes.
-    """
-
-    type: ClassVar[str] = DELETE
-    room: str
-    message: int
-    by: str
-
-
-@_event
-class RoomChanged(Event):
-    """C{room} was registered (C{founder} its founder), transferred to C{founder}, or dropped, by C{by}."""
-
-    type: ClassVar[str] = ROOM
-    room: str
-    action: str
-    by: str
-    founder: Optional[str] = None
-
-
-@_event
-class Modes(Event):
-    """A room's modes (the answer to C{mode} without flags): C{+mt}, its key and limit."""
-
-    type: ClassVar[str] = MODES
-    room: str
-    modes: str
-    key: Optional[str] = None
-    limit: Optional[int] = None
-    founder: Optional[str] = None
-
-
-@dataclass(frozen=True, slots=True)
-class BanInfo:
-    """One ban of a listing."""
-
-    mask: str
-    by: str
-    reason: Optional[str]
-    since: float
-    until: Optional[float]
-
-
-@_event
-class BanList(Event):
-    type: ClassVar[str] = BANS
-    room: Optional[str]
-    bans: Tuple[BanInfo, ...] = ()
-
-
-@_event
-class WhoIs(Event):
-    """Who C{nick} is; C{address} only for server operators."""
-
-    type: ClassVar[str] = WHOIS
-    nick: str
-    account: Optional[str] = None
-    rooms: Tuple[str, ...] = ()
-    address: Optional[str] = None
-    operator: bool = False
-    #: Its away message, if it is away.
-    away: Optional[str] = None
 
 
 #: Event classes by wire type.
