@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from chatd.core.errors import ChatError
-from chatd.core.text import NICK_MAX, check_nick, check_room, clean_text
+from chatd.core.text import NICK_MAX, check_nick, check_room, clean_message, clean_text
 from test_client_static import WEB, _node
 
 BIDI_CONTROLS = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e"]
@@ -56,6 +56,15 @@ TEXTS = [
     ("😀" * 11, "message", 10), ("\t" * 10, "message", 10), ("x" * 391, "topic", 390),
 ]
 
+#: Multi-line messages (issue 18): (text, maximum, max_lines), as the composer sends them.
+MESSAGES = [
+    ("one\ntwo\nthree", 4000, 20), ("one\r\ntwo", 4000, 20), ("one\rtwo", 4000, 20), ("\n\none\n\n", 4000, 20),
+    ("a\nb\nc", 4000, 2), ("a\nb\n\n\n", 4000, 2), ("\n".join("x" * 20), 4000, 20), ("\n".join("x" * 21), 4000, 20),
+    ("ok\nnot \x1b[2J ok", 4000, 20), ("ok\n\u202eoverride", 4000, 20), ("ok\n\u2067isolate\u2069", 4000, 20),
+    ("a\u2028b", 4000, 20), ("x\nx\nx", 5, 20), ("x\nx\nx", 4, 20), ("tab\there\nnext", 4000, 20),
+    ("\ud800\nb", 4000, 20), ("😀\n😀", 3, 20), ("😀\n😀", 2, 20),
+]
+
 NODE_SIDE = r"""
 import { readFileSync } from 'node:fs';
 const text = await import(process.argv[2] + '/js/text.js');
@@ -64,6 +73,7 @@ console.log(JSON.stringify({
   nicks: table.nicks.map((n) => text.nickProblem(n, table.nickMax) === null),
   rooms: table.rooms.map((r) => text.roomProblem(r) === null),
   texts: table.texts.map(([t, what, max]) => text.textProblem(t, max, what) === null),
+  messages: table.messages.map(([t, max, lines]) => text.messageProblem(t, max, lines) === null),
 }));
 """
 
@@ -81,6 +91,7 @@ def server_verdicts():
         "nicks": [_accepts(check_nick, n) for n in NICKS],
         "rooms": [_accepts(check_room, r) for r in ROOMS],
         "texts": [_accepts(clean_text, t, what, maximum) for t, what, maximum in TEXTS],
+        "messages": [_accepts(clean_message, t, maximum, lines) for t, maximum, lines in MESSAGES],
     }
 
 
@@ -88,7 +99,7 @@ def client_verdicts(tmp_path):
     node = _node()
     table = tmp_path / "table.json"
     # ensure_ascii: lone surrogates travel as \\ud800 escapes, which JSON.parse keeps as they are.
-    table.write_text(json.dumps({"nicks": NICKS, "rooms": ROOMS, "texts": TEXTS, "nickMax": NICK_MAX}), encoding="ascii")
+    table.write_text(json.dumps({"nicks": NICKS, "rooms": ROOMS, "texts": TEXTS, "messages": MESSAGES, "nickMax": NICK_MAX}), encoding="ascii")
     script = tmp_path / "rules.mjs"
     script.write_text(NODE_SIDE, encoding="utf-8")
     run = subprocess.run([node, str(script), WEB.as_uri(), str(table)], capture_output=True, text=True, timeout=60)
@@ -96,7 +107,7 @@ def client_verdicts(tmp_path):
     return json.loads(run.stdout)
 
 
-@pytest.mark.parametrize("kind,table", [("nicks", NICKS), ("rooms", ROOMS), ("texts", TEXTS)])
+@pytest.mark.parametrize("kind,table", [("nicks", NICKS), ("rooms", ROOMS), ("texts", TEXTS), ("messages", MESSAGES)])
 def test_client_and_server_agree(kind, table, tmp_path):
     server = server_verdicts()[kind]
     client = client_verdicts(tmp_path)[kind]

@@ -297,6 +297,17 @@ assert.match(text.textProblem('a\u0085', 4000), /U\+0085/);
 assert.match(text.textProblem('x'.repeat(11), 10), /limit is 10/);
 assert.equal(text.textProblem('😀'.repeat(10), 10), null);  // characters, not UTF-16 units
 assert.equal(text.flattenLines('a\r\nb\n\nc'), 'a b c');
+// Multi-line messages: line breaks as the server relays them, blank lines at the ends dropped.
+assert.equal(text.normalizeLines('\n\none\r\ntwo\rthree\u2028four\n \n'), 'one\ntwo\nthree\nfour');
+assert.equal(text.messageProblem('one\ntwo\nthree', 4000, 20), null);
+assert.match(text.messageProblem('a\nb\nc', 4000, 2), /3 lines; the limit is 2/);
+assert.match(text.messageProblem('ok\nnot \u001b ok', 4000, 20), /U\+001B/);
+assert.match(text.messageProblem('x\n'.repeat(3), 4, 20), /limit is 4/);
+assert.match(text.textProblem('a\nb', 390, 'topic'), /line break/);
+// A reply quotes the first line, cut at 80 characters.
+assert.equal(text.excerptOf('short'), 'short');
+assert.equal(text.excerptOf('first\nsecond'), 'first …');
+assert.equal(text.excerptOf('x'.repeat(100)), 'x'.repeat(79) + '…');
 assert.ok(text.mentions('hi Alice!', 'alice'));
 assert.ok(!text.mentions('malice', 'alice'));
 assert.match(text.nickClass('bob'), /^nc-\d+$/);

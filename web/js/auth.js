@@ -10,8 +10,9 @@ import { iso } from './lines.js';
 import { notice } from './log.js';
 import { releaseHeld } from './privmsg.js';
 import { privateSince, resetPrivates } from './privates.js';
+import { askMarker, forgetMarkers } from './readui.js';
 import { renderAccount, showLogin, showMe } from './screens.js';
-import { currentConv, nickCandidates, refFor } from './state.js';
+import { currentConv, nickCandidates, refFor, roomConvs } from './state.js';
 import { fold } from './text.js';
 
 const REGAIN_MS = 15000;
@@ -114,7 +115,10 @@ async function register(app, gen, auth) {
  */
 export function adoptLogin(app, r, token, announce) {
   const { state } = app;
-  if (state.account && fold(state.account) !== fold(r.account)) resetPrivates(state);
+  if (state.account && fold(state.account) !== fold(r.account)) {
+    resetPrivates(state);
+    forgetMarkers(app);
+  }
   state.account = r.account;
   if (token) app.persist.setLogin({ account: r.account, token });
   const nick = r.nick || r.account;
@@ -122,6 +126,8 @@ export function adoptLogin(app, r, token, announce) {
   tookNick(app, nick, nick);
   renderAccount(app);
   releaseHeld(app);
+  // Rooms the server put us in before this answer came: where the account left off in each.
+  for (const conv of roomConvs(state)) if (conv.joined || conv.joining) askMarker(app, conv);
   if (announce) notice(app, currentConv(state), ['You are logged in as ', iso(r.account), '.'], { icon: '✓' });
   // Whether the account is a server operator (may moderate anywhere).
   const learn = (ev) => {
@@ -150,6 +156,7 @@ export function forgetLogin(app) {
   state.account = null;
   state.serverOperator = false;
   resetPrivates(state);
+  forgetMarkers(app);
   renderAccount(app);
 }
 

@@ -8,8 +8,12 @@ import { iso, isoLinkified, isoText } from './lines.js';
 import { atBottom, scrollToBottom } from './log.js';
 import { BADGES } from './modtext.js';
 import { closeSidebar, setComposerEnabled } from './panels.js';
+import { askPeer, renderPeerPanel } from './peerui.js';
+import { showLine } from './readui.js';
+import { renderReplyBar } from './replyui.js';
 import { currentConv, isMe, roomConvs, roomKey } from './state.js';
 import { fold, nickClass } from './text.js';
+import { composerDone, renderTyping } from './typingui.js';
 
 /** The top of a log: the start of a room, or the button that pages back. */
 export function renderTop(conv) {
@@ -155,7 +159,7 @@ export function renderHeader(app) {
   if (conv.kind === 'room') renderRoomTopic(el, conv);
   else el.topic.classList.add('muted');
   el.topicEdit.hidden = conv.kind !== 'room' || !conv.joined;
-  el.membersToggle.hidden = conv.kind !== 'room';
+  el.membersToggle.hidden = conv.kind === 'home';
   el.messageLabel.textContent = conv.kind === 'home' ? 'Message' : `Message ${conv.name}`;
   el.message.placeholder = conv.kind === 'home' ? 'Type /join #room' : `Message ${isoText(conv.name)}`;
   renderMembers(app);
@@ -169,7 +173,12 @@ export function renderMembers(app) {
   const conv = currentConv(state);
   const nicks = conv.kind === 'room' ? byRank(conv, conv.members.values()) : [];
   el.memberCount.textContent = conv.kind === 'room' && conv.members.size ? String(conv.members.size) : '';
-  el.membersPanel.classList.toggle('empty-panel', conv.kind !== 'room');
+  el.membersPanel.classList.toggle('empty-panel', conv.kind === 'home');
+  if (conv.kind === 'pm') {
+    // A private conversation: the other person, online or not, away or not.
+    renderPeerPanel(app, conv);
+    return;
+  }
   // Delete buttons on other people's lines show for operators (accounts.css).
   conv.view.el.classList.toggle('can-moderate', mayModerate(conv, state.me, state.serverOperator));
   syncList(el.members, nicks, (n) => fold(n), () => h('li', { class: 'member-row' },
@@ -216,6 +225,7 @@ export function activate(app, key) {
     prev.view.firstUnread = null;
   }
   const conv = (key && state.convs.get(key)) || state.home;
+  if (conv !== prev) composerDone(app); // typing there is over
   state.active = conv === state.home ? null : conv.key;
   app.persist.setActive(state.active);
   if (conv.unread && conv.view.firstUnread) conv.view.firstUnread.classList.add('first-unread');
@@ -229,8 +239,12 @@ export function activate(app, key) {
   if (conv.view.atBottom || conv.view.scrollTop < 0) scrollToBottom(app);
   else el.log.scrollTop = conv.view.scrollTop;
   el.jump.hidden = true;
+  showLine(app, conv);
   renderHeader(app);
   renderSidebar(app);
   closeSidebar(app);
   setComposerEnabled(app);
+  renderTyping(app);
+  renderReplyBar(app);
+  if (conv.kind === 'pm') askPeer(app, conv.name);
 }

@@ -1,5 +1,6 @@
-// The message box: sending what is typed, nick completion with Tab, and
-// recalling earlier lines with the arrow keys.
+// The message box: sending what is typed (Enter; Shift+Enter is a line
+// break, so a message may hold several lines), nick completion with Tab,
+// and recalling earlier lines with the arrow keys.
 
 import { parseInput } from './commands.js';
 import { SECRET } from './modparse.js';
@@ -7,6 +8,7 @@ import { hideError, showError } from './panels.js';
 import { runCommand, say } from './slash.js';
 import { currentConv, isMe } from './state.js';
 import { charLength, fold } from './text.js';
+import { composerDone } from './typingui.js';
 
 const INPUT_HISTORY = 100;
 
@@ -46,6 +48,7 @@ export function submitComposer(app) {
   if (state.inputHistory.length > INPUT_HISTORY) state.inputHistory.shift();
   state.historyPos = -1;
   el.message.value = '';
+  composerDone(app);
   autoGrow(app);
   updateCharCount(app);
 }

@@ -54,13 +54,17 @@ export class Connection {
     this.stamp = Date.now();
   }
 
+  _refill() {
+    const t = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.stamp) / 1000) * this.rate);
+    this.stamp = t;
+  }
+
   /** Wait (in order) until cost tokens are available, and take them. */
   _acquire(cost) {
     const slot = this.paceChain.then(async () => {
       for (;;) {
-        const t = Date.now();
-        this.tokens = Math.min(this.burst, this.tokens + ((t - this.stamp) / 1000) * this.rate);
-        this.stamp = t;
+        this._refill();
         if (this.tokens >= cost) {
           this.tokens -= cost;
           return;
@@ -130,6 +134,25 @@ export class Connection {
       }
       return reply;
     }
+  }
+
+  /**
+   * Send a command that is news only now (a typing notice) if the pace
+   * has room for it and reserve more, without waiting: never ahead of, or
+   * at the cost of, what the user sends. Resolves with the reply, or null
+   * (not sent, or offline).
+   */
+  spare(cmd, reserve = 3) {
+    const t = this.transport;
+    const cost = COSTS[cmd.type] || 1;
+    if (!t) return Promise.resolve(null);
+    this._refill();
+    if (this.tokens < cost + reserve) return Promise.resolve(null);
+    this.tokens -= cost;
+    return t.send(cmd).catch((e) => {
+      if (e && e.offline) return null;
+      throw e;
+    });
   }
 
   /** send(), but resolves with null when offline (the command may or may not have run). */

@@ -10,6 +10,8 @@
 // id in the `ok` for our own message does not: the reply can overtake
 // other people's messages still on their way.
 
+import { applyReaction, forgetReactions, isReaction, setReactions } from './reactions.js';
+import { dropLine, noteLine } from './readmarks.js';
 import { fold, mentions } from './text.js';
 
 export function createConv(kind, key, name, lastId = null) {
@@ -34,6 +36,11 @@ export function createConv(kind, key, name, lastId = null) {
     gaps: [], // {before, after, loading}: ids after `after` and below `before` are missing
     historyWaiters: [],
     lastQuitTs: undefined,
+    reactions: new Map(), // message id -> who reacted with what (reactions.js)
+    typing: new Map(), // who is typing here (typing.js)
+    readMarker: null, readSent: 0, lineAt: null, markerAsked: false, // the account's read marker (readmarks.js)
+    senders: new Map(), // id of each line shown -> its folded sender (readmarks.js)
+    replyTo: null, // {id, nick, text}: the message the next one sent answers
     view: null, // the page's own data for this conversation; never read here
   };
 }
@@ -80,6 +87,8 @@ export function olderBefore(conv) {
 /** Lines dropped from the page: their ids can come again. */
 export function forget(conv, id) {
   conv.ids.delete(id);
+  dropLine(conv, id);
+  forgetReactions(conv, id);
 }
 
 // ---------------------------------------------------------------- unread
@@ -121,6 +130,7 @@ export function receive(state, conv, m, { live = false, hidden = false } = {}) {
     else if (conv.ids.has(m.id)) status = conv.ids.get(m.id) ? 'confirmed' : 'duplicate';
     conv.ids.set(m.id, false);
     advance(conv, m.id);
+    noteLine(conv, m.id, m.from);
   }
   const unread = status === 'new' && live ? noteUnread(state, conv, m.from, m.text, hidden) : null;
   return { status, settled, unread };
@@ -130,14 +140,50 @@ export function receive(state, conv, m, { live = false, hidden = false } = {}) {
  * The ok for our own say/action, carrying its id: true if the page should
  * draw it now (its event has not come yet). The cursor does not move.
  */
-export function acknowledge(conv, id) {
+export function acknowledge(conv, id, from = null) {
   if (typeof id !== 'number' || conv.ids.has(id) || conv.deleted.has(id)) return false;
   conv.ids.set(id, true);
+  noteLine(conv, id, from);
   return true;
 }
 
-function messagesOf(ev) {
+/** Everything a history event holds: messages, and the reactions interleaved with them. */
+function rowsOf(ev) {
   return Array.isArray(ev.messages) ? ev.messages.filter((m) => m && typeof m === 'object') : [];
+}
+
+const chatRows = (rows) => rows.filter((m) => !isReaction(m));
+
+/**
+ * A react or unreact event of conv's stream (live, or in a history): the
+ * cursor moves past it. The id of the message whose reactions changed,
+ * or null (already counted, or on a message not shown: its page brings
+ * them).
+ */
+export function receiveReaction(conv, ev) {
+  if (typeof ev.id === 'number') advance(conv, ev.id);
+  if (!conv.ids.has(ev.message) || conv.deleted.has(ev.message)) return null;
+  return applyReaction(conv, ev) ? ev.message : null;
+}
+
+/**
+ * The reactions a history event brings: the folded ones of its messages
+ * (true as of everything this page has had of the stream), then each
+ * change in it, in order. The ids of the messages whose reactions changed.
+ */
+function historyReactions(conv, rows) {
+  const asOf = Math.max(conv.lastId || 0, ...rows.map((m) => (typeof m.id === 'number' ? m.id : 0)));
+  const changed = new Set();
+  for (const m of rows) {
+    if (isReaction(m)) {
+      const id = receiveReaction(conv, m);
+      if (id !== null) changed.add(id);
+    } else if (Array.isArray(m.reactions) && typeof m.id === 'number' && conv.ids.has(m.id)) {
+      setReactions(conv, m.id, m.reactions, asOf);
+      changed.add(m.id);
+    }
+  }
+  return changed;
 }
 
 /**
@@ -148,18 +194,20 @@ function messagesOf(ev) {
  * shows some context above what was missed).
  */
 export function joinHistory(state, conv, ev, hidden = false) {
-  const msgs = messagesOf(ev);
+  const rows = rowsOf(ev);
+  const msgs = chatRows(rows);
   const since = conv.joinSince;
   const resumed = since !== undefined;
   const settled = resumed ? state.outbox.settleByReplay(conv.key, msgs) : [];
   let gap = null;
-  const first = msgs.length && typeof msgs[0].id === 'number' ? msgs[0].id : null;
+  const first = rows.length && typeof rows[0].id === 'number' ? rows[0].id : null;
   if (resumed && ev.truncated && first !== null) gap = openGap(conv, first, since);
   // The server's scrollback for a join it made: the page may hold messages from before a gap.
   const shownUpTo = conv.pushed && !conv.freshView ? conv.lastId : null;
   if (!resumed && ev.truncated && first !== null && shownUpTo !== null && first > shownUpTo + 1) gap = openGap(conv, first, shownUpTo);
   const live = resumed && !conv.freshView;
   const items = msgs.map((m) => ({ m, ...receive(state, conv, m, { live, hidden }) }));
+  const reacted = historyReactions(conv, rows);
   if (!resumed) conv.hasOlder = !!ev.truncated;
   if (conv.lastId === null) conv.lastId = 0;
   const waiters = conv.historyWaiters;
@@ -169,7 +217,7 @@ export function joinHistory(state, conv, ev, hidden = false) {
     conv.freshView = false;
     loadOlder = !ev.truncated;
   }
-  return { resumed, settled, gap, items, waiters, loadOlder };
+  return { resumed, settled, gap, items, waiters, loadOlder, reacted };
 }
 
 /**
@@ -178,15 +226,16 @@ export function joinHistory(state, conv, ev, hidden = false) {
  * gaps it closed or shrank.
  */
 export function pageHistory(state, conv, ctx, ev) {
-  const msgs = messagesOf(ev);
-  const items = msgs.map((m) => ({ m, ...receive(state, conv, m) }));
-  const cover = coverGaps(conv, ctx.kind === 'history' ? Infinity : ctx.before, msgs, ev.truncated);
+  const rows = rowsOf(ev);
+  const items = chatRows(rows).map((m) => ({ m, ...receive(state, conv, m) }));
+  const reacted = historyReactions(conv, rows);
+  const cover = coverGaps(conv, ctx.kind === 'history' ? Infinity : ctx.before, rows, ev.truncated);
   if (ctx.kind === 'older') {
     conv.loadingOlder = false;
     conv.hasOlder = !!ev.truncated;
   }
   if (ctx.gap) ctx.gap.loading = false;
-  return { items, cover, added: items.filter((i) => i.status === 'new').length };
+  return { items, cover, reacted, added: items.filter((i) => i.status === 'new').length };
 }
 
 // ---------------------------------------------------------------- gaps

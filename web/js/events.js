@@ -14,11 +14,16 @@ import { onHistory, onMessage } from './messages.js';
 import { MODERATION_HANDLERS } from './modevents.js';
 import { BADGES } from './modtext.js';
 import { showError } from './panels.js';
+import { learnPeer, onAway } from './peerui.js';
+import { renamePeer } from './peers.js';
 import { onPrivate, onPrivates } from './privmsg.js';
+import { onReaction } from './reactui.js';
+import { onRead } from './readui.js';
 import { showMe } from './screens.js';
 import {
   convForRoom, currentConv, freshNotice, isMe, isMine, pmKey, roomConvs, takeRef, updateDirectoryCount,
 } from './state.js';
+import { onTyping, typistSpoke } from './typingui.js';
 
 const PRESENCE = { icon: '→', cls: 'presence' };
 
@@ -54,6 +59,7 @@ function onJoin(app, ev) {
     if (!conv.joinedOnce) notice(app, conv, ['You joined ', iso(conv.name)], { ts: ev.ts, ...PRESENCE });
     return;
   }
+  learnPeer(app, ev.nick, { online: true });
   if (!conv) return;
   addMember(conv, ev.nick);
   notice(app, conv, [iso(ev.nick), ' joined ', iso(conv.name)], { ts: ev.ts, ...PRESENCE });
@@ -78,8 +84,10 @@ function onLeave(app, ev) {
     weLeft(app, conv, ev);
     return;
   }
+  if (ev.type === 'quit') learnPeer(app, ev.nick, { online: false });
   if (!conv) return;
   removeMember(conv, ev.nick);
+  typistSpoke(app, conv, ev.nick);
   // Fresh nodes for each notice: a node appended twice would move.
   const reason = () => (ev.reason ? [' (', iso(ev.reason), ')'] : []);
   const leave = { ts: ev.ts, icon: '←', cls: 'presence' };
@@ -115,6 +123,7 @@ function onNick(app, ev) {
   for (const c of roomConvs(state)) {
     if (renameMember(c, ev.old, ev.new)) notice(app, c, [iso(ev.old), ' is now known as ', iso(ev.new)], renamed);
   }
+  renamePeer(state, ev.old, ev.new);
   const pm = state.convs.get(pmKey(ev.old));
   if (pm) {
     notice(app, pm, [iso(ev.old), ' is now known as ', iso(ev.new)], renamed);
@@ -192,8 +201,9 @@ function onNotice(app, ev) {
 
 function onShutdown(app, ev) {
   if (!app.state.signedIn) return;
+  // A block of its own, apart from whoever spoke last (lines.js never groups it with a message).
   notice(app, currentConv(app.state), `The server is going away: ${(ev.reason || 'shutdown').replace(/[.\s]+$/, '')}. Reconnecting by itself…`,
-    { cls: 'warn', icon: '!' });
+    { cls: 'warn standalone shutdown', icon: '!' });
 }
 
 function onError(app, ev) {
@@ -220,6 +230,11 @@ const HANDLERS = {
   notice: onNotice,
   shutdown: onShutdown,
   error: onError,
+  react: onReaction,
+  unreact: onReaction,
+  typing: onTyping,
+  read: onRead,
+  away: onAway,
   ...MODERATION_HANDLERS,
 };
 

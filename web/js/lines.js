@@ -7,6 +7,7 @@
 // isolate it leaves open cannot reorder the text around it.
 
 import { h } from './dom.js';
+import { actionsEl, replyQuoteEl } from './lineparts.js';
 import { isMine } from './state.js';
 import { appendLinkified, closeIsolates, fold, fullTime, hhmm, mentions, nickClass, parseTs } from './text.js';
 
@@ -41,6 +42,7 @@ function avatarEl(nick) {
 
 function lineBody(m) {
   const body = h('span', { class: 'body' });
+  if (typeof m.replyTo === 'number') body.append(replyQuoteEl(m.replyTo, m.reply));
   if (m.kind === 'action') {
     body.append(h('bdi', { class: 'who-inline ' + nickClass(m.from) }, m.from), ' ', isoLinkified(m.text));
     return h('li', { class: 'msg action' }, h('span', { class: 'gutter' }, timeEl(m.ts)),
@@ -64,13 +66,8 @@ export function lineEl(state, m) {
   if (m.id !== undefined && m.id !== null) {
     li.dataset.id = String(m.id);
     li.dataset.sort = String(m.id);
-    // Its author may delete it, and operators (the button shows for those: accounts.css).
-    if (m.room) {
-      li.append(h('button', {
-        type: 'button', class: 'line-del', dataset: { deleteMsg: m.id },
-        title: 'Delete this message (everyone sees it deleted)', 'aria-label': 'Delete this message',
-      }, '✕'));
-    }
+    // Reply, react; its author may delete it, and operators (the button shows for those: accounts.css).
+    if (m.room) li.append(actionsEl(m.id));
   }
   if (isMine(state, m.from)) {
     li.classList.add('own');

@@ -21,6 +21,7 @@ import { renderAccount, renderStatus, showApp, showLogin, showMe } from './scree
 import { handleSession, handleState, refreshDirectory, startWithNick } from './session.js';
 import { createState, roomConvs } from './state.js';
 import { nickProblem, roomProblem } from './text.js';
+import { TypingSender } from './typing.js';
 import { wire } from './wire.js';
 
 const DIRECTORY_REFRESH_MS = 60000;
@@ -44,6 +45,7 @@ function findElements() {
     members: $('members'), membersClose: $('members-close'),
     log: $('log'), jump: $('jump'),
     composer: $('composer'), message: $('message'), send: $('send'), composerError: $('composer-error'),
+    replyBar: $('reply-bar'), typing: $('typing'),
     charCount: $('char-count'), messageLabel: $('message-label'),
     sidebarOpen: $('sidebar-open'), sidebarClose: $('sidebar-close'), menuBadge: $('menu-badge'),
     directoryRefresh: $('directory-refresh'),
@@ -65,6 +67,9 @@ function createApp() {
       autoScrollTop: -1, errorTimer: null, statusTimer: null, completion: null, memberMenu: null, backToChat: false,
       wide: window.matchMedia('(min-width: 1100px)'),
       keepBottom: null,
+      picker: null, // the reaction picker open on a line (reactui.js)
+      typing: new TypingSender(), typingIdle: null, typingTimer: null, typingRetry: null, // typingui.js
+      readTimer: null, // readui.js
     },
     conn: null,
   };

@@ -12,9 +12,13 @@ import {
 import { atBottom, mutate, notice } from './log.js';
 import { alertLine } from './notify.js';
 import { offlineError, showError } from './panels.js';
+import { redrawChips, showChips } from './reactui.js';
+import { usesMarkers } from './readmarks.js';
+import { afterLines, askMarker, lineArrived } from './readui.js';
 import { pump, removeSettled } from './sending.js';
 import { convForRoom, currentConv, refFor, takeRef } from './state.js';
 import { parseTs } from './text.js';
+import { typistSpoke } from './typingui.js';
 
 /** Draw one message as receive() judged it. */
 function drawMessage(app, conv, { m, status, settled, unread }) {
@@ -28,17 +32,24 @@ function drawMessage(app, conv, { m, status, settled, unread }) {
     }
   }
   if (status !== 'new') return;
-  const li = lineEl(app.state, { kind: kindOf(m.type), from: m.from, text: m.text, ts: m.ts, id: m.id, room: conv.name });
+  const li = lineEl(app.state, {
+    kind: kindOf(m.type), from: m.from, text: m.text, ts: m.ts, id: m.id, room: conv.name,
+    replyTo: typeof m.reply_to === 'number' ? m.reply_to : undefined, reply: m.reply,
+  });
   if (typeof m.id === 'number') insertSorted(list, li, m.id);
   else appendLine(list, li);
+  showChips(app, conv, li, m.id);
   if (!unread) return;
   drawUnread(app, conv, li, unread);
+  lineArrived(app, conv, m.id, m.from);
   alertLine(app, conv, m);
 }
 
 /** A line arrived that the reader has not seen: badges, the title, the first-unread mark. */
 export function drawUnread(app, conv, li, unread) {
-  if (unread.counted) {
+  if (unread.counted && usesMarkers(app.state, conv)) {
+    renderSidebar(app); // the marker's line and count (readui.js), not the page's own
+  } else if (unread.counted) {
     if (!conv.view.firstUnread) conv.view.firstUnread = li;
     renderSidebar(app);
   }
@@ -54,9 +65,11 @@ export function onMessage(app, ev) {
   if (!conv) return;
   const before = conv.lastId;
   const item = { m: ev, ...receive(app.state, conv, ev, { live: true, hidden: document.hidden }) };
+  typistSpoke(app, conv, ev.from);
   mutate(app, conv, () => drawMessage(app, conv, item), { live: true });
   saveCursor(app, conv, before);
   trim(app, conv);
+  afterLines(app, conv);
 }
 
 const MAX_LINES = 1500;
@@ -123,6 +136,7 @@ function drawJoinHistory(app, conv, ev) {
   mutate(app, conv, () => {
     if (plan.gap) drawGap(conv, plan.gap);
     drawItems(app, conv, plan.items);
+    redrawChips(app, conv, plan.reacted);
   }, { older: !plan.resumed, live: plan.resumed });
   for (const w of plan.waiters) w();
   if (conv.pushed) {
@@ -134,6 +148,8 @@ function drawJoinHistory(app, conv, ev) {
   }
   renderTop(conv);
   if (plan.loadOlder) loadOlder(app, conv);
+  askMarker(app, conv);
+  afterLines(app, conv);
 }
 
 /** A page we asked for: older messages, a gap's, or /history's. */
@@ -143,7 +159,9 @@ function drawPage(app, conv, ctx, ev) {
   mutate(app, conv, () => {
     drawItems(app, conv, page.items);
     drawCover(conv, page.cover);
+    redrawChips(app, conv, page.reacted);
   }, { older: true });
+  afterLines(app, conv);
   if (ctx.kind === 'older') renderTop(conv);
   if (ctx.kind !== 'history') return;
   const { added } = page;

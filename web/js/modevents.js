@@ -123,6 +123,7 @@ function greyLine(li, by) {
   li.classList.add('deleted');
   li.dataset.deleted = 'true';
   li.querySelector('.line-del')?.remove();
+  li.querySelector(':scope > .reactions')?.remove();
   li.querySelector('.body')?.replaceChildren(h('span', { class: 'deleted-note' }, 'Message deleted by ', iso(by)));
 }
 

@@ -23,11 +23,15 @@ export class Outbox {
     this.again = false;
   }
 
-  /** Queue a say/action (idempotent by cid) or a private message ('msg'). */
-  add(convKey, type, text, id = newCid()) {
+  /**
+   * Queue a say/action (idempotent by cid) or a private message ('msg');
+   * reply: {id, nick, text}, the message of the room a say/action answers.
+   */
+  add(convKey, type, text, { id = newCid(), reply = null } = {}) {
     const entry = {
       id, type, text, convKey,
       cid: type === 'msg' ? null : id,
+      reply: type === 'msg' ? null : reply,
       state: 'queued', tries: 0, sentAs: null, delivered: false,
     };
     this.entries.set(id, entry);
@@ -40,7 +44,9 @@ export class Outbox {
     entry.tries++;
     if (!entry.sentAs) entry.sentAs = me;
     if (entry.type === 'msg') return { type: 'msg', to: target, text: entry.text };
-    return { type: entry.type, room: target, text: entry.text, cid: entry.cid };
+    const cmd = { type: entry.type, room: target, text: entry.text, cid: entry.cid };
+    if (entry.reply) cmd.reply_to = entry.reply.id;
+    return cmd;
   }
 
   /** The server has it (its echo came, or a replay holds it): nothing more to send. */

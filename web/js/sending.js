@@ -9,15 +9,22 @@ import { mutate, scrollToBottom } from './log.js';
 import { showError } from './panels.js';
 import { sleep } from './pending.js';
 
-/** Queue a say/action (idempotent by cid) or a private message ('msg'), and draw it pending. */
-export function queueSend(app, conv, type, text) {
+/** The quote a line drawn from entry shows, if it answers a message. */
+const quoteOf = (entry) => (entry.reply ? { replyTo: entry.reply.id, reply: entry.reply } : {});
+
+/**
+ * Queue a say/action (idempotent by cid; reply: the {id, nick, text} it
+ * answers) or a private message ('msg'), and draw it pending.
+ */
+export function queueSend(app, conv, type, text, reply = null) {
   const { state } = app;
-  const entry = state.outbox.add(conv.key, type, text);
+  const entry = state.outbox.add(conv.key, type, text, { reply });
   const li = lineEl(state, {
     kind: type === 'msg' ? 'private' : kindOf(type),
     from: state.me || state.wantNick, text, ts: now(), pending: true,
     room: conv.kind === 'room' ? conv.name : undefined,
     pm: conv.kind === 'pm' ? conv.name : undefined,
+    ...quoteOf(entry),
   });
   li.classList.add('own');
   li.dataset.own = 'true';
@@ -90,13 +97,13 @@ function showAcked(app, entry, reply) {
   // Not the resume cursor: the reply can overtake other people's messages
   // (over long-poll it comes back on its own request), and a resume from
   // this id would skip them. The message's own event moves it when it comes.
-  if (!acknowledge(conv, reply.id)) {
+  if (!acknowledge(conv, reply.id, entry.sentAs || app.state.me)) {
     mutate(app, conv, () => li.remove());
     return;
   }
   const line = lineEl(app.state, {
     kind: kindOf(entry.type), from: entry.sentAs || app.state.me, text: entry.text,
-    ts: now(), id: reply.id, room: conv.name,
+    ts: now(), id: reply.id, room: conv.name, ...quoteOf(entry),
   });
   line.dataset.provisional = 'true';
   line.dataset.cid = entry.cid;

@@ -11,10 +11,14 @@ import { block } from './log.js';
 import { runModeration } from './modslash.js';
 import { offlineError, showError } from './panels.js';
 import { showMe } from './screens.js';
+import { takeReply } from './replyui.js';
 import { queueSend } from './sending.js';
 import { joinRoom, quit, refreshDirectory } from './session.js';
 import { convForRoom, currentConv, refFor } from './state.js';
-import { asRoom, nickProblem, roomProblem, textProblem } from './text.js';
+import { asRoom, messageProblem, nickProblem, normalizeLines, roomProblem, textProblem } from './text.js';
+
+/** Most lines in one message, unless the server says (its welcome's limits). */
+const MAX_LINES = 20;
 
 /** Refuse with message (shown by the composer); false. */
 function refuse(app, message) {
@@ -24,8 +28,10 @@ function refuse(app, message) {
 
 /** Send text to conv (default: the one shown) as a say, an action or, in a private conversation, a msg. */
 export function say(app, text, type, conv = currentConv(app.state)) {
+  text = normalizeLines(text);
   if (!text.trim()) return refuse(app, 'There is nothing to send.');
-  const problem = textProblem(text, app.state.limits.message);
+  const { limits } = app.state;
+  const problem = messageProblem(text, limits.message, limits.lines || MAX_LINES);
   if (problem) return refuse(app, problem);
   if (conv.kind === 'home') return refuse(app, 'You are not in a room. Join one first: /join #room');
   if (conv.kind === 'pm') {
@@ -35,7 +41,7 @@ export function say(app, text, type, conv = currentConv(app.state)) {
   }
   if (conv.outcast && !conv.wanted) return refuse(app, `You were put out of ${conv.name}; /join ${conv.name} to go back.`);
   if (!conv.wanted) return refuse(app, `You left ${conv.name}; /join ${conv.name} to talk there again.`);
-  queueSend(app, conv, type, text);
+  queueSend(app, conv, type, text, takeReply(app, conv));
   return true;
 }
 

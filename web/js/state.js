@@ -4,6 +4,7 @@
 
 import { createConv } from './conversation.js';
 import { Outbox } from './outbox.js';
+import { createPeers } from './peers.js';
 import { createPrivates } from './privates.js';
 import { fold } from './text.js';
 
@@ -15,6 +16,7 @@ export function createState() {
     serverOperator: false, // the account is one of tap.cfg's [server] operators
     auth: null, // {kind: 'login'|'register', ...} the sign-in form asked for, until answered
     privates: createPrivates(), // the account's private messages received (privates.js)
+    peers: createPeers(), // who we talk with privately: online, away (peers.js)
     heldPrivates: [], // private events that came before the login's ok named our nick
     alerts: false, // desktop notifications: the user opted in and the browser allows them
     myNicks: new Set(), // folded nicks this page has used (own-message styling)

@@ -64,9 +64,29 @@ export function asRoom(name) {
 const REFUSED = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/u;
 const LINE_BREAKS = /[\r\n\u2028\u2029]+/g;
 
+/** What a reply quotes (chatd.core.text.excerpt): the first line, cut to limit characters. */
+export function excerptOf(text, limit = 80) {
+  const first = String(text).split('\n', 1)[0];
+  const chars = [...first];
+  if (chars.length > limit) return `${chars.slice(0, limit - 1).join('')}\u2026`;
+  return first === text ? first : `${first} \u2026`;
+}
+
 /** Replace every run of line breaks by one space. */
 export function flattenLines(s) {
   return s.replace(LINE_BREAKS, ' ');
+}
+
+/**
+ * A message as the server will relay it (chatd.core.text.clean_message):
+ * each line break (CR LF, CR, U+2028, U+2029) a plain LF, and the empty
+ * lines at either end dropped.
+ */
+export function normalizeLines(s) {
+  const lines = s.replace(/\r\n?|[\u2028\u2029]/g, '\n').split('\n');
+  while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
+  while (lines.length && !lines[0].trim()) lines.shift();
+  return lines.join('\n');
 }
 
 // The bidi embedding and override controls: the server refuses them in
@@ -90,6 +110,29 @@ function describeChar(c) {
   return `the control character ${hex}`;
 }
 
+/**
+ * A reason the multi-line message text (at most maxLines lines, max
+ * characters in all) is refused locally, or null: each line is checked as
+ * textProblem checks one (chatd.core.text.clean_message).
+ */
+export function messageProblem(text, max, maxLines, what = 'message') {
+  if (!/[\r\n]/.test(text)) return textProblem(text, max, what);
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
+  while (lines.length && !lines[0].trim()) lines.shift();
+  if (lines.length > maxLines) return `The ${what} has ${lines.length} lines; the limit is ${maxLines}.`;
+  for (const line of lines) {
+    const problem = textProblem(line, max, what);
+    if (problem) return problem;
+  }
+  return lengthProblem(lines.join('\n'), max, what);
+}
+
+function lengthProblem(text, max, what) {
+  const len = charLength(text);
+  return max && len > max ? `The ${what} is ${len} characters long; the limit is ${max}.` : null;
+}
+
 /** A reason the message (or topic, or reason) text is refused locally, or null. */
 export function textProblem(text, max, what = 'message') {
   if (typeof text.isWellFormed === 'function' && !text.isWellFormed()) {
@@ -107,9 +150,7 @@ export function textProblem(text, max, what = 'message') {
       + `at position ${pos}; embedding and override controls can reorder other people's text and are `
       + 'not sent (use the isolates U+2066 to U+2069).';
   }
-  const len = charLength(text);
-  if (max && len > max) return `The ${what} is ${len} characters long; the limit is ${max}.`;
-  return null;
+  return lengthProblem(text, max, what);
 }
 
 const FIRST_ISOLATE = 0x2066; // LRI, RLI, FSI ...

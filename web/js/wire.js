@@ -6,24 +6,36 @@ import { ensurePm, removeConv } from './convs.js';
 import { atBottom, scrollToBottom } from './log.js';
 import { loadGap, loadOlder } from './messages.js';
 import {
-  closeSidebar, hideError, offlineError, openSidebar, showError, syncMembersToggle, toggleMembers,
+  closeSidebar, hideError, offlineError, openSidebar, syncMembersToggle, toggleMembers,
 } from './panels.js';
 import { chooseMemberAction, toggleMemberMenu, wireMemberMenu } from './membermenu.js';
 import { deleteLine } from './modslash.js';
 import { toggleAlerts } from './notify.js';
+import { chipClicked, pick, togglePicker, wirePicker } from './reactui.js';
+import { scheduleRead } from './readui.js';
+import { cancelReply, jumpToOriginal, startReply } from './replyui.js';
 import { dismissLine, retryLine } from './sending.js';
 import { quit, refreshDirectory } from './session.js';
 import { wireSignIn } from './signin.js';
 import { setTopic, userJoin, userPart } from './slash.js';
 import { convForRoom, currentConv, isMe, pmKey, roomKey } from './state.js';
 import { flattenLines } from './text.js';
+import { composerTyped } from './typingui.js';
+
+/** Line breaks the server does not take (CR, U+2028, U+2029), as the plain one it does. */
+const OTHER_BREAKS = /\r\n?|[\u2028\u2029]/g;
 
 function composerKey(app, e) {
   const { el, state } = app;
   if (e.key === 'Enter' && !e.isComposing && e.keyCode !== 229) {
+    if (e.shiftKey) return; // a line break, as the box itself types it
     e.preventDefault();
-    if (e.shiftKey || e.altKey) showError(app, 'Messages are one line; line breaks cannot be sent.', 'info');
-    else submitComposer(app);
+    if (e.altKey) {
+      el.message.setRangeText('\n', el.message.selectionStart, el.message.selectionEnd, 'end');
+      el.message.dispatchEvent(new Event('input'));
+    } else {
+      submitComposer(app);
+    }
     return;
   }
   if (e.key === 'Tab' && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey) {
@@ -37,7 +49,7 @@ function composerKey(app, e) {
   } else if (e.key === 'ArrowDown' && state.historyPos !== -1) {
     if (recall(app, 1)) e.preventDefault();
   } else if (e.key === 'Escape') {
-    hideError(app);
+    if (!cancelReply(app)) hideError(app);
   }
 }
 
@@ -50,15 +62,15 @@ function wireComposer(app) {
   el.message.addEventListener('keydown', (e) => composerKey(app, e));
   el.message.addEventListener('input', () => {
     const v = el.message.value;
-    if (/[\r\n\u2028\u2029]/.test(v)) {
+    if (/[\r\u2028\u2029]/.test(v)) {
       const pos = el.message.selectionStart;
-      el.message.value = flattenLines(v);
+      el.message.value = v.replace(OTHER_BREAKS, '\n');
       const caret = Math.min(pos, el.message.value.length);
       el.message.setSelectionRange(caret, caret);
-      showError(app, 'Line breaks were replaced by spaces: a message is one line.', 'info');
     }
     autoGrow(app);
     updateCharCount(app);
+    composerTyped(app);
   });
 }
 
@@ -95,6 +107,15 @@ function clicked(app, t) {
   else if (d.gap) loadGap(app, currentConv(state), t.closest('.gap'));
   else if (d.retry) retryLine(app, t.closest('li'), d.retry);
   else if (d.dismiss) dismissLine(app, t.closest('li'), d.dismiss);
+  else if (d.replyMsg) startReply(app, Number(d.replyMsg));
+  else if (d.reactMsg) togglePicker(app, t);
+  else if (d.pick) pick(app, t);
+  else if (d.reactChip) chipClicked(app, t);
+  else if (d.replyTo) jumpToOriginal(app, Number(d.replyTo));
+  else if (d.replyCancel) {
+    cancelReply(app);
+    app.el.message.focus();
+  }
 }
 
 function wireClicks(app) {
@@ -179,7 +200,10 @@ function wireLog(app) {
   el.log.addEventListener('scroll', () => {
     const conv = currentConv(app.state);
     if (el.log.scrollTop !== app.ui.autoScrollTop) conv.view.atBottom = atBottom(app);
-    if (conv.view.atBottom) el.jump.hidden = true;
+    if (conv.view.atBottom) {
+      el.jump.hidden = true;
+      scheduleRead(app); // the reader reached the newest lines
+    }
     if (Date.now() - userScrollAt < 1000 && el.log.scrollTop < 60 && conv.kind === 'room'
         && conv.hasOlder && !conv.loadingOlder && app.conn.connected) {
       loadOlder(app, conv);
@@ -211,8 +235,10 @@ function wireDocument(app) {
     if (document.hidden) return;
     state.titleUnread = 0;
     updateTitle(app);
+    scheduleRead(app);
     if (conn.state.state === 'reconnecting') conn.retryNow();
   });
+  window.addEventListener('focus', () => scheduleRead(app));
   window.addEventListener('online', () => conn.retryNow());
   window.addEventListener('pagehide', () => {
     // Leave cleanly: a long-poll session is DELETEd (fetch keepalive), a
@@ -233,6 +259,7 @@ function wireDocument(app) {
 export function wire(app) {
   wireSignIn(app);
   wireMemberMenu(app);
+  wirePicker(app);
   wireComposer(app);
   wireClicks(app);
   wireTopic(app);

@@ -69,6 +69,18 @@ describe('sending', () => {
     assert.equal(outbox.entries.size, 0);
   });
 
+  test('a reply names the message it answers; a multi-line say goes as typed, with its line breaks', async () => {
+    const page = fakePage([ok(8), ok(9)]);
+    const outbox = new Outbox();
+    const reply = outbox.add('#lobby', 'say', 'me too', { reply: { id: 7, nick: 'bob', text: 'lunch?' } });
+    const lines = outbox.add('#lobby', 'say', 'one\ntwo\nthree');
+    await outbox.pump(page.io);
+    assert.deepEqual(page.sent, [
+      { type: 'say', room: '#lobby', text: 'me too', cid: reply.cid, reply_to: 7 },
+      { type: 'say', room: '#lobby', text: 'one\ntwo\nthree', cid: lines.cid },
+    ]);
+  });
+
   test('a private message goes as msg, without a cid', async () => {
     const page = fakePage([ok()], { convs: new Set(['pm:bob']) });
     const { outbox } = outboxWith(page, ['msg', 'psst']);
