@@ -347,7 +347,7 @@ def limits(rules, **transport: int) -> Dict[str, int]:
     The limits a welcome tells a client: the chat rules' (from
     L{chatd.core.rules.Rules}, as in force now) and the transport's own.
     """
-    return {"message": rules.max_message, "topic": rules.max_topic, "nick": NICK_MAX,
+    return {"message": rules.max_message, "lines": rules.max_lines, "topic": rules.max_topic, "nick": NICK_MAX,
             "history": rules.history_max, **transport}
 
 

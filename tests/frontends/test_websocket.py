@@ -234,7 +234,7 @@ def test_welcome_on_open(world):
     [welcome] = client.events()
     assert welcome == {
         "type": "welcome", "server": "chatd", "version": 1, "transport": "websocket",
-        "limits": {"message": 4000, "topic": 390, "nick": 32, "history": 200, "frame": 65536},
+        "limits": {"message": 4000, "lines": 20, "topic": 390, "nick": 32, "history": 200, "frame": 65536},
     }
     [session] = world.hub.sessions
     assert (session.frontend, session.peer) == ("websocket", "192.0.2.7:50000")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from chatd.core import events as ev
 from chatd.core.errors import BadCommand
 from chatd.core.events import Event, RoomInfo
+from chatd.core.rules import Rules
 from chatd.wire import jsonproto
 from chatd.core.errors import BadJSON, UnknownType
 from chatd.wire.jsonproto import decode_command, encode_event, iso_ts
@@ -426,7 +427,7 @@ def test_ok_error_and_welcome_objects():
         "type": "error", "code": "not-in-room", "message": "You are not in #x; join it first.", "ref": 4
     }
     assert "ref" not in jsonproto.error("bad-json", "x")
-    limits = {"message": 4000, "topic": 390, "nick": 32, "history": 200, "frame": 65536}
+    limits = jsonproto.limits(Rules(), frame=65536)
     documented = _documented_events()["welcome"]
     assert jsonproto.welcome("chatd", limits, "websocket") == documented
     assert jsonproto.welcome("chatd", limits, "longpoll", session="tok")["session"] == "tok"
