@@ -24,6 +24,7 @@ from chatd.core.errors import ChatError, Unavailable
 from chatd.core.interfaces import ISink
 from chatd.frontends import peers
 from chatd.frontends.handshake import is_secure
+from chatd.frontends.lineanswers import ANSWERS
 from chatd.frontends.gate import Refusal, let_go, lines_refusal
 from chatd.frontends.outbox import Outbox, SendLimit, SendLimited
 from chatd.frontends.registry import Built, FrontEnd
@@ -231,7 +232,7 @@ class LineMember(Protocol):
         """
         d = self.session.handle(command, size)
         d.addBoth(self._refresh)
-        answer = _ANSWERS.get(type(command))
+        answer = ANSWERS.get(type(command))
         if answer is not None and not (self.named and type(command) is cmd.Line):  # a line said: nothing to show
             d.addCallback(lambda result: answer(self, result, command))
         d.addErrback(self._failed)
@@ -244,47 +245,6 @@ class LineMember(Protocol):
             return
         log.failure("Showing an answer to {peer} failed; the user got an 'internal' error", failure, peer=self.peer)
         self.error("internal", "The server failed to run that command; it has been logged.")
-
-    # -- answers -----------------------------------------------------------
-
-    def _answer_nick(self, result, _) -> None:
-        if result is not None and result.type != ev.NICK:
-            return  # a plain line, said in the current room
-        if not self.named:
-            self.named = True
-            self._registered()
-            nick = self.session.nick
-            self.write(wire.render_info(f"You are now {nick}. /join #lobby to start chatting; /help lists commands."))
-        elif result is None:
-            self.write(wire.render_info(f"You are {self.session.nick} already."))
-        # A change is shown by its nick event, which the user gets as the rooms do.
-
-    def _answer_join(self, members, _) -> None:
-        self.write(wire.render_info(f"Your current room is {members.room}; plain lines are said there."))
-
-    def _answer_part(self, event, _) -> None:
-        if self.current is not None and event.room == self.current:
-            current = self.session.current
-            self.current = current.name if current is not None else None
-            if self.current:
-                self.write(wire.render_info(f"Your current room is now {self.current}"))
-
-    def _answer_set(self, _, command) -> None:
-        if command.value == "on":
-            self.write(wire.render_info("Timestamps are on: every line starts with its time, [HH:MM] in UTC."))
-        else:
-            self.write(wire.render_info("Timestamps are off."))
-
-    def _answer_history(self, event, _) -> None:
-        self._show(wire.render_history(event, ids=True, stamped=self.codec is _render_stamped))
-
-    def _answer_topic(self, event, command) -> None:
-        if command.topic is None:  # read; a topic set is shown as the room's event
-            self.write(wire.render_topic(event))
-
-    def _answer_quit(self, *_) -> None:
-        self.write(wire.render_info("Bye."))
-        self.outbox.loseConnection()
 
     def _registered(self) -> None:
         """The nick is set: swap the registration timer for the idle timer."""
@@ -407,46 +367,6 @@ class LineFactory(SendLimited, Factory):
         member = super().buildProtocol(addr)
         member.gate_host = host
         return member
-
-
-def _reads(kind: str):
-    """The answer of a command that reads (C{/mode}, C{/bans}, C{/whois}): its C{kind} event; a change is broadcast."""
-    def answer(member, result, _) -> None:
-        if result is not None and getattr(result, "type", None) == kind:
-            member.write(wire.render_event(result))
-    return answer
-
-
-#: How a command's result is shown, for the commands that show one.
-_ANSWERS = {
-    cmd.Nick: LineMember._answer_nick,
-    cmd.Line: LineMember._answer_nick,
-    cmd.Join: LineMember._answer_join,
-    cmd.Part: LineMember._answer_part,
-    cmd.Topic: LineMember._answer_topic,
-    cmd.Who: lambda member, event, _: member.write(wire.render_members(event)),
-    cmd.Rooms: lambda member, event, _: member.write(wire.render_rooms(event)),
-    cmd.History: LineMember._answer_history,
-    cmd.Set: LineMember._answer_set,
-    cmd.Help: lambda member, _, command: member.write(b"".join(map(wire.line, wire.help_text(command.topic)))),
-    cmd.Quit: LineMember._answer_quit,
-    cmd.Mode: _reads(ev.MODES),
-    cmd.Bans: _reads(ev.BANS),
-    cmd.ServerBans: _reads(ev.BANS),
-    cmd.Whois: _reads(ev.WHOIS),
-    cmd.Away: lambda member, event, _: member.write(wire.render_away(event)),
-    cmd.Register: lambda member, result, _: member.write(wire.render_info(
-        f"You registered the account {result.account} and are logged in to it.")),
-    cmd.Login: lambda member, result, _: member.write(wire.render_info(
-        f"You are logged in as {result.account}" + (f"; your nick is {result.nick}." if result.nick else "."))),
-    cmd.Logout: lambda member, _, __: member.write(wire.render_info("You are logged out.")),
-    cmd.Passwd: lambda member, _, __: member.write(wire.render_info("Your password is changed.")),
-    cmd.Drop: lambda member, _, __: member.write(wire.render_info("Your account is deleted.")),
-    cmd.Ghost: lambda member, _, command: member.write(wire.render_info(f"{command.nick} is free.")),
-    cmd.Kill: lambda member, _, command: member.write(wire.render_info(f"{command.nick} is disconnected.")),
-    cmd.ServerBan: lambda member, event, _: member.write(event.encoded(wire.render_event)),
-    cmd.ServerUnban: lambda member, event, _: member.write(event.encoded(wire.render_event)),
-}
 
 
 def build(config, shared) -> Built:
