@@ -4,7 +4,7 @@ WebSocket user (the `websockets` library) and a long-poll user (plain
 HTTP) see multi-line messages, replies, reactions, typing and read
 markers; two connections of one account share read markers; a resume
 after a disconnect brings back the replies and reactions it missed,
-once each.
+once each, and the read marker where the account left it.
 """
 
 from chatclients import PollClient, WSUser, of
@@ -67,19 +67,24 @@ def test_read_markers_follow_the_account_across_its_connections(daemon):
 
 def test_a_resume_brings_back_missed_replies_and_reactions_once(daemon):
     erin = WSUser(daemon.ws_url, "erin", "#den")
-    frank = WSUser(daemon.ws_url, "frank", "#den")
+    frank = WSUser(daemon.ws_url, "frank")
+    token = frank.command(type="register", password=PASSWORD)["token"]
+    frank.command(type="join", room="#den")
     first = erin.command(type="say", room="#den", text="before the break")["id"]
     frank.expect(lambda e: e.get("id") == first)
+    assert frank.command(type="read", room="#den", id=first)["id"] == first
     frank.close()
     reply = erin.command(type="say", room="#den", text="still there?", reply_to=first)["id"]
     react = erin.command(type="react", room="#den", id=first, reaction="⏰")["id"]
     unreact = erin.command(type="unreact", room="#den", id=first, reaction="⏰")["id"]
-    back = WSUser(daemon.ws_url, "frank")
+    back = WSUser(daemon.ws_url)
+    assert back.login(token=token)["type"] == "ok"
     back.command(type="join", room="#den", since=first)
     history = next(e for e in back.seen if e["type"] == "history")
     assert [(m["type"], m["id"]) for m in history["messages"]] == [
         ("message", reply), ("react", react), ("unreact", unreact)]
     assert history["messages"][0]["reply_to"] == first and not history["truncated"]
+    assert back.ask(type="read", room="#den")["id"] == first  # where frank left off, kept by his account
     later = erin.command(type="say", room="#den", text="after")["id"]
     live = back.expect(lambda e: e["type"] == "message")
     assert live["id"] == later  # nothing from the replay came twice
