@@ -412,7 +412,8 @@ def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path, monkeypatc
         yield gatherResults([say(store, "#a", "x" * 2000) for _ in range(300)])
         assert path.stat().st_size == empty, "the messages are in the write-ahead log, not the file yet"
         deadline = time.monotonic() + 5
-        while path.stat().st_size == empty and time.monotonic() < deadline:
+        # The checkpoint copies pages into the file as it goes: wait for all of them.
+        while path.stat().st_size <= 300 * 2000 and time.monotonic() < deadline:
             yield deferLater(reactor, 0.05, lambda: None)
         assert path.stat().st_size > 300 * 2000
     finally:
