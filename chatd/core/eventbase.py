@@ -45,15 +45,12 @@ READ = "read"
 #: Types that are stored and numbered.
 NUMBERED = frozenset({MESSAGE, ACTION, REACT, UNREACT})
 
-#: What a room's stored message may carry besides its text (a reply).
-REPLY_FIELDS = ("reply_to", "reply_nick", "reply_text")
-
 #: What L{chatd.core.events} re-exports.
 __all__ = [
     "MESSAGE", "ACTION", "JOIN", "PART", "QUIT", "NICK", "TOPIC", "KICK", "PRIVATE", "NOTICE", "MEMBERS",
     "ROOMS", "HISTORY", "ROLE", "MODE", "BAN", "UNBAN", "MUTE", "UNMUTE", "INVITE", "DELETE", "ROOM", "MODES",
     "BANS", "WHOIS", "PRIVATES", "ACCOUNT", "AWAY", "REACT", "UNREACT", "TYPING", "READ", "NUMBERED",
-    "REPLY_FIELDS", "Event",
+    "Event",
 ]
 
 _event = dataclass(frozen=True, slots=True, eq=False, kw_only=True)

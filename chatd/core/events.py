@@ -326,12 +326,3 @@ def stored(type: str, room: str, nick: str, text: str, id: int, ts: float, cid: 
         return cls(room=room, nick=nick, text=text, id=id, ts=ts, cid=cid, reply_to=extra.get("reply_to"),
                    reply_nick=extra.get("reply_nick"), reply_text=extra.get("reply_text"))
     return cls(room=room, nick=nick, text=text, id=id, ts=ts, cid=cid)
-
-
-def extra_of(event: Event) -> Optional[dict]:
-    """What L{stored} needs besides the common columns to rebuild C{event}: the inverse of its C{extra}."""
-    if event.type == REACT or event.type == UNREACT:
-        return {"message": event.message}
-    if getattr(event, "reply_to", None) is not None:
-        return {"reply_to": event.reply_to, "reply_nick": event.reply_nick, "reply_text": event.reply_text}
-    return None

@@ -28,6 +28,10 @@ from chatd.core.room import Room
 from chatd.core.text import check_nick, check_room, clean_message, clean_text
 
 
+#: The reply fields of a message that answers none.
+_NO_REPLY: dict = {}
+
+
 def _told_away(event: ev.Private, target) -> ev.Private:
     """The sender's copy of a private message tells it the recipient (a L{Person}) is away."""
     return dataclasses.replace(event, away=target.away) if target.away else event
@@ -147,21 +151,13 @@ class Talk:
         account = self.user.account_name
         # A cid is unique per sender and room: the same cid in another room
         # is another message.
-        if extra is None:
-            d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
-                                 via=self.serial, account=account)
-        else:
-            d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
-                                 via=self.serial, account=account, extra=extra)
+        d = hub.store.append(room.name, kind.type, nick, text, hub.now(), f"{self.key} {room.key}", cid,
+                             via=self.serial, account=account, extra=extra)
 
         def stored(result) -> ev.Event:
             id, ts, new = result
-            if extra is None:
-                event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
-                             account=account)
-            else:
-                event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
-                             account=account, **extra)
+            event = kind(room=room.name, nick=nick, text=text, id=id, ts=ts, cid=cid, via=self.serial,
+                         account=account, **(extra or _NO_REPLY))
             if new:
                 hub.stats["messages_received"] += 1
                 hub.bus.publish(room.key, event)
