@@ -86,6 +86,15 @@ class World:
             if hasattr(sink, "clear"):
                 sink.clear()
 
+    def account(self, nick, *rooms, password="correct horse"):
+        """Connect C{nick}, register it as an account (logged in), join C{rooms}, forget that traffic."""
+        session, sink = self.connect(nick)
+        result(session.register(password))
+        for room in rooms:
+            result(session.join(room))
+        sink.clear()
+        return session, sink
+
     def member(self, nick, *rooms):
         """Connect C{nick}, join C{rooms}, forget the join traffic."""
         session, sink = self.connect(nick)

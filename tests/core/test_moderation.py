@@ -22,12 +22,7 @@ def world():
 
 
 def account(world, nick, *rooms):
-    session, sink = world.connect(nick)
-    result(session.register(PASSWORD))
-    for room in rooms:
-        result(session.join(room))
-    sink.clear()
-    return session, sink
+    return world.account(nick, *rooms, password=PASSWORD)
 
 
 def den(world):

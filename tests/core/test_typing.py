@@ -66,12 +66,7 @@ def test_bad_typing_notices_are_refused_with_the_reason(world):
 
 
 def logged_in(world, nick, *rooms):
-    session, sink = world.connect(nick)
-    result(session.register(PASSWORD))
-    for room in rooms:
-        result(session.join(room))
-    sink.clear()
-    return session, sink
+    return world.account(nick, *rooms, password=PASSWORD)
 
 
 def second_device(world, account):
