@@ -3,7 +3,8 @@
 The room bus on Redis: one pub/sub channel per room, C{chatd:room:<key>}.
 
 A numbered message is published by the store's append script, in the
-same atomic step that numbers it (so publish order is id order): here
+same atomic step that numbers it (so publish order is id order; one frame
+may carry a room's messages of one reactor turn): here
 L{RedisBus.publish} leaves it alone.  Unnumbered events (joins, parts,
 topics, kicks...) are published by the node that made them.  Every node,
 the sender's included, delivers only what comes back through its
@@ -15,7 +16,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatd.core.bus import IRoomBus
-from chatd.wire.cluster import ClusterWireError, decode_frame, encode_frame
+from chatd.wire.cluster import ClusterWireError, decode_frames, encode_frame
 
 log = Logger(namespace="chatd.cluster")
 
@@ -33,12 +34,13 @@ class RedisBus:
     def subscribe(self, room_key: str, receiver) -> Deferred:
         def frame(data: bytes) -> None:
             try:
-                event = decode_frame(data)
+                events = decode_frames(data)
             except ClusterWireError as e:
                 log.warn("Dropped a message on room {room}'s channel that is not chatd's: {why}", room=room_key,
                          why=str(e))
                 return
-            receiver(event)
+            for event in events:
+                receiver(event)
 
         return self.link.subscribe(CHANNEL + room_key, frame)
 

@@ -7,10 +7,11 @@ in L{chatd.store.redis_moderation}; retention in L{chatd.store.redis_prune}.
 
 It answers exactly as L{chatd.store.memory.MemoryStore} does (the same
 contract tests run on both), and more: a message is stored and published
-by one script (C{append.lua}): the client message id check, the next id,
-the history entry (stream entry id C{<id>-0}), retention and the PUBLISH
-of the frame C{b"<id>\\n" + value} to the room's channel, so the channel
-carries a room's messages in id order.
+by one script (C{append.lua}, with the room's other messages of the same
+reactor turn: L{chatd.store.redis_appends}): the client message id
+check, the next id, the history entry (stream entry id C{<id>-0}),
+retention and the PUBLISH of the frame C{b"<id>\\n" + values} to the
+room's channel, so the channel carries a room's messages in id order.
 
 Ids are never given out twice (L{chatd.store.redis_epoch}).  Redis must
 keep an append-only file (L{chatd.store.redis_connect.check_persistence})
@@ -19,7 +20,7 @@ and must not evict chatd's keys (L{chatd.store.redis_keys}).
 
 import dataclasses
 import json
-from typing import Optional, Tuple
+from typing import Optional
 
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
@@ -31,6 +32,7 @@ from chatd.store import redis_keys as keys
 from chatd.store import redis_scripts
 from chatd.store.records import RoomRecord, Settings
 from chatd.store.redis_accounts import RedisAccounts
+from chatd.store.redis_appends import Appends
 from chatd.store.redis_calls import Calls
 from chatd.store.redis_epoch import Epoch
 from chatd.store.redis_moderation import RedisModeration
@@ -96,7 +98,7 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
         self._clock = clock
         self._keep = keep
         self._cid_window = cid_window
-        self._cid_ms = "%d" % max(1, int(cid_window * 1000))
+        self._appends = Appends(self._calls, clock, self._epoch, keep, cid_window)
 
     @property
     def epoch(self) -> str:
@@ -112,6 +114,7 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
 
     def close(self) -> Deferred:
         """Wait for the calls under way; the connection is the caller's to close."""
+        self._appends.send()
         return self._calls.idle()
 
     # -- room messages ----------------------------------------------------------
@@ -137,23 +140,7 @@ class RedisStore(RedisAccounts, RedisModeration, RedisRetention):
         value = cluster.encode(event)
         if not 0x80 <= value[0] < 0x8F:  # append.lua adds "room" to a fixmap of at most 14 fields
             return self._calls.refuse(ValueError(f"A message of {len(value)} fields cannot be stored."))
-        epoch = self._epoch
-        ts_text = repr(ts)
-        return self._calls.script(
-            "Storing the message", "append",
-            [keys.room(key), keys.history(key), keys.cid(identity, cid or ""), keys.CIDS, keys.CLUSTER,
-             keys.STORED_ROOMS, keys.reactions(key)],
-            [key, room, value, ts_text, "" if cid is None else "1", self._keep, repr(self._cid_window),
-             self._cid_ms, epoch.known, epoch.candidate, keys.channel(key), on],
-            then=lambda answer: self._appended(answer, ts),
-        )
-
-    def _appended(self, answer, ts: float) -> Tuple[int, float, bool]:
-        if answer[1]:
-            if len(answer) > 2:
-                self._epoch.learn(answer[2])
-            return (answer[0], ts, True)
-        return (answer[0], float(answer[2]), False)
+        return self._appends.add(key, room, identity, cid, value, ts, on)
 
     def recent(self, room: str, limit: int, before: Optional[int] = None, after: Optional[int] = None,
                oldest: bool = False) -> Deferred:

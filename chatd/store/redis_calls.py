@@ -10,7 +10,7 @@ script sent again after NOSCRIPT.
 """
 
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Sequence
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
@@ -35,6 +35,9 @@ class Calls:
         self.where = where
         self._scripts = scripts
         self._queue: Deque[List[Any]] = deque()
+        #: Called before any command goes to Redis (the turn's waiting
+        #: appends go first: L{chatd.store.redis_appends}).
+        self.before: Optional[Callable[[], None]] = None
 
     def command(self, what: str, *args: object, then: Optional[Callable] = None) -> Deferred:
         """One Redis command; C{then} turns its answer into the result."""
@@ -53,9 +56,19 @@ class Calls:
         """A refusal known without asking Redis, fired after the results of earlier calls."""
         return self._in_order(fail(error))
 
+    def waiting(self) -> Tuple[Deferred, Deferred]:
+        """
+        A call whose command goes later: C{(done, result)}, where firing
+        C{done} fires C{result} after the results of earlier calls.
+        """
+        done: Deferred = Deferred()
+        return done, self._in_order(done)
+
     # -- out of order (pruning: many steps, which later calls must not wait for) --
 
     def direct(self, what: str, *args: object, then: Optional[Callable] = None) -> Deferred:
+        if self.before is not None:
+            self.before()
         try:
             d = self.conn.execute_command(*args)
         except RedisError as e:  # txredisapi raises "Not connected" at once
@@ -65,6 +78,8 @@ class Calls:
     def run(self, what: str, name: str, keys: Sequence[str], args: Sequence[object],
             then: Optional[Callable] = None) -> Deferred:
         script: Script = self._scripts[name]
+        if self.before is not None:
+            self.before()
         try:
             d = script(self.conn, keys, args)
         except RedisError as e:

@@ -11,13 +11,14 @@ keeps only for itself (an event's encoding cache) never travels, nor does
 a field left at its default of nothing (C{None}, or an empty tuple such as
 a live message's C{reactions}): the other side has the same default.
 
-A room's bus carries frames: C{b"ID\\n" + value} for a numbered message
-(the value holds no id: the frame's prefix is the one id, which the store's
-script writes), C{b"\\n" + value} for an unnumbered event.
+A room's bus carries frames: C{b"ID\\n" + values} for numbered messages
+(the store's script writes them: the values hold no id, the first has ID
+and each next one the id after), C{b"\\n" + value} for one unnumbered
+event.
 """
 
 import dataclasses
-from typing import Dict, FrozenSet, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import msgpack
 
@@ -109,16 +110,48 @@ def frame_prefix(id: Optional[int]) -> bytes:
 
 
 def decode_frame(frame: bytes) -> ev.Event:
-    """The event a room bus frame carries, with its id."""
+    """The one event a room bus frame carries, with its id."""
+    events = decode_frames(frame)
+    if len(events) != 1:
+        raise ClusterWireError(f"a bus frame holding {len(events)} events, not one")
+    return events[0]
+
+
+def decode_frames(frame: bytes) -> List[ev.Event]:
+    """
+    The events a room bus frame carries, with their ids: a numbered frame
+    may hold several values one after another (a reactor turn's messages
+    of a room, numbered on from its id).
+    """
     head, sep, body = frame.partition(b"\n")
     if not sep:
         raise ClusterWireError("a bus frame without its id line")
-    event = decode(body)
-    if not isinstance(event, ev.Event):
-        raise ClusterWireError(f"a bus frame holding a {type(event).__name__}, not an event")
-    if head:
-        if not head.isdigit() or head.startswith(b"0"):
-            raise ClusterWireError("a bus frame whose id is not a number from 1 ("
-                                   + head[:20].decode("ascii", "replace") + ")")
-        event = dataclasses.replace(event, id=int(head))
-    return event
+    if head and (not head.isdigit() or head.startswith(b"0")):
+        raise ClusterWireError("a bus frame whose id is not a number from 1 ("
+                               + head[:20].decode("ascii", "replace") + ")")
+    if not head:
+        event = decode(body)
+        if not isinstance(event, ev.Event):
+            raise ClusterWireError(f"a bus frame holding a {type(event).__name__}, not an event")
+        return [event]
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(body)
+    events = []
+    id = int(head)
+    read = 0
+    try:
+        for plain in unpacker:
+            read = unpacker.tell()
+            event = _value(plain)
+            if not isinstance(event, ev.Event):
+                raise ClusterWireError(f"a bus frame holding a {type(event).__name__}, not an event")
+            events.append(dataclasses.replace(event, id=id))
+            id += 1
+    except ClusterWireError:
+        raise
+    except Exception as e:
+        raise ClusterWireError(f"not MessagePack: {e or type(e).__name__}") from None
+    if not events or read != len(body):
+        raise ClusterWireError("a numbered bus frame whose values are cut short" if events
+                               else "a numbered bus frame with no event")
+    return events

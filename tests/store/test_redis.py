@@ -23,7 +23,7 @@ from twisted.internet.task import deferLater
 from chatd.core.errors import AccountExists
 from chatd.store.redis import RedisStore
 from chatd.store.redis_connect import RedisUnavailable, connect
-from chatd.wire.cluster import decode_frame
+from chatd.wire.cluster import decode_frames
 
 
 class TestRedisContract(StoreContract, AccountContract, ModerationContract, ConversationContract):
@@ -80,6 +80,13 @@ class RawSubscriber:
             out.append(payload)
         return out
 
+    def events(self, count: int):
+        """The next C{count} published events (a frame may carry several)."""
+        out = []
+        while len(out) < count:
+            out += decode_frames(self.frames(1)[0])
+        return out
+
     def nothing_more(self) -> bool:
         """Whether nothing else was published (waiting a little for it)."""
         self.sock.settimeout(0.2)
@@ -120,7 +127,7 @@ def test_publish_order_is_id_order(open_redis, subscribe):
         calls.append(two.append("#a", "action", "bob", f"b{i}", 2000.0 + i, "bob #a", None, via=9))
     given = yield gatherResults(calls)
     assert sorted(r[0] for r in given) == list(range(1, 301))
-    frames = [decode_frame(f) for f in sub.frames(300)]
+    frames = sub.events(300)
     assert [e.id for e in frames] == list(range(1, 301))
     by_id = {e.id: e for e in frames}
     for i, (id, ts, new) in enumerate(given):
@@ -143,7 +150,7 @@ def test_history_is_what_was_published(open_redis, subscribe):
     sub = subscribe("chatd:room:#lobby")
     store = yield open_redis()
     yield store.append("#Lobby", "message", "alice", "héllo ✓", 5.25, "alice #lobby", "c1", via=3)
-    published = decode_frame(sub.frames(1)[0])
+    (published,) = sub.events(1)
     (stored,), more = yield store.recent("#lobby", 10)
     assert (published.via, stored.via) == (3, 3)
     assert [(e.type, e.room, e.nick, e.text, e.id, e.ts, e.cid) for e in (published, stored)] == [
@@ -164,7 +171,7 @@ def test_replies_and_reactions_are_published_whole(open_redis, subscribe, redis)
     reply = {"reply_to": 1, "reply_nick": "alice", "reply_text": "first"}
     yield store.append("#a", "message", "bob", "yes", 6.0, "bob #a", "c2", via=4, account="Bob", extra=reply)
     yield store.append("#a", "react", "bob", "👍", 7.0, "bob #a", None, via=4, account="Bob", extra={"message": 1})
-    frames = [decode_frame(f) for f in sub.frames(3)]
+    frames = sub.events(3)
     assert [(e.type, e.id, e.room, e.nick) for e in frames] == [
         ("message", 1, "#a", "alice"), ("message", 2, "#a", "bob"), ("react", 3, "#a", "bob")]
     assert frames[0].text == "first\nsecond"
@@ -193,7 +200,7 @@ def test_retry_after_redis_kill_9(open_redis, redis, subscribe, reactor):
     sub = subscribe()
     assert (yield say(store, "#a", "once", ts=2001.0, cid="c1")) == (5, 2000.0, False)
     assert (yield say(store, "#a", "next", ts=2002.0))[0] == 6
-    assert [decode_frame(f).text for f in sub.frames(1)] == ["next"]
+    assert [e.text for e in sub.events(1)] == ["next"]
     assert sub.nothing_more()
     rows, more = yield store.recent("#a", 10)
     assert (ids(rows), more) == ([1, 2, 3, 4, 5, 6], False)
@@ -314,6 +321,7 @@ def test_lost_connection_is_said(open_redis, redis, reactor):
     yield say(store, "#a", "one")
     redis.pause()
     pending = say(store, "#a", "two")
+    yield deferLater(reactor, 0.05)  # the turn ends: the message is on its way to Redis
     redis.kill()
     with pytest.raises(RedisUnavailable) as caught:
         yield pending

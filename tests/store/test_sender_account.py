@@ -9,7 +9,6 @@ import pytest_twisted
 from test_redis import RawSubscriber
 
 from chatd.store.memory import MemoryStore
-from chatd.wire.cluster import decode_frame
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -38,7 +37,7 @@ def test_redis_publishes_the_account(open_redis, redis):
         store = yield open_redis()
         yield store.append("#a", "message", "Alice", "hi", 10.0, "alice #a", None, account="Alice")
         yield store.append("#a", "action", "bob", "waves", 11.0, "bob #a", None)
-        published = [decode_frame(f) for f in sub.frames(2)]
+        published = sub.events(2)
     finally:
         sub.close()
     assert [(e.id, e.type, e.nick, e.account) for e in published] == [

@@ -41,6 +41,30 @@ def test_the_store_script_can_prefix_a_value_that_has_no_id():
     assert fields(cluster.decode_frame(frame)) == fields(dataclasses.replace(action, id=42))
 
 
+@given(first=st.integers(1, 2**52), bodies=st.lists(text, min_size=1, max_size=8))
+def test_a_turns_messages_share_one_frame_numbered_on(first, bodies):
+    """The append script publishes a room's messages of one turn as its first id and their values, one after another."""
+    messages = [ev.Message(room="#den", nick="ann", text=body, ts=float(i)) for i, body in enumerate(bodies)]
+    frame = cluster.frame_prefix(first) + b"".join(cluster.encode(m) for m in messages)
+    back = cluster.decode_frames(frame)
+    assert [fields(e) for e in back] == [fields(dataclasses.replace(m, id=first + i)) for i, m in enumerate(messages)]
+
+
+@pytest.mark.parametrize("cut", [1, 5])
+def test_a_frame_cut_short_is_refused(cut):
+    """A value cut off at the end is never read as the values before it alone: nothing of the frame is taken."""
+    one, two = (cluster.encode(ev.Message(room="#a", nick="b", text=body)) for body in ("one", "two"))
+    two = one + two
+    with pytest.raises(cluster.ClusterWireError, match="cut short"):
+        cluster.decode_frames(b"7\n" + two[:-cut])
+
+
+def test_one_event_asked_for_several_given():
+    two = cluster.encode(ev.Message(room="#a", nick="b", text="one")) * 2
+    with pytest.raises(cluster.ClusterWireError, match="holding 2 events, not one"):
+        cluster.decode_frame(b"7\n" + two)
+
+
 SAMPLES = [
     ev.Join(room="#den", nick="ann", ts=1.0),
     ev.Quit(room="#den", nick="ann", reason="bye", ts=1.0),
@@ -108,6 +132,8 @@ def _minimal(cls):
 def test_junk_on_a_channel_is_refused_by_name(junk):
     with pytest.raises(cluster.ClusterWireError):
         cluster.decode_frame(junk)
+    with pytest.raises(cluster.ClusterWireError):
+        cluster.decode_frames(junk)
 
 
 @pytest.mark.parametrize("head", [b"0", b"-3", b"abc", b"07", b" 5"])
