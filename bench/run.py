@@ -301,8 +301,9 @@ def run_case(case: Case, args, available: Dict[str, Dict[str, str]]) -> dict:
         try:
             for out in gen.stdout:
                 if out.startswith("EVENT measure_start") and args.profile_dir:
-                    profiler = Profiler(server.pid, args.seconds,
-                                        Path(args.profile_dir) / f"{case.server}-{case.scenario}-{case.fe}-{case.rooms}x{case.per_room}-{case.load}-{case.db}.raw")
+                    name = f"{case.server}-{case.scenario}-{case.fe}-{case.rooms}x{case.per_room}-{case.load}-{case.db}"
+                    name += f"-{case.nodes}nodes" if case.nodes else ""
+                    profiler = Profiler(server.pid, args.seconds, Path(args.profile_dir) / f"{name}.raw")
                     profiler.start()
                 elif out.startswith("RESULT "):
                     result = json.loads(out[7:])
@@ -618,6 +619,9 @@ def cluster_ratios(row: dict, rows: List[dict], key: tuple) -> List[str]:
     one = [r for r in same if r["case"].get("nodes") == 1 and r.get("deliveries_per_s")]
     if row["case"]["nodes"] > 1 and one and row.get("deliveries_per_s"):
         parts.append(f"deliv/s {row['deliveries_per_s'] / one[0]['deliveries_per_s']:.2f}x 1 node on Redis")
+    each = row.get("server_cpu_each_s")
+    if each and sum(each) > 0:  # the nodes, then Redis
+        parts.append(f"Redis {each[-1] / sum(each):.0%} of the CPU")
     return parts
 
 

@@ -79,7 +79,7 @@ function serverCpu(pid) {
 function serversCpu() {
   const all = SERVER_PIDS.map(serverCpu);
   const sum = (key) => (all.some((c) => c[key] === null) ? null : all.reduce((t, c) => t + c[key], 0));
-  return { stat_s: sum('stat_s'), sched_s: sum('sched_s') };
+  return { stat_s: sum('stat_s'), sched_s: sum('sched_s'), each: all };
 }
 function cpuSeconds(a, b) {
   // Prefer the nanosecond schedstat sums; /proc/PID/stat ticks are 10 ms.
@@ -762,6 +762,8 @@ async function runLoad() {
     deliveries_per_s: measuredDeliveries / seconds,
     offered_deliveries_per_s: spec.mode === 'rate' ? spec.rate * expectedPerMessage() : null,
     server_cpu_s: serverCpuS,
+    // Each server process's share (a cluster: every node, then Redis).
+    server_cpu_each_s: cpu0.each.map((c, i) => cpuSeconds(c, cpu1.each[i])),
     server_cpu_stat_s: cpu1.stat_s - cpu0.stat_s,
     server_cpu_util: serverCpuS / seconds,
     server_us_per_delivery: measuredDeliveries ? (serverCpuS * 1e6) / measuredDeliveries : null,
