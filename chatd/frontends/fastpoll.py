@@ -20,10 +20,10 @@ errors are twisted.web's to answer and log), a cluster's sessions.  An
 answered poll writes no access log line either way.
 """
 
+import re
 import time
-from typing import List, Optional
+from typing import List, NamedTuple, Optional
 
-from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from twisted.web.http import datetimeToString
 
@@ -103,11 +103,43 @@ def _parse(data: bytes, cors: bool):
     return token, after, timeout
 
 
+class _Shape(NamedTuple):
+    """
+    A poll request with its C{after} digits cut out: a client polls with the
+    same bytes each time but for its cursor, so the next poll that matches
+    needs no parsing.
+    """
+
+    head: bytes
+    tail: bytes
+    token: str
+    timeout: Optional[float]
+    cors: bool
+
+
+_AFTER = re.compile(rb"[?&]after=(\d+)(?=[& ])")
+
+
+def _shape(data: bytes, token: str, timeout: Optional[float], cors: bool) -> Optional[_Shape]:
+    """The shape of a poll L{_parse} took, if its cursor appears exactly once."""
+    line = data[:data.find(b"\r\n")]
+    found = list(_AFTER.finditer(line))
+    if len(found) != 1 or b"after=" in line[found[0].end():]:
+        return None
+    start, end = found[0].span(1)
+    return _Shape(data[:start], data[end:], token, timeout, cors)
+
+
 class PollChannel(DeadlineChannel):
     """An HTTP connection of the web listener, with the lean path for polls (its site's C{api})."""
 
-    _poll = None
+    #: The held poll's queue, or None.
+    _queue = None
     _held: Optional[List[bytes]] = None
+    #: The last lean poll's shape (L{_Shape}).
+    _shape: Optional[_Shape] = None
+    #: The plain TCP connection answers are sent on (L{socket_transport}), once looked up.
+    _raw = False
 
     def dataReceived(self, data: bytes) -> None:
         if self._held is not None:  # a poll is held: the rest waits for its answer, in order
@@ -135,25 +167,39 @@ class PollChannel(DeadlineChannel):
             return False
         if getattr(self.transport, "relayed", False):
             return False  # a trusted proxy's: each request counts at the gate
-        found = _parse(data, bool(api.cors_origins))
-        if found is None:
-            return False
-        token, after, timeout = found
+        cors = bool(api.cors_origins)
+        shape = self._shape
+        if (
+            shape is not None
+            and shape.cors == cors
+            and data.startswith(shape.head)
+            and data.endswith(shape.tail)
+            and data[len(shape.head):len(data) - len(shape.tail)].isdigit()
+        ):
+            token, after, timeout = shape.token, int(data[len(shape.head):len(data) - len(shape.tail)]), shape.timeout
+        else:
+            found = _parse(data, cors)
+            if found is None:
+                return False
+            token, after, timeout = found
+            self._shape = _shape(data, token, timeout, cors)
         session = api.sessions.get(token)
         if session is None:
             return False
         web = api.web
+        queue = session.queue
         try:
-            d = session.queue.wait(after, min(web.poll_timeout if timeout is None else timeout, web.max_poll_timeout))
+            batch = queue.hold(after, min(web.poll_timeout if timeout is None else timeout, web.max_poll_timeout),
+                               self._answer)
         except Exception:
             return False  # twisted.web's path meets it too, and answers (and logs) a 500
-        self.resetTimeout()
-        if d.called:
-            d.addCallback(self._answer)
+        if batch is not None:
+            self.resetTimeout()
+            self._answer(batch)
             return True
-        self._saved = self.setTimeout(None)  # a poll waits as long as it asked to
-        self._poll, self._held = d, []
-        d.addCallbacks(self._answer, self._gone)
+        # A poll waits as long as it asked to: the idle timeout (which
+        # keeps running, see timeoutConnection) does not end it.
+        self._queue, self._held = queue, []
         return True
 
     def _answer(self, batch) -> None:
@@ -162,29 +208,32 @@ class PollChannel(DeadlineChannel):
         except Exception:
             log.failure("Could not answer a long-poll poll from {peer}; closing its connection",
                         peer=getattr(self.transport, "getPeer", lambda: None)())
-            self._held = self._poll = None
+            self._held = self._queue = None
             if self.transport is not None:
                 self.transport.abortConnection()
             return
-        if self.transport is not None:
-            send_now(self.transport, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-                     b"Content-Length: %d\r\nDate: %s\r\n\r\n%s" % (len(body), _date.now(time.time()), body),
-                     socket_transport(self.transport))
-        self._released()
-
-    def _gone(self, failure) -> None:
-        failure.trap(CancelledError)  # the client left
-        self._poll, self._held = None, None
-
-    def _released(self) -> None:
-        held, self._held, self._poll = self._held, None, None
+        transport = self.transport
+        if transport is not None:
+            raw = self._raw
+            if raw is False:
+                raw = self._raw = socket_transport(transport)
+            send_now(transport, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                     b"Content-Length: %d\r\nDate: %s\r\n\r\n%s" % (len(body), _date.now(time.time()), body), raw)
+        held, self._held, self._queue = self._held, None, None
         if held is not None:
-            self.setTimeout(self._saved)
+            self.resetTimeout()  # idle from the answer on
             if held:
                 self.dataReceived(b"".join(held))
 
+    def timeoutConnection(self) -> None:
+        if self._queue is not None:  # a held poll is not idleness: look again later
+            self.setTimeout(self.timeOut)
+            return
+        super().timeoutConnection()
+
     def connectionLost(self, reason) -> None:
-        poll, self._poll = self._poll, None
-        if poll is not None:
-            poll.cancel()
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.release(self._answer)
+            self._held = None
         super().connectionLost(reason)

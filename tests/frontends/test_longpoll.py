@@ -550,7 +550,7 @@ def test_unexpected_error_is_500(web, monkeypatch):
     def broken(*a, **k):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(web.api.sessions.get(token).queue, "wait", broken)
+    monkeypatch.setattr(web.api.sessions.get(token).queue, "hold", broken)  # under wait too
     r = web.poll(token)
     assert r.status == 500 and r.json()["code"] == "internal"
     (failure,) = [e for e in logged if "log_failure" in e]
