@@ -1,13 +1,15 @@
-# -*- test-case-name: tests.store.test_sqlite -*-
+# -*- test-case-name: tests.store.test_turnwriter -*-
 """
-SQLite in the reactor thread, one transaction per reactor turn.
+SQLite in the reactor thread, one transaction per reactor turn, at most
+one a millisecond.
 
 With C{durability = normal} a commit in WAL mode writes the log without
 syncing it, which costs tens of microseconds; handing it to a thread cost
 four times as much again (a queue, a thread wake-up, and a second reactor
 wake-up through the waker pipe for the result).  So every call queued
-during one turn of the reactor runs at the start of the next, in one
-transaction, and its results are handed back at once.
+during one turn of the reactor runs at the start of the next (or
+L{SPACING} after the last commit, if that is later), in one transaction,
+and its results are handed back at once.
 
 The reactor still never waits for the file:
 
@@ -44,6 +46,14 @@ RETRY = 0.001
 #: enough that the log stays a few megabytes.
 CHECKPOINT_EVERY = 10.0
 CHECKPOINT_COMMITS = 1000
+#: A commit comes at least this many seconds after the one before.  At a
+#: thousand messages a second spread over many small rooms, a reactor turn
+#: rarely holds two, so each message was a transaction of its own (a fifth
+#: of the CPU per message in docs/performance.md's small rooms); spaced,
+#: the messages of the next millisecond share one.  A message arriving
+#: when the last commit is older than this is committed at once, so a
+#: quiet or interactive server adds no latency.
+SPACING = 0.001
 
 
 def _busy(error: sqlite3.Error) -> bool:
@@ -115,6 +125,8 @@ class TurnWriter(Writer):
         self._call = None
         self._stopping = False
         self._checkpoints = checkpoints
+        #: When the last batch ended (L{SPACING}).
+        self._last = 0.0
         #: Called after each batch's results are handed back (the service's write coalescing settles then).
         self.after_batch: Optional[Callable[[], None]] = None
 
@@ -131,7 +143,9 @@ class TurnWriter(Writer):
 
     def put(self, op: Op) -> None:
         self._pending.append(op)
-        self._soon(0)
+        if self._call is None:
+            wait = self._last + SPACING - self._reactor.seconds()
+            self._call = self._reactor.callLater(wait if wait > 0 else 0, self._turn)
 
     def _soon(self, delay: float) -> None:
         if self._call is None:
@@ -157,6 +171,7 @@ class TurnWriter(Writer):
                 self._delivered([(op, False, e) for op in ops])
             if self.after_batch is not None:
                 self.after_batch()
+            self._last = self._reactor.seconds()
         if self._pending:
             self._soon(0)
         elif self._stopping:

@@ -19,11 +19,8 @@ from account_contract import AccountContract, DurableAccountContract, Moderation
 from conversation_contract import ConversationContract, DurableConversationContract
 from sqlite_files import change, query
 from store_contract import DurableContract, StoreContract, fill, ids, say
-from twisted.internet.defer import gatherResults
-from twisted.internet.task import deferLater
 from twisted.logger import formatEvent
 
-from chatd.store import turnwriter
 from chatd.store.sqlite import SCHEMA_VERSION, SQLiteStore, StoreError
 
 
@@ -364,77 +361,3 @@ def test_kill_9_loses_no_acked_message(open_store, tmp_path):
     rows, more = yield store.recent("#a", last)
     assert ids(rows) == list(range(1, last + 1))
     assert not more
-
-
-# -- in the reactor thread (durability = normal) ------------------------------------------------------
-
-
-@pytest_twisted.inlineCallbacks
-def test_calls_of_one_reactor_turn_share_one_transaction(reactor, tmp_path):
-    store = SQLiteStore(str(tmp_path / "turn.db"), reactor, in_reactor=True)
-    yield store.open()
-    try:
-        before = store.commits
-        yield gatherResults([say(store, f"#room{i}", "hello") for i in range(40)])
-        assert store.commits - before == 1
-        yield say(store, "#room0", "later")
-        assert store.commits - before == 2
-    finally:
-        yield store.close()
-
-
-@pytest_twisted.inlineCallbacks
-def test_a_callback_follows_each_batch_handed_back(reactor, tmp_path):
-    """The service's write coalescing settles right after a batch's results, in the same reactor iteration."""
-    store = SQLiteStore(str(tmp_path / "after.db"), reactor, in_reactor=True)
-    seen = []
-    store.after_batch(lambda: seen.append(store.commits))
-    yield store.open()
-    try:
-        first = say(store, "#a", "one")
-        first.addCallback(lambda _: seen.append("delivered"))
-        yield first
-        yield deferLater(reactor, 0, lambda: None)
-        assert seen == ["delivered", store.commits]
-    finally:
-        yield store.close()
-
-
-@pytest_twisted.inlineCallbacks
-def test_the_log_is_checkpointed_in_the_background(reactor, tmp_path, monkeypatch):
-    """The reactor's connection never checkpoints (a checkpoint syncs); a pool thread does, some time after commits."""
-    monkeypatch.setattr(turnwriter, "CHECKPOINT_EVERY", 0.2)
-    path = tmp_path / "ckpt.db"
-    store = SQLiteStore(str(path), reactor, in_reactor=True)
-    yield store.open()
-    try:
-        empty = path.stat().st_size
-        yield gatherResults([say(store, "#a", "x" * 2000) for _ in range(300)])
-        assert path.stat().st_size == empty, "the messages are in the write-ahead log, not the file yet"
-        deadline = time.monotonic() + 5
-        # The checkpoint copies pages into the file as it goes: wait for all of them.
-        while path.stat().st_size <= 300 * 2000 and time.monotonic() < deadline:
-            yield deferLater(reactor, 0.05, lambda: None)
-        assert path.stat().st_size > 300 * 2000
-    finally:
-        yield store.close()
-
-
-@pytest_twisted.inlineCallbacks
-def test_many_commits_bring_the_checkpoint_forward(reactor, tmp_path, monkeypatch):
-    """Past CHECKPOINT_COMMITS commits the log is checkpointed at once, not after CHECKPOINT_EVERY seconds."""
-    monkeypatch.setattr(turnwriter, "CHECKPOINT_EVERY", 60.0)
-    monkeypatch.setattr(turnwriter, "CHECKPOINT_COMMITS", 5)
-    path = tmp_path / "many.db"
-    store = SQLiteStore(str(path), reactor, in_reactor=True)
-    yield store.open()
-    try:
-        empty = path.stat().st_size
-        for _ in range(6):
-            yield say(store, "#a", "y" * 20000)  # one commit each
-        deadline = time.monotonic() + 5
-        while path.stat().st_size == empty and time.monotonic() < deadline:
-            yield deferLater(reactor, 0.05, lambda: None)
-        assert path.stat().st_size > 5 * 20000
-    finally:
-        yield store.close()
