@@ -35,7 +35,7 @@ from chatd.frontends import jsonapi
 from chatd.frontends import peers
 from chatd.frontends.httpbounds import client_ip as _client_ip
 from chatd.frontends.httpbounds import limited_request_factory
-from chatd.frontends.pollqueue import PollQueue, PollTurn, encode_batch
+from chatd.frontends.pollqueue import PollQueue, encode_batch
 from chatd.wire import jsonproto
 
 log = Logger(namespace="chatd.longpoll")
@@ -100,7 +100,6 @@ class PollSession:
         if self.closed:
             return
         self.queue.append(jsonproto.encode({"type": "shutdown", "reason": reason}))
-        self._sessions.turn.run()  # a held poll hears it now: the reactor may be stopping
         self.core.close(reason)
         self._sessions.clock.callLater(LINGER, self.close, reason)
 
@@ -125,8 +124,6 @@ class PollSessions:
         self.per_ip = per_ip
         self._by_token: Dict[str, PollSession] = {}
         self._per_ip: Dict[str, int] = {}
-        #: Polls an event wakes are answered after the turn's other writes.
-        self.turn = PollTurn(clock)
 
     def __len__(self) -> int:
         return len(self._by_token)
@@ -162,7 +159,6 @@ class PollSessions:
             max_bytes=self.max_bytes,
             idle=self.web.session_idle,
             on_idle=lambda: self._expire(session),
-            turn=self.turn,
         )
 
     def _expire(self, session: PollSession) -> None:

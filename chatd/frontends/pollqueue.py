@@ -17,13 +17,6 @@ new poll answers the one before it at once.  L{PollQueue.hold} is the same
 without a Deferred, for the web listener's lean path, which answers one
 poll per delivery and can spare the Deferred's cost.
 
-With a L{PollTurn}, an append does not answer the held poll at once: the
-poll is answered at the end of the reactor turn, after the turn's other
-writes (the room's line and WebSocket members, flushed by their outbox
-L{chatd.frontends.outbox.Turn}), so their latency does not wait behind
-every long-poll member's HTTP answer, and the events a turn brings go out
-in one answer.
-
 The queue is bounded (entries and bytes).  Past the bound the oldest
 entries are dropped and one C{error} entry with code C{overflow} is
 queued, so the client learns that it must resync.
@@ -33,14 +26,11 @@ seconds the queue calls C{on_idle} (the front end then ends the session).
 """
 
 from collections import deque
-from typing import Callable, Deque, List, NamedTuple, Optional, Tuple
+from typing import Callable, Deque, NamedTuple, Optional, Tuple
 
 from twisted.internet.defer import Deferred
-from twisted.logger import Logger
 
 from chatd.wire import jsonproto
-
-log = Logger(namespace="chatd.longpoll")
 
 Entry = Tuple[int, bytes]
 
@@ -76,34 +66,6 @@ def overflow_entry(dropped: int) -> bytes:
     return jsonproto.encode(dict(jsonproto.error("overflow", message), dropped=dropped))
 
 
-class PollTurn:
-    """
-    Answers the polls that appends woke during a reactor turn, once, at the
-    turn's end (a zero-delay call runs after the current turn's work; the
-    store's batch flushes the outbox Turn before it returns).
-    """
-
-    def __init__(self, clock) -> None:
-        self.clock = clock
-        self._woken: List["PollQueue"] = []
-        self._call = None
-
-    def mark(self, queue: "PollQueue") -> None:
-        self._woken.append(queue)
-        if self._call is None:
-            self._call = self.clock.callLater(0, self.run)
-
-    def run(self) -> None:
-        """Answer every woken poll still held, in the order they were woken."""
-        self._call = None
-        woken, self._woken = self._woken, []
-        for queue in woken:
-            try:
-                queue._answer_woken()
-            except Exception:
-                log.failure("Could not answer a long-poll poll; the other polls of this turn go on")
-
-
 class PollQueue:
     """
     @param clock: an L{IReactorTime}: the reactor, or a C{Clock} in tests.
@@ -114,8 +76,6 @@ class PollQueue:
     @param idle: seconds without a poll before C{on_idle} is called, or
         C{None} for no idle timer.
     @param on_idle: called with no arguments when the queue goes idle.
-    @param turn: a L{PollTurn} that answers a woken poll at the end of the
-        reactor turn; without one, an append answers it at once.
     """
 
     def __init__(
@@ -125,7 +85,6 @@ class PollQueue:
         max_bytes: Optional[int] = None,
         idle: Optional[float] = None,
         on_idle: Callable[[], None] = lambda: None,
-        turn: Optional[PollTurn] = None,
     ) -> None:
         self._clock = clock
         self._backlog = max(2, backlog)
@@ -138,8 +97,6 @@ class PollQueue:
         #: The held poll's answer: called once with its L{Batch}.
         self._waiter: Optional[Callable[[Batch], None]] = None
         self._waiter_after = 0
-        self._turn = turn
-        self._woken = False
         self._idle = idle
         self._on_idle = on_idle
         self._timer = None
@@ -264,17 +221,6 @@ class PollQueue:
 
     def _wake(self) -> None:
         if self._waiter is not None:
-            if self._turn is None:
-                self._answer_held()
-            elif not self._woken:
-                self._woken = True
-                self._turn.mark(self)
-
-    def _answer_woken(self) -> None:
-        self._woken = False
-        # The poll that was woken may have been answered since (a newer
-        # poll, close); one held after it waits for events past its cursor.
-        if self._seq > self._waiter_after:
             self._answer_held()
 
     def _answer_held(self) -> None:
@@ -335,4 +281,4 @@ class PollQueue:
             answer(self.take(self._waiter_after))
 
 
-__all__ = ["Batch", "Entry", "PollQueue", "PollTurn", "encode_batch", "overflow_entry"]
+__all__ = ["Batch", "Entry", "PollQueue", "encode_batch", "overflow_entry"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from twisted.internet.defer import CancelledError
 from twisted.internet.task import Clock
 
-from chatd.frontends.pollqueue import Batch, PollQueue, PollTurn, encode_batch
+from chatd.frontends.pollqueue import Batch, PollQueue, encode_batch
 
 
 def event(n: int) -> bytes:
@@ -239,52 +239,6 @@ def test_a_released_hold_is_never_answered(clock):
     q.append(event(1))
     clock.advance(30)
     assert answers == []
-
-
-def test_a_turn_answers_woken_polls_at_its_end_with_all_its_events(clock):
-    """With a PollTurn, the events of one turn wake the held poll once, at the turn's end, in order."""
-    turn = PollTurn(clock)
-    queues = [PollQueue(clock, turn=turn) for _ in range(3)]
-    held = [q.wait(0, 30) for q in queues]
-    for q in queues:
-        q.append(event(1))
-        q.append(event(2))
-    assert not any(d.called for d in held)
-    clock.advance(0)
-    assert [seqs(result_of(d)) for d in held] == [[1, 2]] * 3
-    assert clock.getDelayedCalls() == []
-
-
-def test_a_turn_leaves_a_poll_held_after_the_wake_up_alone(clock):
-    """A poll that took the woken events itself is not answered again, empty, at the turn's end."""
-    turn = PollTurn(clock)
-    q = PollQueue(clock, turn=turn)
-    first = q.wait(0, 30)
-    q.append(event(1))
-    second = q.wait(1, 30)  # the client polled on before the turn ended
-    assert seqs(result_of(first)) == [1]
-    clock.advance(0)
-    assert not second.called and q.waiting
-    q.append(event(2))
-    clock.advance(0)
-    assert seqs(result_of(second)) == [2]
-
-
-def test_a_turn_goes_on_past_a_failing_answer(clock):
-    """One poll's answer failing does not keep the other polls of the turn waiting."""
-    turn = PollTurn(clock)
-    bad, good = PollQueue(clock, turn=turn), PollQueue(clock, turn=turn)
-
-    def fails(batch):
-        raise RuntimeError("the client's answer failed")
-
-    bad.hold(0, 30, fails)
-    answers = []
-    good.hold(0, 30, answers.append)
-    bad.append(event(1))
-    good.append(event(1))
-    clock.advance(0)
-    assert [seqs(batch) for batch in answers] == [[1]]
 
 
 def test_cancel_deregisters(clock):
