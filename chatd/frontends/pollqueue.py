@@ -100,7 +100,8 @@ class PollQueue:
         self._idle = idle
         self._on_idle = on_idle
         self._timer = None
-        self._timer_does: Callable[[], None] = self._went_idle
+        #: When what the timer watches is due: the held poll's timeout, else idleness (None: nothing).
+        self._due: Optional[float] = None
         self.closed = False
         self._start_idle()
 
@@ -208,9 +209,7 @@ class PollQueue:
             self._start_idle()
             return batch
         self._waiter, self._waiter_after = answer, batch.last
-        # One timer per queue: a held poll's timeout, else the idle timer
-        # (one DelayedCall moved, not two made and cancelled per poll).
-        self._set_timer(timeout, self._timed_out)
+        self._arm(timeout)
         return None
 
     def release(self, answer: Callable[[Batch], None]) -> None:
@@ -230,25 +229,41 @@ class PollQueue:
             answer(self.take(self._waiter_after))
 
     def _timed_out(self) -> None:
-        self._timer = None
         answer, self._waiter = self._waiter, None
         if answer is not None:
             self._start_idle()
             answer(Batch((), self._waiter_after))
 
-    # -- idleness and closing ---------------------------------------------
+    # -- timing and closing -----------------------------------------------
 
-    def _set_timer(self, delay: float, what: Callable[[], None]) -> None:
+    def _arm(self, delay: float) -> None:
+        """
+        What the timer watches is due in C{delay} seconds.  One timer per
+        queue, moved only to fire sooner: a timer that fires early looks
+        at what is due then and waits on (L{_fire}), so a busy client's
+        polls and answers, each moving the deadline later, cost no timer
+        work at all.
+        """
+        due = self._due = self._clock.seconds() + delay
         timer = self._timer
-        self._timer_does = what
-        if timer is not None and timer.active():
-            timer.reset(delay)
-        else:
+        if timer is None:
             self._timer = self._clock.callLater(delay, self._fire)
+        elif timer.getTime() > due:
+            timer.reset(delay)
 
     def _fire(self) -> None:
         self._timer = None
-        self._timer_does()
+        due = self._due
+        if due is None:
+            return
+        now = self._clock.seconds()
+        if now < due:
+            self._timer = self._clock.callLater(due - now, self._fire)
+        elif self._waiter is not None:
+            self._timed_out()
+        else:
+            self._due = None
+            self._on_idle()
 
     def _start_idle(self) -> None:
         if self.closed or self._waiter is not None:
@@ -256,16 +271,13 @@ class PollQueue:
         if self._idle is None:
             self._stop_timer()
         else:
-            self._set_timer(self._idle, self._went_idle)
+            self._arm(self._idle)
 
     def _stop_timer(self) -> None:
+        self._due = None
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-
-    def _went_idle(self) -> None:
-        self._timer = None
-        self._on_idle()
 
     def close(self) -> None:
         """

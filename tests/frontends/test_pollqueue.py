@@ -241,6 +241,31 @@ def test_a_released_hold_is_never_answered(clock):
     assert answers == []
 
 
+def test_deadlines_follow_the_latest_poll_and_answer(clock):
+    """
+    A client polling on and on: each held poll times out exactly its
+    timeout after it was made, and the queue goes idle exactly the idle
+    time after the last answer, however the deadlines moved before.
+    """
+    idle = []
+    q = PollQueue(clock, idle=60, on_idle=lambda: idle.append(clock.seconds()))
+    for n in range(1, 6):
+        d = q.wait(q.last_seq, 30)
+        clock.advance(7)
+        q.append(event(n))
+        assert seqs(result_of(d)) == [n]
+    d = q.wait(q.last_seq, 10)
+    clock.advance(9.9)
+    assert not d.called
+    clock.advance(0.1)
+    assert result_of(d) == Batch((), 5)
+    answered = clock.seconds()
+    clock.advance(59.9)
+    assert idle == []
+    clock.advance(0.1)
+    assert idle == [answered + 60]
+
+
 def test_cancel_deregisters(clock):
     """Cancelling a held poll (the client left) removes it and its timer."""
     q = PollQueue(clock)
