@@ -140,6 +140,8 @@ class PollChannel(DeadlineChannel):
     _shape: Optional[_Shape] = None
     #: The plain TCP connection answers are sent on (L{socket_transport}), once looked up.
     _raw = False
+    #: When the lean path last answered a poll (the idle timeout counts from it, L{timeoutConnection}).
+    _answered_at: Optional[float] = None
 
     def dataReceived(self, data: bytes) -> None:
         if self._held is not None:  # a poll is held: the rest waits for its answer, in order
@@ -194,7 +196,6 @@ class PollChannel(DeadlineChannel):
         except Exception:
             return False  # twisted.web's path meets it too, and answers (and logs) a 500
         if batch is not None:
-            self.resetTimeout()
             self._answer(batch)
             return True
         # A poll waits as long as it asked to: the idle timeout (which
@@ -219,16 +220,27 @@ class PollChannel(DeadlineChannel):
                 raw = self._raw = socket_transport(transport)
             send_now(transport, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
                      b"Content-Length: %d\r\nDate: %s\r\n\r\n%s" % (len(body), _date.now(time.time()), body), raw)
+        self._answered_at = self.site.reactor.seconds()  # idle from here on
         held, self._held, self._queue = self._held, None, None
-        if held is not None:
-            self.resetTimeout()  # idle from the answer on
-            if held:
-                self.dataReceived(b"".join(held))
+        if held:
+            self.dataReceived(b"".join(held))
 
     def timeoutConnection(self) -> None:
-        if self._queue is not None:  # a held poll is not idleness: look again later
-            self.setTimeout(self.timeOut)
-            return
+        """
+        The idle timeout is not moved at each lean poll (a timer reset per
+        delivery); when it fires, a held poll or a poll answered since
+        sends it on for the rest of the time.
+        """
+        full = self.timeOut
+        if full is not None:
+            if self._queue is not None:
+                self.setTimeout(full)
+                return
+            idle = full if self._answered_at is None else self.site.reactor.seconds() - self._answered_at
+            if idle < full:
+                self.setTimeout(full - idle)
+                self.timeOut = full  # the next wait is a whole one again
+                return
         super().timeoutConnection()
 
     def connectionLost(self, reason) -> None:

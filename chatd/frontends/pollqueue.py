@@ -53,7 +53,11 @@ def encode_batch(batch: Batch) -> bytes:
     Each event's shared bytes get their C{seq} spliced in front, so a room's
     fan-out is encoded once however many long-poll members it has.
     """
-    events = b",".join(b'{"seq":%d,' % seq + data[1:] for seq, data in batch.entries)
+    entries = batch.entries
+    if len(entries) == 1:  # the common answer of an interactive room: one format, no join
+        seq, data = entries[0]
+        return b'{"events":[{"seq":%d,%b],"last":%d}' % (seq, data[1:], batch.last)
+    events = b",".join(b'{"seq":%d,' % seq + data[1:] for seq, data in entries)
     return b'{"events":[' + events + b'],"last":%d}' % (batch.last,)
 
 

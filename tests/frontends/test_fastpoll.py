@@ -156,3 +156,18 @@ def test_a_held_poll_outlasts_the_idle_timeout_and_idleness_counts_from_its_answ
     assert not conn.transport.disconnecting
     web.clock.advance(1.5)
     assert conn.transport.disconnecting
+
+
+def test_polls_answered_at_once_keep_the_connection_from_going_idle():
+    """A client whose polls are answered at once, one every 20 s, keeps its connection; silent 30 s, it is closed."""
+    web = LeanWeb()
+    token = web.session()
+    conn = web.connect()
+    for n in range(1, 5):
+        conn.send(poll_bytes(token, 0, timeout=0))
+        web.clock.advance(20)
+        assert not conn.transport.disconnecting and len(conn.responses()) == n
+    web.clock.advance(9.9)
+    assert not conn.transport.disconnecting
+    web.clock.advance(0.2)
+    assert conn.transport.disconnecting

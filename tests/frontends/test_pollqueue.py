@@ -95,6 +95,7 @@ def test_encode_batch_splices_seq(clock):
         "last": 2,
     }
     assert json.loads(encode_batch(Batch((), 7))) == {"events": [], "last": 7}
+    assert json.loads(encode_batch(q.take(1))) == {"events": [{"seq": 2, "type": "notice", "text": "yo"}], "last": 2}
 
 
 def test_overflow_drops_oldest_and_warns(clock):
