@@ -7,6 +7,7 @@ so C{twistd --reactor=...} can still choose one (see
 L{twisted.plugins.chatd_plugin}).
 """
 
+import gc
 import sys
 from typing import Tuple
 
@@ -135,4 +136,20 @@ def makeService(options: Options):
     from chatd.service import makeService as make
 
     path, overrides = options["config"], options.overrides
-    return make(options.chat_config, reactor, loader=lambda: cfg.load(path, overrides))
+    service = make(options.chat_config, reactor, loader=lambda: cfg.load(path, overrides))
+    service.ready.addCallback(settled)
+    return service
+
+
+def settled(service):
+    """
+    Once chatd is ready, put everything made while starting (the modules,
+    the configuration, the front ends: some 70,000 objects, kept as long
+    as the process) out of the garbage collector's way.  Each full
+    collection walked them all: with 1,000 members connected it held the
+    reactor 30 to 50 ms, every few seconds, which was an interactive
+    room's 99th percentile; now it walks only what came later (3 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    return service
