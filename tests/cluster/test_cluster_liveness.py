@@ -183,6 +183,9 @@ async def test_a_node_taken_for_dead_whose_user_lost_its_nick_brings_it_back_as_
     n2.clock.freeze()
     await wait_for(lambda: quits(b), "dave quits", timeout=4 * TIMEOUT)
     other, o = await n1.member("dave", "#r")  # someone else takes the nick meanwhile
+    # The newcomer's join comes back through Redis: bob and the newcomer see it before the slate is cleared.
+    await wait_for(lambda: joins(b, "dave") == ["#r", "#r"] and joins(o, "dave") == ["#r"],
+                   "the new dave's join is seen")
     b.clear(), o.clear(), d.clear()
     n2.clock.thaw()
     await wait_for(lambda: dave.nick.startswith("Guest-"), "dave is renamed")
