@@ -439,7 +439,7 @@ def cluster(members, fes, loads, args, nodes=(1, 2), baseline: bool = True) -> L
 
 def standard(args) -> List[Case]:
     """
-    The standard set (make bench): 45 runs (4 of them a cluster), about 10
+    The standard set (make bench): 47 runs (4 of them a cluster), about 10
     minutes on 2 cores.  IRC in the three cases that tell most (the
     1,000-member room saturated and at 50 msg/s, the 500 small rooms),
     each against the ngIRCd run that is also the lines rows' reference.
@@ -447,6 +447,8 @@ def standard(args) -> List[Case]:
     cases: List[Case] = []
     cases += fanout([1000], ["lines", "irc", "ws"], ["flat", "50"], args)
     cases += fanout([100, 5000], ["lines", "ws"], ["flat"], args)
+    # A long-poll delivery against a WebSocket one, as the mixed room's third of pollers (issue 17).
+    cases += [c for c in fanout([333], ["poll", "ws"], ["50"], args) if c.server == "chatd"]
     cases += mixed([999], ["flat", "50"], args)
     cases += rooms(500, 10, ["1000"], ["lines", "irc", "ws"], args)
     cases += history([1000], ["lines", "ws"], ["flat"], args)
@@ -584,6 +586,11 @@ def ratio_map(rows: List[dict]) -> Dict[int, str]:
                 parts.append(f"{cost(row) / cost(ref):.2f}x {ref['case']['server']}")
         if row["case"].get("nodes"):
             parts += cluster_ratios(row, rows, key)
+        if row["case"]["fe"] == "poll":
+            ws = [r for r in rows if r["case"]["server"] == "chatd" and cost(r) and not r["case"].get("build")
+                  and Case(**r["case"]).key == key[:1] + ("ws",) + key[2:]]
+            if ws:
+                parts.append(f"{cost(row) / cost(ws[0]):.2f}x a WebSocket delivery")
         if row["case"]["scenario"] == "history" and row["case"]["db"] == "memory":
             for other in rows:
                 oc = other["case"]
